@@ -1,0 +1,42 @@
+"""``python transcribe_ui.py``: validate, say where the models come from, serve on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import startup
+from .errors import StudioError
+from .logs import setup_logging
+from .settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Start the local NeMo transcription studio.")
+    parser.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (default 7860)")
+    parser.add_argument("--verbose", action="store_true", help="show debug logging on the console")
+    Settings.add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log_file = setup_logging(args.verbose)
+    try:
+        settings = Settings.from_args(args)
+        lines = startup.validate(settings)
+    except StudioError as error:
+        print(error.user_message(), file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    if log_file:
+        print(f"Log file: {log_file}")
+
+    from .ui import build_app  # gradio is imported only once the checks pass
+
+    app = build_app(settings)
+    print(f"Open http://127.0.0.1:{args.port} in your browser (Ctrl+C stops the app).")
+    app.launch(server_name="127.0.0.1", server_port=args.port, share=False, show_error=False,
+               footer_links=["gradio", "settings"])
+    return 0

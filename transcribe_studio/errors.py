@@ -1,0 +1,253 @@
+"""Named errors a user can act on, and one classifier that maps any exception to them.
+
+Loading a model touches the disk, the network, huggingface_hub, transformers,
+NeMo and torch, each with its own exception types. The UI and the CLI should not
+care: they call :func:`classify` and show ``error.user_message()``, a short
+paragraph that says what happened and what to do. The traceback goes to the log.
+
+Callers catch by meaning, e.g. ``except NeedsNetworkError``.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+log = logging.getLogger(__name__)
+
+
+class StudioError(Exception):
+    """Base class: a short message and the next steps for the user."""
+
+    kind = "unexpected"
+    title = "Something unexpected went wrong"
+    default_next_steps = "See the log for the full details; if it keeps happening, report it with the log attached."
+
+    def __init__(self, message: str, *, next_steps: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.next_steps = next_steps or self.default_next_steps
+
+    def user_message(self) -> str:
+        return f"{self.title}: {self.message} What to do: {self.next_steps}"
+
+    def __str__(self) -> str:
+        return self.user_message()
+
+
+class ConfigurationError(StudioError):
+    kind = "configuration"
+    title = "Invalid setting"
+    default_next_steps = "Fix the setting (flag or environment variable) and start again."
+
+
+class InvalidRevisionError(ConfigurationError):
+    kind = "invalid_revision"
+    title = "Invalid model revision"
+
+
+class ModelFileError(StudioError):
+    kind = "model_file"
+    title = "Model file missing or damaged"
+
+
+class NetworkError(StudioError):
+    """Anything that needs the Hub and did not get it."""
+
+    kind = "network"
+
+
+class NeedsNetworkError(NetworkError):
+    kind = "needs_network_once"
+    title = "Model not downloaded yet"
+    default_next_steps = (
+        "Connect to the internet once and run `python setup_local_models.py` (or load the model again "
+        "with HF_HUB_OFFLINE unset); after that the model loads from the local cache with no network."
+    )
+
+
+class HubUnreachableError(NetworkError):
+    kind = "hub_unreachable"
+    title = "Hugging Face Hub unreachable"
+    default_next_steps = (
+        "Check your internet connection, proxy (HTTPS_PROXY) or HF_ENDPOINT, then try again. "
+        "Models already downloaded keep working offline."
+    )
+
+
+class HubHTTPError(NetworkError):
+    kind = "hub_http"
+    title = "Hugging Face Hub error"
+    default_next_steps = "Try again in a few minutes; if it persists, check https://status.huggingface.co."
+
+
+class AuthenticationError(NetworkError):
+    kind = "auth"
+    title = "Access to the model repository was refused"
+    default_next_steps = (
+        "Accept the model's licence on its Hugging Face page if it is gated, then log in with "
+        "`hf auth login` or set HF_TOKEN to a token with read access."
+    )
+
+
+class RevisionNotFoundError(NetworkError):
+    kind = "revision_not_found"
+    title = "Model revision not found"
+    default_next_steps = (
+        "Check the commit (CANARY_REVISION / QWEN_REVISION or the matching flag); unset it to use the "
+        "tested default."
+    )
+
+
+class DiskError(StudioError):
+    kind = "disk"
+    title = "Disk problem"
+    default_next_steps = (
+        "Free some disk space or choose a writable location (HF_HOME / HF_HUB_CACHE for the model "
+        "cache, --parakeet-nemo for the Parakeet file), then try again."
+    )
+
+
+class OutOfMemoryError(StudioError):
+    kind = "out_of_memory"
+
+
+class GPUOutOfMemoryError(OutOfMemoryError):
+    kind = "gpu_oom"
+    title = "Out of GPU memory"
+    default_next_steps = (
+        "Unload the other model, close other programs using the GPU, use shorter audio, or run on "
+        "the CPU with --device cpu (slower)."
+    )
+
+
+class RAMOutOfMemoryError(OutOfMemoryError):
+    kind = "ram_oom"
+    title = "Out of system memory (RAM)"
+    default_next_steps = (
+        "Close other programs and try again. Canary-Qwen needs about 10 GB of free RAM while it "
+        "loads; Parakeet about 3 GB."
+    )
+
+
+class MissingDependencyError(StudioError):
+    kind = "missing_dependency"
+    title = "A required Python package is missing"
+    default_next_steps = "Install the requirements with `pip install -r requirements.txt` in the app's environment."
+
+
+class BadAudioError(StudioError):
+    kind = "bad_audio"
+    title = "The audio could not be used"
+    default_next_steps = "Check that the file plays in a media player, or convert it to WAV, MP3 or FLAC and try again."
+
+
+# --- classification -------------------------------------------------------
+
+def _chain(exc: BaseException):
+    """The exception and everything it was raised from, outermost first."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _type_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _http_status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+# Connection failures from httpx/httpx2/requests/urllib3, recognised by name so
+# that we need not import every HTTP stack huggingface_hub might use.
+_CONNECTION_NAMES = {"ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "NetworkError",
+                     "ConnectionError", "MaxRetryError", "NewConnectionError", "ProxyError", "RemoteProtocolError",
+                     "gaierror"}
+
+
+def _classify_one(exc: BaseException, context: str) -> StudioError | None:
+    names = _type_names(exc)
+    text = str(exc)
+    where = f" while {context}" if context else ""
+
+    if isinstance(exc, StudioError):
+        return exc
+    # huggingface_hub, most specific first (GatedRepoError subclasses RepositoryNotFoundError).
+    if "OfflineModeIsEnabled" in names or "LocalEntryNotFoundError" in names:
+        return NeedsNetworkError(
+            f"A file the model needs is not in the local Hugging Face cache and the network is off "
+            f"(HF_HUB_OFFLINE) or unreachable{where}. Details: {text}")
+    if "GatedRepoError" in names:
+        return AuthenticationError(f"The repository is gated and this machine is not authorised{where}.")
+    if "RepositoryNotFoundError" in names:
+        return AuthenticationError(
+            f"The repository was not found, or it is private and no valid token was sent{where}.")
+    if "RevisionNotFoundError" in names or "is not a valid git identifier" in text:
+        return RevisionNotFoundError(f"The Hub does not know the requested commit{where}. Details: {text}")
+    if "EntryNotFoundError" in names:
+        return RevisionNotFoundError(
+            f"A file the model needs does not exist at the requested commit{where}. Details: {text}")
+    if "HfHubHTTPError" in names:
+        status = _http_status(exc)
+        if status in (401, 403):
+            return AuthenticationError(f"The Hub answered HTTP {status}{where}.")
+        return HubHTTPError(f"The Hub answered with an error{where}: {text}")
+    if names & _CONNECTION_NAMES or isinstance(exc, (ConnectionError, TimeoutError)):
+        return HubUnreachableError(f"Could not connect to the Hugging Face Hub{where}: {text}")
+
+    # Memory.
+    if "OutOfMemoryError" in names or "CUDA out of memory" in text or "CUDA error: out of memory" in text:
+        return GPUOutOfMemoryError(f"The GPU ran out of memory{where}.")
+    if isinstance(exc, MemoryError) or "DefaultCPUAllocator: can't allocate memory" in text:
+        return RAMOutOfMemoryError(f"The computer ran out of memory{where}.")
+
+    # Dependencies.
+    if isinstance(exc, ImportError):
+        missing = getattr(exc, "name", None) or text
+        return MissingDependencyError(f"Python could not import '{missing}'{where}.")
+
+    # Disk.
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return DiskError(f"The disk is full{where} ({getattr(exc, 'filename', None) or text}).")
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return DiskError(f"A file or folder is not writable or readable{where}: "
+                         f"{getattr(exc, 'filename', None) or text}.")
+
+    # Model archives: tar, zip (torch checkpoints) and safetensors headers.
+    if {"ReadError", "CompressionError", "BadZipFile", "UnpicklingError", "SafetensorError",
+            "HeaderTooLarge"} & names or "PytorchStreamReader failed" in text:
+        return ModelFileError(f"A model file is damaged or incomplete{where}: {text}",
+                              next_steps="Run `python setup_local_models.py` to download and verify it again.")
+
+    # Audio decoders.
+    if names & {"InvalidDataError", "LibsndfileError", "FFmpegError"}:
+        return BadAudioError(f"The file could not be decoded as audio{where}: {text}")
+    return None
+
+
+def classify(exc: BaseException, context: str = "") -> StudioError:
+    """Map any exception to a :class:`StudioError`, looking through its cause chain.
+
+    ``context`` is a few words such as "loading Canary-Qwen" that go into the message.
+    """
+    for link in _chain(exc):
+        found = _classify_one(link, context)
+        if found is not None:
+            if found is not exc:
+                found.__cause__ = exc
+            return found
+    where = f" while {context}" if context else ""
+    error = StudioError(f"{type(exc).__name__}{where}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def report(exc: BaseException, context: str = "") -> StudioError:
+    """Classify, log the full traceback, and return the error for display."""
+    error = classify(exc, context)
+    log.error("%s [%s]", error.user_message(), error.kind, exc_info=exc)
+    return error

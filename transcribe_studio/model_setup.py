@@ -1,0 +1,187 @@
+"""``python setup_local_models.py``: fetch and verify both models once, so the app runs offline.
+
+* Parakeet: the published ``.nemo`` file at a pinned commit, downloaded straight
+  into ``local_models/`` (an interrupted download continues where it stopped,
+  see :mod:`downloads`), checked by size and SHA-256, then moved into place.
+* Canary-Qwen: its pinned files and the pinned Qwen tokenizer and config into
+  the Hugging Face cache, plus the overlay that makes loading offline (see
+  :mod:`hub_cache`).
+
+Idempotent: what is already there and verified is not downloaded again. A
+verified Parakeet file gets a small ``.verified`` note (size, mtime, hash) so
+later runs need not re-hash 2.5 GB. ``--check`` verifies without downloading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from . import hub_cache
+from .downloads import download_resumable, file_metadata
+from .errors import DiskError, ModelFileError, StudioError, report
+from .logs import setup_logging
+from .models import check_nemo_file
+from .settings import SETUP_COMMAND, Settings
+
+DISK_MARGIN_BYTES = 200_000_000
+
+
+# --- Parakeet -------------------------------------------------------------
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def sha256_of(path: Path) -> str:
+    from tqdm.auto import tqdm
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f, tqdm(total=path.stat().st_size, unit="B", unit_scale=True,
+                                     desc=f"Verifying {path.name}", leave=False) as bar:
+        while block := f.read(8 * 1024 * 1024):
+            digest.update(block)
+            bar.update(len(block))
+    return digest.hexdigest()
+
+
+def parakeet_problem(settings: Settings) -> str | None:
+    """None if the Parakeet file is present and verified, else what is wrong with it."""
+    path = settings.parakeet_path
+    if not path.is_file():
+        return f"{path} does not exist"
+    size = path.stat().st_size
+    if size != settings.parakeet_size:
+        return f"{path} has {size:,} bytes, expected {settings.parakeet_size:,}"
+    try:
+        if json.loads(_marker(path).read_text()) == _note(path, settings.parakeet_sha256):
+            return None
+    except (OSError, ValueError):
+        pass
+    if sha256_of(path) != settings.parakeet_sha256:
+        return f"{path} has the wrong SHA-256 (damaged or a different model)"
+    _remember_verified(path, settings.parakeet_sha256)
+    return None
+
+
+def _note(path: Path, sha256: str) -> dict:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+
+
+def _remember_verified(path: Path, sha256: str) -> None:
+    try:
+        _marker(path).write_text(json.dumps(_note(path, sha256)))
+    except OSError:
+        pass  # verification still holds; it will just be repeated next time
+
+
+def ensure_free_space(folder: Path, needed: int, what: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed + DISK_MARGIN_BYTES:
+        raise DiskError(f"{what} needs about {needed / 1e9:.1f} GB in {folder}, but only {free / 1e9:.1f} GB "
+                        "is free.")
+
+
+def download_parakeet(settings: Settings) -> Path:
+    target = settings.parakeet_path
+    staging = target.with_name(settings.parakeet_filename)
+    partial = staging.with_name(staging.name + ".part")
+    already = partial.stat().st_size if partial.exists() else 0
+    ensure_free_space(target.parent, settings.parakeet_size - already, "The Parakeet model")
+    print(f"Downloading {settings.parakeet_filename} from {settings.parakeet_repo} at "
+          f"{settings.parakeet_revision[:12]}" + (f", continuing at {already:,} bytes" if already else "") + " ...")
+    download_resumable(settings.parakeet_repo, settings.parakeet_filename, settings.parakeet_revision, staging,
+                       settings.parakeet_size)
+    if sha256_of(staging) != settings.parakeet_sha256:
+        staging.unlink(missing_ok=True)
+        raise ModelFileError(f"The downloaded {settings.parakeet_filename} does not match the expected SHA-256; "
+                             "it was deleted.",
+                             next_steps=f"Run `{SETUP_COMMAND}` again; if it fails again, check the pinned "
+                                        "revision and hash settings.")
+    os.replace(staging, target)
+    check_nemo_file(target)
+    _remember_verified(target, settings.parakeet_sha256)
+    return target
+
+
+# --- Canary ---------------------------------------------------------------
+
+def canary_download_bytes(missing: list[hub_cache.PinnedFile]) -> int:
+    return sum(file_metadata(m.repo, m.filename, m.revision).size or 0 for m in missing)
+
+
+def download_canary(settings: Settings, missing: list[hub_cache.PinnedFile]) -> None:
+    if missing and not settings.offline:
+        ensure_free_space(settings.hub_cache, canary_download_bytes(missing), "Canary-Qwen")
+        print(f"Downloading {len(missing)} Canary-Qwen file(s) into {settings.hub_cache} ...")
+    hub_cache.ensure_canary_files(settings)
+
+
+# --- command line ---------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Download and verify the models once, so the app runs offline.")
+    parser.add_argument("--check", action="store_true", help="only verify what is present; download nothing")
+    parser.add_argument("--skip-canary", action="store_true",
+                        help="set up Parakeet only (Canary-Qwen then downloads on its first use)")
+    parser.add_argument("--verbose", action="store_true", help="show debug logging on the console")
+    Settings.add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    failed = False
+
+    def step(label: str, action) -> None:
+        nonlocal failed
+        try:
+            print(f"{label}: {action()}")
+        except Exception as exc:  # noqa: BLE001 - classified, traceback to the log
+            failed = True
+            print(f"{label}: FAILED. {report(exc, label.lower()).user_message()}", file=sys.stderr)
+
+    try:
+        settings = Settings.from_args(args).validate()
+    except StudioError as error:
+        print(error.user_message(), file=sys.stderr)
+        return 2
+
+    def parakeet() -> str:
+        problem = parakeet_problem(settings)
+        if problem is None:
+            return f"OK, {settings.parakeet_path} is present and verified."
+        if args.check:
+            raise ModelFileError(f"{problem}.", next_steps=f"Run `{SETUP_COMMAND}` to download it.")
+        return f"OK, downloaded and verified {download_parakeet(settings)}."
+
+    def canary() -> str:
+        where = f"{settings.canary_repo}@{settings.canary_revision[:12]} + {settings.qwen_repo}@" \
+                f"{settings.qwen_revision[:12]}"
+        missing = hub_cache.missing_files(settings)
+        if args.check:
+            if missing:
+                names = ", ".join(f"{m.repo}/{m.filename}" for m in missing)
+                raise StudioError(f"{where} is not fully cached in {settings.hub_cache} (missing: {names}).",
+                                  next_steps=f"Run `{SETUP_COMMAND}` once with a network connection.")
+            return f"OK, {where} is cached in {settings.hub_cache}; it loads offline."
+        download_canary(settings, missing)
+        return f"OK, {where} is cached in {settings.hub_cache}; it loads offline."
+
+    step("Parakeet-TDT-0.6B-v2", parakeet)
+    if args.skip_canary:
+        print("Canary-Qwen-2.5B: skipped (--skip-canary); it downloads on first use instead.")
+    else:
+        step("Canary-Qwen-2.5B", canary)
+    if failed:
+        return 1
+    print("All set. Start the app with: python transcribe_ui.py")
+    return 0

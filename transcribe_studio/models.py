@@ -1,0 +1,194 @@
+"""Loading the two models, and the one in-memory cache that keeps them.
+
+* Parakeet-TDT-0.6B-v2 is a NeMo ``.nemo`` archive: ``ASRModel.restore_from``
+  on a local file, fully offline.
+* Canary-Qwen-2.5B is a SALM checkpoint in the Hugging Face cache:
+  ``SALM.from_pretrained(repo, revision=<commit>)`` after :mod:`hub_cache` has
+  made sure every pinned file is local. Never ``ASRModel.from_pretrained``: for a
+  repo without a ``.nemo`` file NeMo deletes its cache folder and downloads again
+  on every call (``nemo/core/classes/common.py``).
+
+NeMo and torch are imported inside the functions: importing NeMo takes several
+seconds, and the UI should be up before that.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import tarfile
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable
+
+from . import hub_cache
+from .errors import ModelFileError, StudioError, report
+from .settings import SETUP_COMMAND, Settings
+
+log = logging.getLogger(__name__)
+
+PARAKEET = "parakeet"
+CANARY = "canary"
+LABELS = {PARAKEET: "Parakeet-TDT-0.6B-v2", CANARY: "Canary-Qwen-2.5B"}
+NEMO_REQUIRED_MEMBERS = ("model_config.yaml", "model_weights.ckpt")
+
+
+def resolve_device(setting: str):
+    import torch
+
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(setting)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise StudioError("A CUDA device was requested but PyTorch sees no usable GPU.",
+                          next_steps="Install a CUDA build of PyTorch and a current NVIDIA driver, or use --device cpu.")
+    return device
+
+
+# --- Parakeet -------------------------------------------------------------
+
+def check_nemo_file(path: Path) -> None:
+    """Fail fast, naming the file, if it is missing, empty, not a tar archive or cut short."""
+    fix = f"Run `{SETUP_COMMAND}` to download and verify it, or point PARAKEET_NEMO / --parakeet-nemo at a valid file."
+    if not path.is_file():
+        raise ModelFileError(f"The Parakeet model file {path} does not exist.", next_steps=fix)
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelFileError(f"The Parakeet model file {path} is empty (0 bytes).", next_steps=fix)
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            members = archive.getmembers()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ModelFileError(f"The Parakeet model file {path} is not a readable .nemo archive ({exc}).",
+                             next_steps=fix) from exc
+    names = {Path(m.name).name for m in members}
+    absent = [m for m in NEMO_REQUIRED_MEMBERS if m not in names]
+    if absent:
+        raise ModelFileError(f"The Parakeet model file {path} lacks {', '.join(absent)}: it is not a NeMo model "
+                             "or it is incomplete.", next_steps=fix)
+    # An uncompressed tar cut short still lists its headers; compare the end of the
+    # last member with the file size to catch an interrupted copy or download.
+    end = max((m.offset_data + m.size for m in members), default=0)
+    if end > size:
+        raise ModelFileError(f"The Parakeet model file {path} is truncated ({size:,} bytes, needs at least "
+                             f"{end:,}).", next_steps=fix)
+
+
+def load_parakeet(settings: Settings, device) -> Any:
+    check_nemo_file(settings.parakeet_path)
+    import torch
+    from nemo.collections.asr.models import ASRModel
+
+    model = ASRModel.restore_from(str(settings.parakeet_path), map_location=device)
+    model.eval()
+    # As NVIDIA's transcribe_speech.py: bf16 where the GPU supports it. The mel
+    # front end stays in fp32 and only casts its output, so this is safe.
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        model = model.to(torch.bfloat16)
+    return model
+
+
+# --- Canary ---------------------------------------------------------------
+
+def load_canary(settings: Settings, device) -> Any:
+    hub_cache.ensure_canary_files(settings)
+    import torch
+    from nemo.collections.speechlm2.models import SALM
+
+    # local_files_only: every file is local now, and the overlay pins Qwen.
+    model = SALM.from_pretrained(settings.canary_repo, revision=settings.canary_revision,
+                                 cache_dir=str(settings.hub_cache), local_files_only=True)
+    model.eval()
+    if device.type == "cuda":
+        # SALM is built in fp32 on the CPU; cast before moving, as NeMo's salm_generate.py does.
+        model = model.to(torch.bfloat16)
+    return model.to(device)
+
+
+LOADERS: dict[str, Callable[[Settings, Any], Any]] = {PARAKEET: load_parakeet, CANARY: load_canary}
+
+
+# --- the cache ------------------------------------------------------------
+
+class ModelState(str, Enum):
+    NOT_LOADED = "not loaded"
+    LOADING = "loading"
+    LOADED = "loaded"
+    FAILED = "failed"
+
+
+@dataclass
+class ModelStatus:
+    state: ModelState = ModelState.NOT_LOADED
+    device: str | None = None
+    error: StudioError | None = None
+    load_seconds: float | None = None
+
+    def describe(self) -> str:
+        if self.state is ModelState.LOADED:
+            return f"loaded on {self.device} in {self.load_seconds:.1f} s"
+        if self.state is ModelState.FAILED and self.error is not None:
+            return f"failed: {self.error.title}"
+        return self.state.value
+
+
+class _Entry:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.model = None
+        self.status = ModelStatus()
+
+
+class ModelCache:
+    """One loaded copy of each model per process, loaded on first use.
+
+    A per-model lock makes simultaneous first requests wait for one load instead
+    of loading twice. ``status`` never blocks, so the UI can show "loading".
+    """
+
+    def __init__(self, settings: Settings, loaders: dict[str, Callable] | None = None):
+        self.settings = settings
+        self._loaders = dict(loaders or LOADERS)
+        self._entries = {name: _Entry() for name in self._loaders}
+        self.load_count = {name: 0 for name in self._loaders}
+
+    def get(self, name: str):
+        entry = self._entries[name]
+        with entry.lock:
+            if entry.model is not None:
+                return entry.model
+            entry.status = ModelStatus(ModelState.LOADING)
+            started = time.perf_counter()
+            try:
+                device = resolve_device(self.settings.device)
+                model = self._loaders[name](self.settings, device)
+            except Exception as exc:
+                error = report(exc, f"loading {LABELS.get(name, name)}")
+                entry.status = ModelStatus(ModelState.FAILED, error=error)
+                raise error from exc
+            self.load_count[name] += 1
+            entry.model = model
+            entry.status = ModelStatus(ModelState.LOADED, device=str(device),
+                                       load_seconds=time.perf_counter() - started)
+            log.info("%s %s", LABELS.get(name, name), entry.status.describe())
+            return model
+
+    def status(self, name: str) -> ModelStatus:
+        return self._entries[name].status
+
+    def is_loaded(self, name: str) -> bool:
+        return self._entries[name].model is not None
+
+    def unload(self, name: str) -> None:
+        entry = self._entries[name]
+        with entry.lock:
+            entry.model = None
+            entry.status = ModelStatus()
+        gc.collect()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

@@ -1,0 +1,152 @@
+"""Every default in one place, each overridable by an environment variable and a flag.
+
+Precedence: command-line flag > environment variable > default below.
+
+The Hugging Face variables (``HF_HOME``, ``HF_HUB_CACHE``, ``HF_HUB_OFFLINE``,
+``HF_TOKEN``, ``HF_ENDPOINT``) are not re-read here: huggingface_hub reads them
+itself when it is imported, and we ask it for the resolved values, so they mean
+exactly what huggingface_hub documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import ConfigurationError, InvalidRevisionError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PARAKEET_REPO = "nvidia/parakeet-tdt-0.6b-v2"
+PARAKEET_REVISION = "ae9ad07059c7c739ffaf932226a8fe64ae2620b0"
+PARAKEET_FILENAME = "parakeet-tdt-0.6b-v2.nemo"
+PARAKEET_SIZE = 2_472_222_720
+PARAKEET_SHA256 = "d99e39955c9d3d0350d8fb7c75e40c64a2b2eaeb003883d7c941fd2e8747b28c"
+
+# The commit public projects pin with NeMo 3.0.0. Canary-Qwen ships no .nemo file:
+# it is a Hugging Face-style SALM checkpoint (config.json + model.safetensors).
+CANARY_REPO = "nvidia/canary-qwen-2.5b"
+CANARY_REVISION = "b1469e1bba1cfe140205529c79c434ca47180960"
+
+# SALM builds its tokenizer and LLM skeleton from Qwen/Qwen3-1.7B and, left alone,
+# asks the Hub for Qwen's `main`. We pin it so Qwen's `main` moving never changes us.
+QWEN_REPO = "Qwen/Qwen3-1.7B"
+QWEN_REVISION = "70d244cc86ccca08cf5af4e1e306ecf908b1ad5e"
+
+SETUP_COMMAND = "python setup_local_models.py"
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def validate_revision(revision: str, what: str) -> str:
+    """Accept only a full 40-hex Hub commit; explain the common mix-up otherwise."""
+    if _COMMIT.fullmatch(revision or ""):
+        return revision
+    hint = ""
+    if re.fullmatch(r"[0-9a-f]{32}", revision or ""):
+        hint = (
+            " It has 32 hex characters, the shape of the md5 folder name NeMo gives its own download "
+            "cache (for example ~/.cache/torch/NeMo/.../hf_hub_cache/nvidia/canary-qwen-2.5b/"
+            f"{revision}); that name is not a Hub commit and the Hub does not know it."
+        )
+    raise InvalidRevisionError(
+        f"The {what} revision '{revision}' is not a Hugging Face commit.{hint} "
+        "A commit is exactly 40 hexadecimal characters, as shown in the repository's 'Files and "
+        "versions' history.",
+        next_steps="Unset the variable or flag that sets it to use the tested default, or give a full "
+        "40-character commit.",
+    )
+
+
+def _hf_constants():
+    # Imported lazily: huggingface_hub reads HF_* variables at import time.
+    from huggingface_hub import constants
+
+    return constants
+
+
+@dataclass(frozen=True)
+class Settings:
+    parakeet_path: Path = field(default=PROJECT_ROOT / "local_models" / "parakeet.nemo",
+                                metadata={"env": "PARAKEET_NEMO", "flag": "--parakeet-nemo",
+                                          "help": "Parakeet .nemo file"})
+    parakeet_repo: str = field(default=PARAKEET_REPO, metadata={"env": "PARAKEET_REPO", "flag": "--parakeet-repo",
+                                                                "help": "Hub repository setup downloads Parakeet from"})
+    parakeet_revision: str = field(default=PARAKEET_REVISION,
+                                   metadata={"env": "PARAKEET_REVISION", "flag": "--parakeet-revision",
+                                             "help": "Parakeet commit (40 hex characters)"})
+    parakeet_filename: str = field(default=PARAKEET_FILENAME,
+                                   metadata={"env": "PARAKEET_FILENAME", "flag": "--parakeet-filename",
+                                             "help": ".nemo file name in that repository"})
+    parakeet_sha256: str = field(default=PARAKEET_SHA256,
+                                 metadata={"env": "PARAKEET_SHA256", "flag": "--parakeet-sha256",
+                                           "help": "expected SHA-256 of the .nemo file"})
+    parakeet_size: int = field(default=PARAKEET_SIZE, metadata={"env": "PARAKEET_SIZE", "flag": "--parakeet-size",
+                                                                "help": "expected size of the .nemo file in bytes"})
+    canary_repo: str = field(default=CANARY_REPO, metadata={"env": "CANARY_REPO", "flag": "--canary-repo",
+                                                            "help": "Canary-Qwen Hub repository"})
+    canary_revision: str = field(default=CANARY_REVISION,
+                                 metadata={"env": "CANARY_REVISION", "flag": "--canary-revision",
+                                           "help": "Canary-Qwen commit (40 hex characters)"})
+    qwen_repo: str = field(default=QWEN_REPO, metadata={"env": "QWEN_REPO", "flag": "--qwen-repo",
+                                                        "help": "repository of Canary's tokenizer and LLM config"})
+    qwen_revision: str = field(default=QWEN_REVISION,
+                               metadata={"env": "QWEN_REVISION", "flag": "--qwen-revision",
+                                         "help": "Qwen commit (40 hex characters)"})
+    device: str = field(default="auto", metadata={"env": "STUDIO_DEVICE", "flag": "--device",
+                                                  "help": "auto, cuda, cuda:N or cpu"})
+    hf_cache_dir: Path | None = field(default=None, metadata={"help": "None: huggingface_hub's HF_HUB_CACHE"})
+
+    def validate(self) -> "Settings":
+        validate_revision(self.parakeet_revision, "Parakeet")
+        validate_revision(self.canary_revision, "Canary")
+        validate_revision(self.qwen_revision, "Qwen")
+        return self
+
+    @property
+    def hub_cache(self) -> Path:
+        return Path(self.hf_cache_dir or _hf_constants().HF_HUB_CACHE)
+
+    @property
+    def offline(self) -> bool:
+        return bool(_hf_constants().HF_HUB_OFFLINE)
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            env = f.metadata.get("env")
+            if env and environ.get(env):
+                values[f.name] = environ[env]
+        return cls(**_typed(values))
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("model settings (each also read from the environment variable shown)")
+        for f in fields(cls):
+            if "flag" in f.metadata:
+                group.add_argument(f.metadata["flag"], dest=f.name, default=None,
+                                   help=f"{f.metadata['help']} [env {f.metadata['env']}; default: {f.default}]")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, environ=None) -> "Settings":
+        settings = cls.from_env(environ)
+        overrides = {f.name: getattr(args, f.name) for f in fields(cls)
+                     if getattr(args, f.name, None) is not None}
+        return replace(settings, **_typed(overrides))
+
+
+def _typed(values: dict) -> dict:
+    """Strings from the environment or the command line to the field's type."""
+    if "parakeet_path" in values:
+        values["parakeet_path"] = Path(values["parakeet_path"]).expanduser()
+    if "parakeet_size" in values:
+        try:
+            values["parakeet_size"] = int(values["parakeet_size"])
+        except ValueError:
+            raise ConfigurationError(f"PARAKEET_SIZE must be a whole number of bytes, not {values['parakeet_size']!r}.")
+    return values
