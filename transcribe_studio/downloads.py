@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .errors import HubUnreachableError
 
-CHUNK_BYTES = 1 << 20
 
 
 def file_metadata(repo: str, filename: str, revision: str):
@@ -48,7 +47,7 @@ def download_resumable(repo: str, filename: str, revision: str, dest: Path, size
                 have = 0  # the server sent the whole file: start over
             with open(part, "ab" if have else "wb") as out, tqdm(
                     total=size, initial=have, unit="B", unit_scale=True, desc=filename) as bar:
-                for chunk in response.iter_bytes(CHUNK_BYTES):
+                for chunk in response.iter_bytes():  # as it arrives: a cut keeps every byte
                     out.write(chunk)
                     bar.update(len(chunk))
     except Exception as exc:  # noqa: BLE001 - only connection drops are re-worded

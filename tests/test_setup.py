@@ -1,0 +1,156 @@
+"""setup_local_models.py against a local fake of the Hub: real downloads, no network."""
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.fake_hub import FakeHub
+from transcribe_studio import hub_cache
+from transcribe_studio.settings import (CANARY_REPO, CANARY_REVISION, PARAKEET_FILENAME, PARAKEET_REPO,
+                                        PARAKEET_REVISION, QWEN_REPO, QWEN_REVISION, Settings)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fake_nemo_bytes() -> bytes:
+    """A small tar shaped like a .nemo (setup checks structure, not weights)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in (("model_config.yaml", b"target: fake\n"), ("model_weights.ckpt", os.urandom(300_000))):
+            info = tarfile.TarInfo(f"./{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def hub():
+    with FakeHub() as hub:
+        hub.parakeet = fake_nemo_bytes()
+        hub.add_file(PARAKEET_REPO, PARAKEET_REVISION, PARAKEET_FILENAME, hub.parakeet, lfs=True)
+        hub.add_file(CANARY_REPO, CANARY_REVISION, "config.json", b'{"pretrained_llm": "Qwen/Qwen3-1.7B"}')
+        hub.add_file(CANARY_REPO, CANARY_REVISION, "model.safetensors", os.urandom(400_000), lfs=True)
+        for name in hub_cache.QWEN_FILES:
+            hub.add_file(QWEN_REPO, QWEN_REVISION, name, f"qwen {name}".encode())
+        yield hub
+
+
+@pytest.fixture
+def env(tmp_path, hub):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    environ.update(HF_ENDPOINT=hub.endpoint, HF_HUB_OFFLINE="0", HF_HOME=str(tmp_path / "hf_home"),
+                   HF_HUB_CACHE=str(tmp_path / "hub"), PARAKEET_NEMO=str(tmp_path / "local_models" / "parakeet.nemo"),
+                   PARAKEET_SHA256=hashlib.sha256(hub.parakeet).hexdigest(), PARAKEET_SIZE=str(len(hub.parakeet)),
+                   STUDIO_LOG_FILE=str(tmp_path / "setup.log"), PYTHONPATH=str(ROOT))
+    return environ
+
+
+def run_setup(env, *args):
+    return subprocess.run([sys.executable, str(ROOT / "setup_local_models.py"), *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def downloads(hub):
+    return [r for r in hub.requests if r.method == "GET" and ("/resolve/" in r.path or r.cdn)]
+
+
+def settings_for(env) -> Settings:
+    return Settings(parakeet_path=Path(env["PARAKEET_NEMO"]), hf_cache_dir=Path(env["HF_HUB_CACHE"]))
+
+
+def test_setup_downloads_verifies_and_is_idempotent(env, hub):
+    first = run_setup(env)
+    assert first.returncode == 0, first.stderr
+    parakeet = Path(env["PARAKEET_NEMO"])
+    assert parakeet.read_bytes() == hub.parakeet
+    settings = settings_for(env)
+    assert hub_cache.is_cached(settings)
+    snapshot = hub_cache.canary_snapshot(settings)
+    assert (snapshot / "llm_backbone" / "config.json").read_bytes() == b"qwen config.json"
+    assert (snapshot / "tokenizer.json").read_bytes() == b"qwen tokenizer.json"
+    fetched = len(downloads(hub))
+    resolved = {r.path.rsplit("/", 1)[-1] for r in downloads(hub) if "/resolve/" in r.path}
+    assert resolved == {PARAKEET_FILENAME, *hub_cache.CANARY_FILES, *hub_cache.QWEN_FILES}
+
+    second = run_setup(env)
+    assert second.returncode == 0, second.stderr
+    assert "present and verified" in second.stdout
+    assert len(downloads(hub)) == fetched, "a verified setup must not download again"
+
+    check = run_setup(env, "--check")
+    assert check.returncode == 0, check.stderr
+
+
+def test_check_reports_what_is_missing_without_downloading(env, hub):
+    result = run_setup(env, "--check")
+    assert result.returncode == 1
+    assert "does not exist" in result.stderr and "python setup_local_models.py" in result.stderr
+    assert "model.safetensors" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert downloads(hub) == []
+
+
+def test_check_detects_a_damaged_parakeet_file(env, hub):
+    assert run_setup(env, "--skip-canary").returncode == 0
+    parakeet = Path(env["PARAKEET_NEMO"])
+    data = bytearray(parakeet.read_bytes())
+    data[-1000] ^= 0xFF  # same size, different content
+    parakeet.write_bytes(bytes(data))
+    result = run_setup(env, "--check", "--skip-canary")
+    assert result.returncode == 1 and "SHA-256" in result.stderr
+
+
+def test_an_interrupted_download_continues_where_it_stopped(env, hub):
+    hub.fail_after_bytes(100_000)
+    first = run_setup(env, "--skip-canary")
+    assert first.returncode == 1
+    assert "continues from where it stopped" in first.stderr and "Traceback" not in first.stderr
+    partial = Path(env["PARAKEET_NEMO"]).with_name(PARAKEET_FILENAME + ".part")
+    assert 0 < partial.stat().st_size < len(hub.parakeet)
+
+    second = run_setup(env, "--skip-canary")
+    assert second.returncode == 0, second.stderr
+    assert Path(env["PARAKEET_NEMO"]).read_bytes() == hub.parakeet
+    assert downloads(hub)[-1].range == "bytes=100000-"  # the server cut after exactly 100,000 bytes
+
+
+def test_a_download_with_the_wrong_hash_is_not_kept(env, hub):
+    env["PARAKEET_SHA256"] = "0" * 64
+    result = run_setup(env, "--skip-canary")
+    assert result.returncode == 1 and "SHA-256" in result.stderr
+    assert not Path(env["PARAKEET_NEMO"]).exists()
+
+
+def test_a_gated_repository_gives_the_login_advice(env, hub):
+    hub.gate(CANARY_REPO)
+    result = run_setup(env)
+    assert result.returncode == 1
+    assert "HF_TOKEN" in result.stderr and "Traceback" not in result.stderr
+    assert "Parakeet-TDT-0.6B-v2: OK" in result.stdout  # the other model still finished
+
+
+def test_the_seed_revision_is_refused_before_any_download(env, hub):
+    env["CANARY_REVISION"] = "2399591399e4e6438fa7804f2f1f1660"
+    result = run_setup(env)
+    assert result.returncode == 2 and "md5" in result.stderr
+    assert downloads(hub) == []
+
+
+def test_not_enough_disk_space_is_reported_before_downloading(env, hub, monkeypatch, capsys, tmp_path):
+    import shutil as real_shutil
+
+    from transcribe_studio import model_setup
+
+    monkeypatch.setattr(model_setup.shutil, "disk_usage",
+                        lambda path: real_shutil._ntuple_diskusage(10**12, 10**12 - 1000, 1000))
+    code = model_setup.main(["--skip-canary", "--parakeet-nemo", str(tmp_path / "m" / "parakeet.nemo")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Disk problem" in err and "GB" in err
