@@ -16,3 +16,70 @@ os.environ.pop("HF_TOKEN", None)
 for _name in ("PARAKEET_NEMO", "CANARY_REPO", "CANARY_REVISION", "QWEN_REPO", "QWEN_REVISION", "STUDIO_DEVICE",
               "PARAKEET_REPO", "PARAKEET_REVISION", "PARAKEET_FILENAME", "PARAKEET_SHA256", "PARAKEET_SIZE"):
     os.environ.pop(_name, None)
+
+
+# --- shared fixtures --------------------------------------------------------
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from tests import tiny_models  # noqa: E402
+from transcribe_studio.settings import CANARY_REPO, CANARY_REVISION, QWEN_REPO, QWEN_REVISION, Settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_parakeet(tmp_path_factory) -> Path:
+    """A tiny real Parakeet-architecture .nemo (FastConformer + TDT, random weights)."""
+    return tiny_models.build_tiny_parakeet(tmp_path_factory.mktemp("parakeet") / "parakeet.nemo")
+
+
+@pytest.fixture(scope="session")
+def pristine_canary_cache(tmp_path_factory) -> Path:
+    """A Hugging Face cache holding a tiny real SALM as nvidia/canary-qwen-2.5b and its tiny Qwen."""
+    hub = tmp_path_factory.mktemp("pristine_hub")
+    tiny_models.build_tiny_canary_cache(hub, canary_repo=CANARY_REPO, canary_commit=CANARY_REVISION,
+                                        qwen_repo=QWEN_REPO, qwen_commit=QWEN_REVISION)
+    return hub
+
+
+@pytest.fixture
+def canary_cache(pristine_canary_cache, tmp_path) -> Path:
+    """A private copy a test may damage."""
+    copy = tmp_path / "hub"
+    shutil.copytree(pristine_canary_cache, copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture
+def settings(tiny_parakeet, canary_cache) -> Settings:
+    return Settings(parakeet_path=tiny_parakeet, hf_cache_dir=canary_cache, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tiny_parakeet, pristine_canary_cache, tmp_path_factory):
+    """One ModelCache with both tiny models, for tests that only transcribe (loads are slow)."""
+    from transcribe_studio.models import ModelCache
+
+    hub = tmp_path_factory.mktemp("shared_hub") / "hub"
+    shutil.copytree(pristine_canary_cache, hub, symlinks=True)
+    return ModelCache(Settings(parakeet_path=tiny_parakeet, hf_cache_dir=hub, device="cpu"))
+
+
+def tone(seconds: float, rate: int = 16000, freq: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(0)
+    return (0.3 * np.sin(2 * np.pi * freq * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture
+def wav_file(tmp_path) -> Path:
+    """Three seconds of 44.1 kHz stereo WAV, the kind a user has (not the model's 16 kHz mono)."""
+    import soundfile
+
+    path = tmp_path / "speech.wav"
+    mono = tone(3.0, rate=44100)
+    soundfile.write(path, np.stack([mono, mono * 0.5], axis=1), 44100)
+    return path

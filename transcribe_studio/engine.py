@@ -31,10 +31,15 @@ def transcribe(cache: ModelCache, model_name: str, audio: np.ndarray) -> Transcr
     raise ValueError(f"unknown model {model_name!r}")
 
 
-def _words_and_segments(hypothesis) -> tuple[list[Word], list[Segment]]:
+def _words_and_segments(hypothesis, duration: float) -> tuple[list[Word], list[Segment]]:
     stamps = hypothesis.timestamp if isinstance(hypothesis.timestamp, dict) else {}
-    words = [Word(float(w["start"]), float(w["end"]), w["word"]) for w in stamps.get("word", [])]
-    segments = [Segment(float(s["start"]), float(s["end"]), s["segment"]) for s in stamps.get("segment", [])]
+
+    # NeMo pads clips to whole frames (and to 1 s), so the last stamp can end past the audio.
+    def clamp(t) -> float:
+        return min(max(float(t), 0.0), duration)
+
+    words = [Word(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])]
+    segments = [Segment(clamp(s["start"]), clamp(s["end"]), s["segment"]) for s in stamps.get("segment", [])]
     return words, segments
 
 
@@ -45,9 +50,9 @@ def transcribe_parakeet(model, audio: np.ndarray) -> Transcript:
         # num_workers=0: Windows spawns DataLoader workers, which breaks in apps.
         # timestamps=True is sticky on the model (rnnt_models.py), which suits us.
         hypothesis = model.transcribe([audio], batch_size=1, timestamps=True, num_workers=0, verbose=False)[0]
-    words, segments = _words_and_segments(hypothesis)
-    text = hypothesis.text.strip()
     duration = len(audio) / SAMPLE_RATE
+    words, segments = _words_and_segments(hypothesis, duration)
+    text = hypothesis.text.strip()
     if not segments and text:
         segments = [Segment(0.0, duration, text)]
     return Transcript(text=text, segments=segments, words=words, model=LABELS[PARAKEET], duration=duration)

@@ -1,0 +1,136 @@
+"""Both loaders and the cache, on tiny real NeMo models, through the app's own code paths."""
+
+import threading
+import time
+
+import pytest
+
+from transcribe_studio import engine, hub_cache
+from transcribe_studio.audio import decode_audio
+from transcribe_studio.errors import ModelFileError, NeedsNetworkError
+from transcribe_studio.models import CANARY, PARAKEET, ModelCache, ModelState, check_nemo_file, load_parakeet
+from transcribe_studio.settings import Settings
+
+
+# --- Parakeet ---------------------------------------------------------------
+
+def test_parakeet_restores_the_nemo_file_and_gives_word_timestamps(settings, wav_file):
+    cache = ModelCache(settings)
+    transcript = engine.transcribe(cache, PARAKEET, decode_audio(wav_file))
+    assert type(cache.get(PARAKEET)).__name__ == "EncDecRNNTBPEModel"
+    assert transcript.text and transcript.model == "Parakeet-TDT-0.6B-v2"
+    assert abs(transcript.duration - 3.0) < 0.01
+    assert transcript.words and transcript.segments
+    for item in transcript.words + transcript.segments:
+        assert 0.0 <= item.start <= item.end <= transcript.duration
+    starts = [w.start for w in transcript.words]
+    assert starts == sorted(starts)
+    assert cache.status(PARAKEET).state is ModelState.LOADED and cache.load_count[PARAKEET] == 1
+
+
+def _broken_copies(tiny_parakeet, tmp_path):
+    data = tiny_parakeet.read_bytes()
+    empty, truncated, garbage = tmp_path / "empty.nemo", tmp_path / "truncated.nemo", tmp_path / "garbage.nemo"
+    empty.write_bytes(b"")
+    truncated.write_bytes(data[: len(data) // 2])
+    garbage.write_bytes(b"<html>404 Not Found</html>" * 50)
+    return {"missing": tmp_path / "nowhere.nemo", "empty": empty, "truncated": truncated, "garbage": garbage}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "truncated", "garbage"])
+def test_a_broken_parakeet_file_is_named_with_the_setup_command(case, tiny_parakeet, tmp_path):
+    path = _broken_copies(tiny_parakeet, tmp_path)[case]
+    with pytest.raises(ModelFileError) as caught:
+        check_nemo_file(path)
+    message = caught.value.user_message()
+    assert str(path) in message and "python setup_local_models.py" in message
+
+
+def test_a_failed_load_is_classified_and_a_repaired_file_then_loads(tiny_parakeet, tmp_path):
+    path = tmp_path / "parakeet.nemo"
+    path.write_bytes(tiny_parakeet.read_bytes()[:5000])
+    cache = ModelCache(Settings(parakeet_path=path, device="cpu"))
+    with pytest.raises(ModelFileError):
+        cache.get(PARAKEET)
+    status = cache.status(PARAKEET)
+    assert status.state is ModelState.FAILED and status.error.kind == "model_file"
+    assert "failed" in status.describe()
+    path.write_bytes(tiny_parakeet.read_bytes())
+    assert cache.get(PARAKEET) is not None and cache.status(PARAKEET).state is ModelState.LOADED
+
+
+# --- the cache --------------------------------------------------------------
+
+def test_two_simultaneous_first_requests_load_the_model_once(settings):
+    def slow_real_loader(s, device):
+        time.sleep(0.5)  # widen the window in which a second request arrives
+        return load_parakeet(s, device)
+
+    cache = ModelCache(settings, loaders={PARAKEET: slow_real_loader})
+    barrier = threading.Barrier(2)
+    results = []
+
+    def request():
+        barrier.wait()
+        results.append(cache.get(PARAKEET))
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    assert cache.status(PARAKEET).state is ModelState.LOADING
+    for t in threads:
+        t.join()
+    assert results[0] is results[1]
+    assert cache.load_count[PARAKEET] == 1
+
+
+def test_unload_frees_the_model_and_the_next_request_loads_again(settings):
+    cache = ModelCache(settings)
+    first = cache.get(PARAKEET)
+    assert cache.get(PARAKEET) is first and cache.load_count[PARAKEET] == 1
+    cache.unload(PARAKEET)
+    assert not cache.is_loaded(PARAKEET) and cache.status(PARAKEET).state is ModelState.NOT_LOADED
+    assert cache.get(PARAKEET) is not first and cache.load_count[PARAKEET] == 2
+
+
+# --- Canary -----------------------------------------------------------------
+
+def test_canary_loads_with_salm_from_pretrained_at_the_pinned_commit_offline(settings, wav_file):
+    from nemo.collections.speechlm2.models import SALM
+    from peft import PeftModel
+
+    cache = ModelCache(settings)
+    transcript = engine.transcribe(cache, CANARY, decode_audio(wav_file))
+    model = cache.get(CANARY)
+    assert isinstance(model, SALM) and isinstance(model.llm, PeftModel)
+    assert transcript.text and transcript.segments and transcript.model == "Canary-Qwen-2.5B"
+    # The pin works through NeMo's redirect to files beside the checkpoint, not Qwen's `main`.
+    snapshot = hub_cache.canary_snapshot(settings)
+    assert model.cfg.tokenizer_path == str(snapshot)
+    assert model.cfg.pretrained_llm == str(snapshot / "llm_backbone")
+
+
+def test_canary_missing_a_file_while_offline_needs_the_network_once(settings):
+    (hub_cache.canary_snapshot(settings) / "model.safetensors").unlink()
+    cache = ModelCache(settings)
+    with pytest.raises(NeedsNetworkError) as caught:
+        cache.get(CANARY)
+    assert caught.value.kind == "needs_network_once"
+    assert "model.safetensors" in caught.value.message and "setup_local_models.py" in caught.value.next_steps
+    assert cache.status(CANARY).state is ModelState.FAILED
+
+
+def test_a_qwen_commit_that_is_not_cached_is_not_replaced_by_another(settings):
+    cache = ModelCache(Settings(parakeet_path=settings.parakeet_path, hf_cache_dir=settings.hf_cache_dir,
+                                qwen_revision="c" * 40, device="cpu"))
+    with pytest.raises(NeedsNetworkError, match="Qwen"):
+        cache.get(CANARY)
+
+
+def test_canary_windows_never_exceed_40_seconds():
+    import numpy as np
+
+    spans = engine.windows(np.zeros(16000 * 95, np.float32))
+    assert [(e - s) / 16000 for s, e in spans] == [40.0, 40.0, 15.0]
+    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
