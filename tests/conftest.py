@@ -83,3 +83,9 @@ def wav_file(tmp_path) -> Path:
     mono = tone(3.0, rate=44100)
     soundfile.write(path, np.stack([mono, mono * 0.5], axis=1), 44100)
     return path
+
+
+def pytest_configure(config):
+    # Third-party deprecation chatter (torch, transformers, gradio, pandas) is not ours to fix.
+    for category in ("DeprecationWarning", "FutureWarning", "UserWarning", "pandas.errors.Pandas4Warning"):
+        config.addinivalue_line("filterwarnings", f"ignore::{category}")

@@ -1,0 +1,124 @@
+"""transcribe_ui.py: startup validation, and the page served on 127.0.0.1 driven by gradio_client."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from transcribe_studio import startup
+from transcribe_studio.models import PARAKEET, ModelState
+from transcribe_studio.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(tmp_path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="1", STUDIO_LOG_FILE=str(tmp_path / "app.log"),
+               PYTHONPATH=str(ROOT))
+    env.update(extra)
+    return env
+
+
+def test_a_missing_parakeet_file_stops_startup_with_the_setup_command(tmp_path):
+    missing = tmp_path / "local_models" / "parakeet.nemo"
+    result = subprocess.run([sys.executable, "transcribe_ui.py"], cwd=ROOT, capture_output=True, text=True,
+                            env=app_env(tmp_path, PARAKEET_NEMO=str(missing)), timeout=120)
+    assert result.returncode == 2
+    assert str(missing) in result.stderr and "`python setup_local_models.py`" in result.stderr
+    assert "Traceback" not in result.stderr and "canary.nemo" not in result.stderr + result.stdout
+
+
+def test_the_seed_revision_stops_startup(tmp_path, tiny_parakeet):
+    result = subprocess.run([sys.executable, "transcribe_ui.py", "--canary-revision",
+                             "2399591399e4e6438fa7804f2f1f1660"], cwd=ROOT, capture_output=True, text=True,
+                            env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet)), timeout=120)
+    assert result.returncode == 2 and "md5" in result.stderr
+
+
+def test_startup_says_where_canary_comes_from(settings, tmp_path):
+    cached = startup.validate(settings)
+    assert any("nvidia/canary-qwen-2.5b" in line and settings.canary_revision in line and "loads offline" in line
+               for line in cached)
+    empty = Settings(parakeet_path=settings.parakeet_path, hf_cache_dir=tmp_path / "empty")
+    line = startup.canary_source(empty)
+    assert "NOT cached" in line and "HF_HUB_OFFLINE" in line  # the suite runs offline
+
+
+def test_the_app_serves_on_localhost_only(tmp_path, tiny_parakeet, pristine_canary_cache):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "transcribe_ui.py", "--port", str(port)], cwd=ROOT,
+                               env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet),
+                                           HF_HUB_CACHE=str(pristine_canary_cache)),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stdout.read()
+                time.sleep(0.5)
+        else:
+            pytest.fail("the app did not start")
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+        if listening:  # `ss` may be absent; the connection above already proved the port
+            local_addresses = [line.split()[3] for line in listening.splitlines()]
+            assert local_addresses == [f"127.0.0.1:{port}"]
+    finally:
+        process.terminate()
+        out = process.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}" in out and "loads offline" in out
+
+
+@pytest.fixture
+def served_app(settings, shared_cache):
+    from transcribe_studio.ui import build_app
+
+    app = build_app(settings, shared_cache)
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield app, f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def test_transcribe_through_the_api_and_a_bad_file_keeps_the_app_serving(served_app, wav_file, tmp_path):
+    from gradio_client import Client, handle_file
+
+    app, url = served_app
+    client = Client(url, verbose=False)
+    text, message, status = client.predict(handle_file(str(wav_file)), PARAKEET, api_name="/transcribe")
+    assert text and "Transcribed speech.wav" in message
+    assert "Parakeet-TDT-0.6B-v2**: loaded" in status and "CPU" in status
+
+    bad = tmp_path / "clip.m4a"
+    bad.write_bytes(b"\x00" * 4096)
+    text, message, _ = client.predict(handle_file(str(bad)), PARAKEET, api_name="/transcribe")
+    assert text == "" and "could not be used" in message and "What to do" in message
+
+    text, _, _ = client.predict(handle_file(str(wav_file)), PARAKEET, api_name="/transcribe")
+    assert text  # still serving
+    assert app.studio_cache.load_count[PARAKEET] == 1
+    assert app.studio_cache.status(PARAKEET).state is ModelState.LOADED
+
+
+def test_the_page_documents_the_hybrid_loading(settings):
+    from transcribe_studio.ui import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, model_descriptions
+
+    about = model_descriptions(settings)
+    assert "restore_from" in about and "SALM.from_pretrained" in about and settings.canary_revision in about
+    assert "ModelPT" in about and ".nemo" in about and "stays in memory" in about
+    assert "127.0.0.1" in PRIVACY_AND_PERFORMANCE and "analytics" in PRIVACY_AND_PERFORMANCE
+    assert "Transcribe" in HOW_TO_USE
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
