@@ -51,6 +51,24 @@ they went to the market to buy bread, milk and some fruit.
 """
 
 TDT_DURATIONS = [0, 1, 2, 3, 4]
+
+# The real models' mel front end (Parakeet-TDT-0.6B-v2 and Canary-Qwen's encoder): 128 features at 16 kHz.
+MEL_PREPROCESSOR = {
+    "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
+    "sample_rate": 16000,
+    "normalize": "per_feature",
+    "window_size": 0.025,
+    "window_stride": 0.01,
+    "window": "hann",
+    "features": 128,
+    "n_fft": 512,
+    "log": True,
+    "frame_splicing": 1,
+    "dither": 1.0e-05,
+    "pad_to": 0,
+    "pad_value": 0.0,
+}
+
 # What the tiny Parakeet "hears" in any audio (see _script_tdt_transcript).
 PARAKEET_SENTENCE = "we see a man and you."
 
@@ -197,21 +215,7 @@ def _parakeet_config(tokenizer_dir: Path) -> dict:
         "validation_ds": dict(ds_common),
         "test_ds": dict(ds_common),
         "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
-        "preprocessor": {
-            "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-            "sample_rate": 16000,
-            "normalize": "per_feature",
-            "window_size": 0.025,
-            "window_stride": 0.01,
-            "window": "hann",
-            "features": 128,
-            "n_fft": 512,
-            "log": True,
-            "frame_splicing": 1,
-            "dither": 1.0e-05,
-            "pad_to": 0,
-            "pad_value": 0.0,
-        },
+        "preprocessor": dict(MEL_PREPROCESSOR),
         "spec_augment": {
             "_target_": "nemo.collections.asr.modules.SpectrogramAugmentation",
             "freq_masks": 2,
@@ -512,21 +516,7 @@ def _salm_config(llm_dir: Path, hidden_size: int) -> dict:
         },
         "perception": {
             "output_dim": hidden_size,
-            "preprocessor": {
-                "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-                "sample_rate": 16000,
-                "normalize": "per_feature",
-                "window_size": 0.025,
-                "window_stride": 0.01,
-                "window": "hann",
-                "features": 128,
-                "n_fft": 512,
-                "log": True,
-                "frame_splicing": 1,
-                "dither": 1.0e-05,
-                "pad_to": 0,
-                "pad_value": 0.0,
-            },
+            "preprocessor": dict(MEL_PREPROCESSOR),
             "encoder": {
                 "_target_": "nemo.collections.asr.modules.ConformerEncoder",
                 "feat_in": 128,

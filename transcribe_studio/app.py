@@ -6,24 +6,19 @@ import argparse
 import sys
 
 from . import startup
+from .entry import command_line_parser, start
 from .errors import StudioError
-from .logs import setup_logging
-from .settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Start the local NeMo transcription studio.")
+    parser = command_line_parser("Start the local NeMo transcription studio.")
     parser.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (default 7860)")
-    parser.add_argument("--verbose", action="store_true", help="show debug logging on the console")
-    Settings.add_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    log_file = setup_logging(args.verbose)
+    args, settings, log_file = start(build_parser(), argv)
     try:
-        settings = Settings.from_args(args)
         lines = startup.validate(settings)
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)

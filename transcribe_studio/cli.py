@@ -11,31 +11,22 @@ import sys
 
 from . import engine
 from .audio import decode_audio
-from .errors import StudioError, report
-from .logs import setup_logging
+from .entry import command_line_parser, start
+from .errors import report
 from .models import CANARY, PARAKEET, ModelCache
-from .settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m transcribe_studio",
-                                     description="Transcribe audio or video files locally with NVIDIA NeMo.")
+    parser = command_line_parser("Transcribe audio or video files locally with NVIDIA NeMo.")
+    parser.prog = "python -m transcribe_studio"
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio or video files")
     parser.add_argument("--model", choices=[PARAKEET, CANARY], default=PARAKEET,
                         help="parakeet (fast, English, word timestamps) or canary (Canary-Qwen-2.5B)")
-    parser.add_argument("--verbose", action="store_true", help="show debug logging on the console")
-    Settings.add_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    log_file = setup_logging(args.verbose)
-    try:
-        settings = Settings.from_args(args).validate()
-    except StudioError as error:
-        print(error.user_message(), file=sys.stderr)
-        return 2
+    args, settings, log_file = start(build_parser(), argv)
     cache = ModelCache(settings)
     failures = 0
     for path in args.files:

@@ -25,7 +25,7 @@ from pathlib import Path
 from . import hub_cache
 from .downloads import download_resumable, file_metadata
 from .errors import DiskError, ModelFileError, StudioError, report
-from .logs import setup_logging
+from .entry import command_line_parser, start
 from .models import check_nemo_file
 from .settings import SETUP_COMMAND, Settings
 
@@ -127,18 +127,15 @@ def download_canary(settings: Settings, missing: list[hub_cache.PinnedFile]) -> 
 # --- command line ---------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Download and verify the models once, so the app runs offline.")
+    parser = command_line_parser("Download and verify the models once, so the app runs offline.")
     parser.add_argument("--check", action="store_true", help="only verify what is present; download nothing")
     parser.add_argument("--skip-canary", action="store_true",
                         help="set up Parakeet only (Canary-Qwen then downloads on its first use)")
-    parser.add_argument("--verbose", action="store_true", help="show debug logging on the console")
-    Settings.add_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    args, settings, _ = start(build_parser(), argv)
     failed = False
 
     def step(label: str, action) -> None:
@@ -148,12 +145,6 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - classified, traceback to the log
             failed = True
             print(f"{label}: FAILED. {report(exc, label.lower()).user_message()}", file=sys.stderr)
-
-    try:
-        settings = Settings.from_args(args).validate()
-    except StudioError as error:
-        print(error.user_message(), file=sys.stderr)
-        return 2
 
     def parakeet() -> str:
         problem = parakeet_problem(settings)
