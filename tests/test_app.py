@@ -83,12 +83,18 @@ def test_the_app_serves_on_localhost_only(tmp_path, tiny_parakeet, pristine_cana
 
 
 @pytest.fixture
-def served_app(settings, shared_cache):
+def served_app(settings, shared_cache, tmp_path):
+    import dataclasses
+
+    settings = dataclasses.replace(settings, output_dir=tmp_path / "outputs")
+    shared_cache.settings = settings
     from transcribe_studio.ui import build_app
+
+    from transcribe_studio.ui import launch
 
     app = build_app(settings, shared_cache)
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    launch(app, settings, port, prevent_thread_lock=True, quiet=True)
     yield app, f"http://127.0.0.1:{port}/"
     app.close()
 
@@ -98,16 +104,22 @@ def test_transcribe_through_the_api_and_a_bad_file_keeps_the_app_serving(served_
 
     app, url = served_app
     client = Client(url, verbose=False)
-    text, message, status = client.predict(handle_file(str(wav_file)), PARAKEET, api_name="/transcribe")
-    assert text and "Transcribed speech.wav" in message
+    text, message, status, table, downloads = client.predict(
+        [handle_file(str(wav_file))], PARAKEET, ["txt", "srt"], api_name="/transcribe")
+    assert text and "speech.wav" in message and "Parakeet-TDT-0.6B-v2" in message
     assert "Parakeet-TDT-0.6B-v2**: loaded" in status and "CPU" in status
+    assert sorted(Path(d).name for d in downloads) == ["speech.srt", "speech.txt"]
+    assert (tmp_path / "outputs" / "speech.srt").read_text().startswith("1\n")
 
     bad = tmp_path / "clip.m4a"
     bad.write_bytes(b"\x00" * 4096)
-    text, message, _ = client.predict(handle_file(str(bad)), PARAKEET, api_name="/transcribe")
-    assert text == "" and "could not be used" in message and "What to do" in message
+    text, message, _, table, downloads = client.predict(
+        [handle_file(str(bad)), handle_file(str(wav_file))], PARAKEET, ["txt"], api_name="/transcribe")
+    assert "1 of 2 files transcribed" in message and "clip.m4a" in message and "What to do" in message
+    assert [row[:2] for row in table["data"]] == [["clip.m4a", "failed"], ["speech.wav", "done"]]
+    assert [Path(d).name for d in downloads] == ["speech.txt"]  # the good file still finished
 
-    text, _, _ = client.predict(handle_file(str(wav_file)), PARAKEET, api_name="/transcribe")
+    text, *_ = client.predict([handle_file(str(wav_file))], PARAKEET, ["txt"], api_name="/transcribe")
     assert text  # still serving
     assert app.studio_cache.load_count[PARAKEET] == 1
     assert app.studio_cache.status(PARAKEET).state is ModelState.LOADED

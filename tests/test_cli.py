@@ -29,11 +29,14 @@ def run_cli(env, *args):
 def test_parakeet_batch_with_one_bad_file(tmp_path, tiny_parakeet, canary_cache, wav_file):
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"not audio at all" * 64)
-    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(bad), str(wav_file), "--model", "parakeet")
+    out = tmp_path / "out"
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(bad), str(wav_file), "--model", "parakeet",
+                     "--output-dir", str(out), "--format", "txt,srt")
     assert result.returncode == 1
     assert f"== {wav_file} ==" in result.stdout  # the good file still finished
-    assert "broken.mp3" in result.stderr and "could not be used" in result.stderr
-    assert "1 of 2 file(s) failed" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["speech.srt", "speech.txt"]
+    assert "FAILED" in result.stderr and "broken.mp3" in result.stderr
+    assert "1 of 2 file(s) transcribed" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" in (tmp_path / "cli.log").read_text()  # the details went to the log
 
 

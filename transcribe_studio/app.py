@@ -28,10 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     if log_file:
         print(f"Log file: {log_file}")
 
-    from .ui import build_app  # gradio is imported only once the checks pass
+    from .ui import build_app, launch  # gradio is imported only once the checks pass
 
-    app = build_app(settings)
     print(f"Open http://127.0.0.1:{args.port} in your browser (Ctrl+C stops the app).")
-    app.launch(server_name="127.0.0.1", server_port=args.port, share=False, show_error=False,
-               footer_links=["gradio", "settings"])
+    launch(build_app(settings), settings, args.port)
     return 0

@@ -1,7 +1,8 @@
-"""Command line: ``python -m transcribe_studio FILE... --model parakeet|canary``.
+"""Command line: ``python -m transcribe_studio FILE_OR_FOLDER... --model parakeet|canary``.
 
-Prints each transcript; exits 0 when every file succeeded, 1 when any failed
-(each failure printed as a classified message), 2 when the settings are wrong.
+Each file is transcribed and saved (``--format``, ``--output-dir``) as soon as
+it finishes; a bad file is reported and skipped. Exit status: 0 when every file
+succeeded, 1 when any failed (each with its reason), 2 for invalid settings.
 """
 
 from __future__ import annotations
@@ -9,36 +10,64 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import engine
-from .audio import decode_audio
+from .batch import collect_inputs, run_batch, summary
 from .entry import command_line_parser, start
-from .errors import report
-from .models import CANARY, PARAKEET, ModelCache
+from .models import CANARY, PARAKEET
+from .writers import FORMATS
+
+DEFAULT_FORMATS = "txt,srt,json"
+
+
+def formats_arg(value: str) -> list[str]:
+    chosen = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(FORMATS)} (comma-separated), not {value!r}")
+    return chosen
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_line_parser("Transcribe audio or video files locally with NVIDIA NeMo.")
     parser.prog = "python -m transcribe_studio"
-    parser.add_argument("files", nargs="+", metavar="FILE", help="audio or video files")
+    parser.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio/video files or folders of them")
     parser.add_argument("--model", choices=[PARAKEET, CANARY], default=PARAKEET,
                         help="parakeet (fast, English, word timestamps) or canary (Canary-Qwen-2.5B)")
+    parser.add_argument("--format", dest="formats", type=formats_arg, default=formats_arg(DEFAULT_FORMATS),
+                        help=f"output formats, comma-separated, from {', '.join(FORMATS)} (default {DEFAULT_FORMATS})")
+    parser.add_argument("--quiet", action="store_true", help="do not print transcripts, only the summary")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tqdm.auto import tqdm
+
+    from .models import ModelCache
+
     args, settings, log_file = start(build_parser(), argv)
+    sources = collect_inputs(args.inputs)
+    if not sources:
+        print("No audio or video files found in the given folders.", file=sys.stderr)
+        return 1
     cache = ModelCache(settings)
-    failures = 0
-    for path in args.files:
-        try:
-            transcript = engine.transcribe(cache, args.model, decode_audio(path))
-        except Exception as exc:  # noqa: BLE001 - every failure is classified and reported
-            failures += 1
-            print(f"{path}: {report(exc, f'transcribing {path}').user_message()}", file=sys.stderr)
-            continue
-        print(f"== {path} ==")
-        print(transcript.text or "(no speech recognised)")
-    if failures:
-        where = f" Full details are in {log_file}." if log_file else ""
-        print(f"{failures} of {len(args.files)} file(s) failed.{where}", file=sys.stderr)
-    return 1 if failures else 0
+    overall = tqdm(total=len(sources), unit="file", desc="All files", position=0, disable=len(sources) < 2)
+    bars = []
+
+    def on_start(source):
+        bar = tqdm(total=100, desc=source.name[:40], unit="%", position=1, leave=False)
+        bars.append(bar)
+        return lambda fraction, note: bar.update(round(fraction * 100) - bar.n)
+
+    results = []
+    for result in run_batch(cache, args.model, sources, args.formats, on_start):
+        if bars:
+            bars.pop().close()
+        overall.update(1)
+        results.append(result)
+        if result.ok and not args.quiet:
+            tqdm.write(f"== {result.source} ==\n{result.transcript.text or '(no speech recognised)'}")
+    overall.close()
+    failed = [r for r in results if not r.ok]
+    print(summary(results), file=sys.stderr if failed else sys.stdout)
+    if failed and log_file:
+        print(f"Full details are in {log_file}.", file=sys.stderr)
+    return 1 if failed else 0

@@ -7,27 +7,33 @@ NeMo's own loaders never see a format they cannot open.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .long_audio import parakeet_pass_seconds, plan
 from .models import CANARY, LABELS, PARAKEET, ModelCache
 from .transcript import Segment, Transcript, Word
 
-# Canary-Qwen was trained on audio of at most 40 s (model card, "Input length");
-# it silently drops what lies beyond, so longer audio goes in windows of <= 40 s.
-CANARY_WINDOW_SECONDS = 40.0
 # 40 s of fast speech is ~150 words, ~200 tokens; leave headroom, but bound it.
 CANARY_MAX_NEW_TOKENS = 320
-CANARY_BATCH_SIZE = 4
 CANARY_PROMPT = "Transcribe the following: {tag}"
 
+# progress(fraction done, what is happening)
+Progress = Callable[[float, str], None]
 
-def transcribe(cache: ModelCache, model_name: str, audio: np.ndarray) -> Transcript:
+
+def transcribe(cache: ModelCache, model_name: str, audio: np.ndarray, progress: Progress | None = None) -> Transcript:
+    progress = progress or (lambda fraction, note: None)
     model = cache.get(model_name)
+    settings = cache.settings
     if model_name == PARAKEET:
-        return transcribe_parakeet(model, audio)
+        pass_seconds = parakeet_pass_seconds(settings.parakeet_pass_seconds, model.device.type)
+        return transcribe_parakeet(model, audio, plan(audio, pass_seconds), progress)
     if model_name == CANARY:
-        return transcribe_canary(model, audio)
+        return transcribe_canary(model, audio, plan(audio, settings.canary_window_seconds),
+                                 settings.batch_size, progress)
     raise ValueError(f"unknown model {model_name!r}")
 
 
@@ -43,32 +49,37 @@ def _words_and_segments(hypothesis, duration: float) -> tuple[list[Word], list[S
     return words, segments
 
 
-def transcribe_parakeet(model, audio: np.ndarray) -> Transcript:
+def _shift(items, offset: float):
+    return [type(item)(item.start + offset, item.end + offset, item.text) for item in items]
+
+
+def transcribe_parakeet(model, audio: np.ndarray, spans: list[tuple[int, int]], progress: Progress) -> Transcript:
     import torch
 
-    with torch.inference_mode():
-        # num_workers=0: Windows spawns DataLoader workers, which breaks in apps.
-        # timestamps=True is sticky on the model (rnnt_models.py), which suits us.
-        hypothesis = model.transcribe([audio], batch_size=1, timestamps=True, num_workers=0, verbose=False)[0]
-    duration = len(audio) / SAMPLE_RATE
-    words, segments = _words_and_segments(hypothesis, duration)
-    text = hypothesis.text.strip()
-    if not segments and text:
-        segments = [Segment(0.0, duration, text)]
-    return Transcript(text=text, segments=segments, words=words, model=LABELS[PARAKEET], duration=duration)
+    words: list[Word] = []
+    segments: list[Segment] = []
+    for done, (start, end) in enumerate(spans, 1):
+        with torch.inference_mode():
+            # num_workers=0: Windows spawns DataLoader workers, which breaks in apps.
+            # timestamps=True is sticky on the model (rnnt_models.py), which suits us.
+            hypothesis = model.transcribe([audio[start:end]], batch_size=1, timestamps=True, num_workers=0,
+                                          verbose=False)[0]
+        window_words, window_segments = _words_and_segments(hypothesis, (end - start) / SAMPLE_RATE)
+        text = hypothesis.text.strip()
+        if text and not window_segments:
+            window_segments = [Segment(0.0, (end - start) / SAMPLE_RATE, text)]
+        words += _shift(window_words, start / SAMPLE_RATE)
+        segments += _shift(window_segments, start / SAMPLE_RATE)
+        progress(done / len(spans), f"Parakeet: part {done} of {len(spans)}")
+    return Transcript(text=" ".join(s.text for s in segments), segments=segments, words=words,
+                      model=LABELS[PARAKEET], duration=len(audio) / SAMPLE_RATE)
 
 
-def windows(audio: np.ndarray, seconds: float = CANARY_WINDOW_SECONDS) -> list[tuple[int, int]]:
-    """Split into consecutive [start, end) sample ranges of at most ``seconds``."""
-    size = int(seconds * SAMPLE_RATE)
-    return [(start, min(start + size, len(audio))) for start in range(0, len(audio), size)]
-
-
-def transcribe_canary(model, audio: np.ndarray, batch_size: int = CANARY_BATCH_SIZE) -> Transcript:
+def transcribe_canary(model, audio: np.ndarray, spans: list[tuple[int, int]], batch_size: int,
+                      progress: Progress) -> Transcript:
     import torch
 
     prompt = [{"role": "user", "content": CANARY_PROMPT.format(tag=model.audio_locator_tag)}]
-    spans = windows(audio)
     segments: list[Segment] = []
     for first in range(0, len(spans), batch_size):
         batch = spans[first:first + batch_size]
@@ -84,5 +95,7 @@ def transcribe_canary(model, audio: np.ndarray, batch_size: int = CANARY_BATCH_S
             text = model.tokenizer.ids_to_text(row.cpu()).strip()
             if text:
                 segments.append(Segment(start / SAMPLE_RATE, end / SAMPLE_RATE, text))
+        done = min(first + batch_size, len(spans))
+        progress(done / len(spans), f"Canary-Qwen: window {done} of {len(spans)}")
     return Transcript(text=" ".join(s.text for s in segments), segments=segments,
                       model=LABELS[CANARY], duration=len(audio) / SAMPLE_RATE)

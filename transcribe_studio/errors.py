@@ -142,6 +142,76 @@ class BadAudioError(StudioError):
     default_next_steps = "Check that the file plays in a media player, or convert it to WAV, MP3 or FLAC and try again."
 
 
+# One subclass per way a media file can be unusable (raised by audio.py); catch
+# BadAudioError for all of them. Each message names the file.
+
+class MediaNotFoundError(BadAudioError):
+    kind = "media_not_found"
+    title = "File not found"
+    default_next_steps = "Choose the file again; it may have been moved, renamed or deleted."
+
+
+class EmptyMediaError(BadAudioError):
+    kind = "empty_media"
+    title = "The file is empty"
+    default_next_steps = "The copy, download or recording probably failed; get the file again."
+
+
+class MediaTooLargeError(BadAudioError):
+    kind = "media_too_large"
+    title = "File too large"
+    default_next_steps = (
+        "Raise the size limit in the settings, or extract the audio track first (for example "
+        "`ffmpeg -i video.mp4 -vn -c:a copy audio.m4a`) and transcribe that smaller file."
+    )
+
+
+class NotMediaError(BadAudioError):
+    kind = "not_media"
+    title = "Not an audio or video file"
+    default_next_steps = "Choose an audio or video file, for example WAV, MP3, M4A, FLAC, OGG, MP4, MKV, MOV or WebM."
+
+
+class NoAudioTrackError(BadAudioError):
+    kind = "no_audio_track"
+    title = "No audio track"
+    default_next_steps = (
+        "Choose a file that contains sound; for a video, check that it plays with sound, or export it "
+        "again with its audio track."
+    )
+
+
+class UnsupportedCodecError(BadAudioError):
+    kind = "unsupported_codec"
+    title = "Audio format not supported"
+    default_next_steps = "Convert the file to WAV, MP3 or FLAC with another program and try again."
+
+
+class CorruptMediaError(BadAudioError):
+    kind = "corrupt_media"
+    title = "Damaged or incomplete file"
+    default_next_steps = (
+        "Copy or download the file again (it may have been cut short), or check that it plays to the "
+        "end in a media player. To transcribe only the part that is there, re-save it with a converter "
+        "(for example `ffmpeg -i damaged.mp3 repaired.wav`) and use the new file."
+    )
+
+
+class AudioTooShortError(BadAudioError):
+    kind = "audio_too_short"
+    title = "Audio too short"
+    default_next_steps = "Choose a longer recording; a single word needs at least a few tenths of a second."
+
+
+class SilentAudioError(BadAudioError):
+    kind = "silent_audio"
+    title = "The audio is silent"
+    default_next_steps = (
+        "Check that the right file was chosen and that the recording was not muted (it should be audible "
+        "in a media player); if the sound is only very quiet, raise its volume and try again."
+    )
+
+
 # --- classification -------------------------------------------------------
 
 def _chain(exc: BaseException):

@@ -98,12 +98,31 @@ class Settings:
                                          "help": "Qwen commit (40 hex characters)"})
     device: str = field(default="auto", metadata={"env": "STUDIO_DEVICE", "flag": "--device",
                                                   "help": "auto, cuda, cuda:N or cpu"})
+    batch_size: int = field(default=4, metadata={"env": "STUDIO_BATCH_SIZE", "flag": "--batch-size",
+                                                 "help": "audio windows per model call"})
+    output_dir: Path = field(default=PROJECT_ROOT / "outputs",
+                             metadata={"env": "STUDIO_OUTPUT_DIR", "flag": "--output-dir",
+                                       "help": "folder for transcripts and subtitles"})
+    max_file_mb: float = field(default=4096.0, metadata={"env": "STUDIO_MAX_FILE_MB", "flag": "--max-file-mb",
+                                                         "help": "largest input file accepted, in MB"})
+    parakeet_pass_seconds: float = field(
+        default=0.0, metadata={"env": "PARAKEET_PASS_SECONDS", "flag": "--parakeet-pass-seconds",
+                               "help": "longest audio Parakeet takes in one pass; 0 = by device (see long_audio.py)"})
+    canary_window_seconds: float = field(
+        default=40.0, metadata={"env": "CANARY_WINDOW_SECONDS", "flag": "--canary-window-seconds",
+                                "help": "longest window Canary-Qwen gets (40 s at most: its training limit)"})
     hf_cache_dir: Path | None = field(default=None, metadata={"help": "None: huggingface_hub's HF_HUB_CACHE"})
 
     def validate(self) -> "Settings":
         validate_revision(self.parakeet_revision, "Parakeet")
         validate_revision(self.canary_revision, "Canary")
         validate_revision(self.qwen_revision, "Qwen")
+        if not 1.0 <= self.canary_window_seconds <= 40.0:
+            raise ConfigurationError(f"CANARY_WINDOW_SECONDS must be between 1 and 40, not {self.canary_window_seconds}: "
+                                     "Canary-Qwen was trained on audio of at most 40 s and drops what lies beyond.")
+        if self.batch_size < 1 or self.max_file_mb <= 0 or self.parakeet_pass_seconds < 0:
+            raise ConfigurationError("The batch size and the file size limit must be positive, and the Parakeet pass "
+                                     "length zero (automatic) or positive.")
         return self
 
     @property
@@ -141,12 +160,14 @@ class Settings:
 
 
 def _typed(values: dict) -> dict:
-    """Strings from the environment or the command line to the field's type."""
-    if "parakeet_path" in values:
-        values["parakeet_path"] = Path(values["parakeet_path"]).expanduser()
-    if "parakeet_size" in values:
+    """Strings from the environment or the command line to each field's type."""
+    kinds = {f.name: type(f.default) for f in fields(Settings)}
+    typed = {}
+    for name, value in values.items():
+        kind = kinds.get(name, str)
         try:
-            values["parakeet_size"] = int(values["parakeet_size"])
+            typed[name] = Path(value).expanduser() if issubclass(kind, Path) else kind(value)
         except ValueError:
-            raise ConfigurationError(f"PARAKEET_SIZE must be a whole number of bytes, not {values['parakeet_size']!r}.")
-    return values
+            flag = next(f.metadata.get("env", name) for f in fields(Settings) if f.name == name)
+            raise ConfigurationError(f"{flag} must be a {kind.__name__}, not {value!r}.") from None
+    return typed

@@ -12,22 +12,26 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import engine
-from .audio import decode_audio
-from .errors import report
+from .batch import run_batch
 from .models import CANARY, LABELS, PARAKEET, ModelCache
 from .settings import Settings
+from .writers import FORMATS
+
+DEFAULT_FORMATS = ("txt", "srt", "vtt", "json")
 
 HOW_TO_USE = """
-1. **Choose a file**: any audio or video file (WAV, MP3, M4A, FLAC, OGG, MP4, WebM...).
+1. **Choose files**: one or many audio or video files (WAV, MP3, M4A, FLAC, OGG, MP4, WebM...),
+   of any length: long recordings are cut at pauses automatically.
 2. **Pick a model**: Parakeet for speed and word timestamps, Canary-Qwen for the best accuracy.
 3. **Press Transcribe.** The first time a model is used it is loaded into memory
    (Parakeet: seconds; Canary-Qwen: a minute or more). It stays loaded, so every
    later file starts at once.
-4. **Copy the text** with the button at the corner of the transcript box.
+4. **Copy the text** with the button at the corner of the transcript box, or **download** the
+   subtitles (SRT, VTT), text, JSON or CSV. Every finished file is also saved at once in the
+   outputs folder, so nothing is lost if the browser tab closes.
 
-If something goes wrong, the message under the button says what happened and what to do;
-the full technical details are written to the log file.
+If a file cannot be used, the table says why and the other files still finish; the full
+technical details are written to the log file.
 """
 
 PRIVACY_AND_PERFORMANCE = """
@@ -93,30 +97,41 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     cache = cache or ModelCache(settings)
     choices = [(LABELS[PARAKEET], PARAKEET), (LABELS[CANARY], CANARY)]
 
-    def transcribe_file(file_path: str | None, model_name: str):
-        if not file_path:
-            return "", "Choose an audio or video file first.", status_markdown(cache)
-        name = Path(file_path).name
-        try:
-            transcript = engine.transcribe(cache, model_name, decode_audio(file_path))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
-            return "", error_markdown(report(exc, f"transcribing {name}")), status_markdown(cache)
-        if not transcript.text:
-            note = f"No speech was recognised in {name} ({transcript.duration:.1f} s of audio)."
-        else:
-            note = f"Transcribed {name} ({transcript.duration:.1f} s of audio) with {transcript.model}."
-        return transcript.text, note, status_markdown(cache)
+    def transcribe_files(files, model_name: str, formats: list[str], progress=gr.Progress()):
+        paths = [Path(f) for f in (files or [])]
+        if not paths:
+            return "", "Choose one or more audio or video files first.", status_markdown(cache), [], []
+        if not formats:
+            formats = list(DEFAULT_FORMATS)
+        progress(0, desc=f"Loading {LABELS[model_name]} (the first time can take a while)...")
+        count = len(paths)
+
+        def on_start(source: Path):
+            index = len(results)
+            return lambda fraction, note: progress((index + fraction) / count, desc=f"{source.name}: {note}")
+
+        results = []
+        for result in run_batch(cache, model_name, paths, formats, on_start):
+            results.append(result)
+        return (_joined_text(results), _summary_markdown(results), status_markdown(cache),
+                [[r.source.name, "done" if r.ok else "failed", _outcome(r)] for r in results],
+                [str(p) for r in results for p in r.outputs])
 
     with gr.Blocks(title="NeMo Transcription Studio", analytics_enabled=False) as app:
         gr.Markdown("# NeMo Transcription Studio\nLocal, private speech-to-text with NVIDIA NeMo.")
         with gr.Row():
             with gr.Column():
-                media = gr.File(label="Audio or video file", file_types=["audio", "video"], type="filepath")
+                media = gr.File(label="Audio or video files", file_count="multiple", file_types=["audio", "video"],
+                                type="filepath")
                 model = gr.Radio(choices, value=PARAKEET, label="Model")
+                with gr.Accordion("Output formats", open=False):
+                    formats = gr.CheckboxGroup(list(FORMATS), value=list(DEFAULT_FORMATS), label="Save as")
                 run = gr.Button("Transcribe", variant="primary")
                 message = gr.Markdown()
             with gr.Column():
                 text = gr.Textbox(label="Transcript", lines=14, buttons=["copy"], interactive=False)
+                downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+        files_table = gr.Dataframe(headers=["file", "status", "details"], label="Files", interactive=False)
         with gr.Accordion("Models", open=True):
             status = gr.Markdown(status_markdown(cache))
             refresh = gr.Button("Refresh status", size="sm")
@@ -127,10 +142,44 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         with gr.Accordion("About the models", open=False):
             gr.Markdown(model_descriptions(settings))
 
-        run.click(transcribe_file, inputs=[media, model], outputs=[text, message, status],
-                  api_name="transcribe")
+        run.click(transcribe_files, inputs=[media, model, formats],
+                  outputs=[text, message, status, files_table, downloads], api_name="transcribe")
         refresh.click(lambda: status_markdown(cache), outputs=status, api_name=False)
         app.load(lambda: status_markdown(cache), outputs=status, api_name=False)
     app.queue(default_concurrency_limit=1)
     app.studio_cache = cache  # for tests and the CLI entry point
     return app
+
+
+def launch(app: gr.Blocks, settings: Settings, port: int, **kwargs):
+    """Serve on 127.0.0.1 only, with no share link; saved outputs may be downloaded."""
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    return app.launch(server_name="127.0.0.1", server_port=port, share=False, show_error=False,
+                      allowed_paths=[str(settings.output_dir)], footer_links=["gradio", "settings"], **kwargs)
+
+
+def _joined_text(results) -> str:
+    done = [r for r in results if r.ok]
+    if len(results) == 1:
+        return done[0].transcript.text if done else ""
+    return "\n\n".join(f"== {r.source.name} ==\n{r.transcript.text}" for r in done)
+
+
+def _outcome(result) -> str:
+    if not result.ok:
+        return f"{result.error.title}: {result.error.message}"
+    if not result.transcript.text:
+        return f"no speech recognised in {result.transcript.duration:.1f} s of audio"
+    return f"{result.transcript.duration:.1f} s of audio in {result.seconds:.1f} s"
+
+
+def _summary_markdown(results) -> str:
+    failed = [r for r in results if not r.ok]
+    if len(results) == 1:
+        result = results[0]
+        if failed:
+            return error_markdown(result.error)
+        return (f"{result.source.name}: {_outcome(result)}, with {result.transcript.model}. "
+                f"Saved to {result.outputs[0].parent}.")
+    head = f"{len(results) - len(failed)} of {len(results)} files transcribed."
+    return head + "".join(f"\n\n**{r.source.name}**: {error_markdown(r.error)}" for r in failed)

@@ -1,0 +1,90 @@
+"""Long audio through both tiny real models: windows cut at pauses, times on the original axis."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tests.media import room_tone, speechlike, tone
+from transcribe_studio import engine
+from transcribe_studio.models import CANARY, PARAKEET, ModelCache
+
+RATE = 16000
+
+
+def conversation(phrases_s, pauses_s, seed=0):
+    """Speech phrases separated by quiet pauses; returns the audio and the phrases' sample ranges."""
+    parts, spans, pos = [], [], 0
+    for i, (phrase, pause) in enumerate(zip(phrases_s, pauses_s)):
+        speech = speechlike(phrase, seed=seed + i)
+        spans.append((pos, pos + speech.size))
+        quiet = room_tone(pause, seed=seed + i)
+        parts += [speech, quiet]
+        pos += speech.size + quiet.size
+    return np.concatenate(parts), spans
+
+
+@pytest.fixture
+def cache_with(settings):
+    def make(**changes):
+        return ModelCache(dataclasses.replace(settings, **changes))
+    return make
+
+
+def check_segments(segments, duration, max_len):
+    assert segments
+    for seg in segments:
+        assert 0 <= seg.start < seg.end <= duration + 1e-6
+        assert seg.end - seg.start <= max_len + 1e-6
+    assert all(a.end <= b.start for a, b in zip(segments, segments[1:])), "segments in order, no overlap"
+
+
+def test_canary_gets_windows_of_at_most_40_s_cut_at_pauses(cache_with):
+    rng = np.random.default_rng(1)
+    audio, speech = conversation(rng.uniform(6, 14, 18), rng.uniform(0.6, 1.5, 18))
+    assert len(audio) / RATE > 150  # several minutes
+    notes = []
+    transcript = engine.transcribe(cache_with(), CANARY, audio, lambda f, note: notes.append(note))
+    check_segments(transcript.segments, transcript.duration, 40.0)
+    assert len(transcript.segments) >= 4 and all(s.text for s in transcript.segments)
+    for start, end in speech:  # every phrase lies inside one window: cuts fall in pauses
+        assert any(s.start <= start / RATE and end / RATE <= s.end for s in transcript.segments), (start, end)
+    assert notes[-1].startswith("Canary-Qwen: window") and "of" in notes[-1]
+
+
+def test_canary_skips_a_long_silence_and_hard_cuts_unbroken_speech(cache_with):
+    audio = np.concatenate([speechlike(55, seed=3), room_tone(30), speechlike(8, seed=4)])
+    transcript = engine.transcribe(cache_with(), CANARY, audio)
+    check_segments(transcript.segments, transcript.duration, 40.0)
+    silence = (55 + 3, 55 + 27)  # well inside the 30 s of room tone
+    assert not any(s.start < silence[1] and silence[0] < s.end for s in transcript.segments)
+    assert transcript.segments[-1].end > 60  # the speech after the silence is transcribed
+
+
+def test_parakeet_long_path_keeps_timestamps_on_the_original_axis(cache_with):
+    audio, speech = conversation([7, 6, 8, 5], [1.0, 1.2, 0.8, 1.0], seed=7)
+    notes = []
+    transcript = engine.transcribe(cache_with(parakeet_pass_seconds=10.0), PARAKEET, audio,
+                                   lambda f, note: notes.append(note))
+    passes = int(notes[-1].split(" of ")[-1])
+    assert passes >= 3, notes  # the long-audio path was taken: several passes of <= 10 s
+    check_segments(transcript.segments, transcript.duration, 10.0)
+    starts = [w.start for w in transcript.words]
+    assert starts == sorted(starts) and starts[-1] > 20.0  # later passes shifted, not restarted at 0
+    assert all(0 <= w.start <= w.end <= transcript.duration for w in transcript.words)
+
+
+def test_parakeet_short_audio_takes_one_pass_with_no_voice_detection(cache_with, monkeypatch):
+    from transcribe_studio import vad
+
+    monkeypatch.setattr(vad, "speech_spans", lambda *a, **k: pytest.fail("no VAD for short audio"))
+    notes = []
+    engine.transcribe(cache_with(), PARAKEET, speechlike(6), lambda f, note: notes.append(note))
+    assert notes == ["Parakeet: part 1 of 1"]
+
+
+def test_audio_the_detector_calls_non_speech_is_still_transcribed(cache_with):
+    audio = tone(12.0, rate=RATE)  # not silent, but Silero finds no speech in a tone
+    transcript = engine.transcribe(cache_with(parakeet_pass_seconds=5.0), PARAKEET, audio)
+    check_segments(transcript.segments, transcript.duration, 5.0)
+    assert transcript.segments[-1].end > 10.0

@@ -1,0 +1,110 @@
+"""Many files, or folders of them, in one run; each saved the moment it finishes.
+
+One bad file is reported and skipped; the others go on. Only the given files,
+the media files inside the given folders, and the output folder are touched.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from . import engine
+from .audio import decode_audio
+from .errors import StudioError, report
+from .models import LABELS, PARAKEET, ModelCache
+from .transcript import Transcript
+from .writers import write_outputs
+
+MEDIA_EXTENSIONS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif",
+                    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg", ".mpeg", ".3gp", ".amr"}
+
+
+@dataclass
+class FileResult:
+    source: Path
+    transcript: Transcript | None = None
+    outputs: list[Path] = field(default_factory=list)
+    error: StudioError | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def collect_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, plus the media files inside given folders (sorted; links out of a folder skipped)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            found.append(path)  # a missing file is reported when it is transcribed
+            continue
+        root = path.resolve()
+        for folder, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                candidate = Path(folder) / name
+                if candidate.suffix.lower() in MEDIA_EXTENSIONS and candidate.resolve().is_relative_to(root):
+                    found.append(candidate)
+    return found
+
+
+def provenance(cache: ModelCache, model_name: str) -> dict:
+    """What produced a transcript, saved beside it."""
+    settings = cache.settings
+    source = ({"file": str(settings.parakeet_path)} if model_name == PARAKEET else
+              {"repo": settings.canary_repo, "revision": settings.canary_revision,
+               "qwen_repo": settings.qwen_repo, "qwen_revision": settings.qwen_revision})
+    return {"model": LABELS[model_name], "model_source": source, "device": cache.status(model_name).device,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def transcribe_file(cache: ModelCache, model_name: str, source: Path, formats: Iterable[str],
+                    progress: engine.Progress | None = None) -> FileResult:
+    """Decode, transcribe and save one file; never raises."""
+    started = time.perf_counter()
+    result = FileResult(source)
+    settings = cache.settings
+    try:
+        audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000))
+        result.transcript = engine.transcribe(cache, model_name, audio, progress)
+        result.outputs = write_outputs(result.transcript, source, settings.output_dir, formats,
+                                       metadata={**provenance(cache, model_name), "source": source.name})
+    except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
+        result.error = report(exc, f"transcribing {source.name}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: Iterable[str],
+              on_start: Callable[[Path], engine.Progress | None] | None = None) -> Iterator[FileResult]:
+    """Yield one result per file, in order, each already saved when yielded.
+
+    The model is loaded once up front: if that fails, every file gets that one
+    reason at once instead of a new load attempt per file.
+    """
+    formats = list(formats)
+    try:
+        cache.get(model_name)
+    except StudioError as error:
+        for source in sources:
+            yield FileResult(source, error=error)
+        return
+    for source in sources:
+        progress = on_start(source) if on_start else None
+        yield transcribe_file(cache, model_name, source, formats, progress)
+
+
+def summary(results: list[FileResult]) -> str:
+    done = [r for r in results if r.ok]
+    lines = [f"{len(done)} of {len(results)} file(s) transcribed."]
+    lines += [f"  OK      {r.source}  ({r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}" for r in done]
+    lines += [f"  FAILED  {r.source}: {r.error.user_message()}" for r in results if not r.ok]
+    return "\n".join(lines)
+
