@@ -18,7 +18,7 @@ from .audio import decode_audio
 from .errors import StudioError, report
 from .models import LABELS, PARAKEET, ModelCache
 from .transcript import Transcript
-from .writers import write_outputs
+from .writers import safe_stem, write_outputs
 
 MEDIA_EXTENSIONS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif",
                     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg", ".mpeg", ".3gp", ".amr"}
@@ -66,15 +66,15 @@ def provenance(cache: ModelCache, model_name: str) -> dict:
 
 
 def transcribe_file(cache: ModelCache, model_name: str, source: Path, formats: Iterable[str],
-                    progress: engine.Progress | None = None) -> FileResult:
-    """Decode, transcribe and save one file; never raises."""
+                    progress: engine.Progress | None = None, output_name: str | None = None) -> FileResult:
+    """Decode, transcribe and save one file (as ``output_name`` if given); never raises."""
     started = time.perf_counter()
     result = FileResult(source)
     settings = cache.settings
     try:
         audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000))
         result.transcript = engine.transcribe(cache, model_name, audio, progress)
-        result.outputs = write_outputs(result.transcript, source, settings.output_dir, formats,
+        result.outputs = write_outputs(result.transcript, output_name or source, settings.output_dir, formats,
                                        metadata={**provenance(cache, model_name), "source": source.name})
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
         result.error = report(exc, f"transcribing {source.name}")
@@ -96,9 +96,17 @@ def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: 
         for source in sources:
             yield FileResult(source, error=error)
         return
+    taken: dict[str, int] = {}
     for source in sources:
         progress = on_start(source) if on_start else None
-        yield transcribe_file(cache, model_name, source, formats, progress)
+        yield transcribe_file(cache, model_name, source, formats, progress, _unique_name(source, taken))
+
+
+def _unique_name(source: Path, taken: dict[str, int]) -> str:
+    """``talk.mp3`` from two folders must not overwrite each other's outputs: the second is ``talk-2``."""
+    stem = safe_stem(source).lower()
+    taken[stem] = taken.get(stem, 0) + 1
+    return source.name if taken[stem] == 1 else f"{source.stem}-{taken[stem]}{source.suffix}"
 
 
 def summary(results: list[FileResult]) -> str:
