@@ -1,5 +1,6 @@
 """Both loaders and the cache, on tiny real NeMo models, through the app's own code paths."""
 
+import dataclasses
 import threading
 import time
 
@@ -7,7 +8,7 @@ import pytest
 
 from transcribe_studio import engine, hub_cache
 from transcribe_studio.audio import decode_audio
-from transcribe_studio.errors import ModelFileError, NeedsNetworkError
+from transcribe_studio.errors import ModelFileError, NeedsNetworkError, StudioError
 from transcribe_studio.models import CANARY, PARAKEET, ModelCache, ModelState, check_nemo_file, load_parakeet
 from transcribe_studio.settings import Settings
 
@@ -126,3 +127,52 @@ def test_a_qwen_commit_that_is_not_cached_is_not_replaced_by_another(settings):
                                 qwen_revision="c" * 40, device="cpu"))
     with pytest.raises(NeedsNetworkError, match="Qwen"):
         cache.get(CANARY)
+
+
+# --- memory management --------------------------------------------------------
+
+def test_idle_models_are_unloaded_but_busy_ones_are_not(settings):
+    cache = ModelCache(dataclasses.replace(settings, idle_unload_minutes=1.0))
+    with cache.use(PARAKEET):
+        later = time.monotonic() + 3600
+        assert cache.unload_idle(now=later) == []  # busy: kept
+        assert cache.is_busy(PARAKEET)
+        with pytest.raises(StudioError, match="busy"):
+            cache.unload(PARAKEET)
+    assert cache.unload_idle(now=time.monotonic() + 30) == []  # not idle long enough
+    assert cache.unload_idle(now=time.monotonic() + 61) == [PARAKEET]
+    assert not cache.is_loaded(PARAKEET) and "idle minutes" in cache.notices[-1]
+
+
+def test_idle_unloading_is_off_by_default(settings):
+    cache = ModelCache(settings)
+    cache.get(PARAKEET)
+    assert cache.unload_idle(now=time.monotonic() + 10**6) == [] and cache.is_loaded(PARAKEET)
+
+
+def test_a_model_that_does_not_fit_on_the_gpu_unloads_the_other_first(settings):
+    import torch
+
+    free = {"bytes": 10**12}
+    cache = ModelCache(settings, free_gpu_bytes=lambda device: free["bytes"])
+    cache.get(PARAKEET)
+    cache._make_room(CANARY, torch.device("cuda"))  # plenty of room: nothing happens
+    assert cache.is_loaded(PARAKEET) and not cache.notices
+    free["bytes"] = 10**9
+    cache._make_room(CANARY, torch.device("cuda"))
+    assert not cache.is_loaded(PARAKEET)
+    assert "Parakeet-TDT-0.6B-v2 was unloaded to make room on the GPU for Canary-Qwen-2.5B" in cache.notices[-1]
+    cache._make_room(CANARY, torch.device("cpu"))  # the CPU never triggers it
+
+
+def test_model_rows_describe_source_disk_and_memory(settings):
+    from transcribe_studio.model_info import rows
+
+    cache = ModelCache(settings)
+    cache.get(PARAKEET)
+    parakeet, canary = rows(cache)
+    assert parakeet[0] == "Parakeet-TDT-0.6B-v2" and str(settings.parakeet_path) in parakeet[1]
+    assert parakeet[2].startswith("present") and parakeet[3].startswith("loaded on cpu") and "MB" in parakeet[4]
+    assert settings.canary_revision[:12] in canary[1] and canary[2].startswith("cached") and canary[4] == "-"
+    (hub_cache.canary_snapshot(settings) / "model.safetensors").unlink()
+    assert rows(cache)[1][2].startswith("not cached (1 of 7 files missing")

@@ -26,15 +26,13 @@ Progress = Callable[[float, str], None]
 
 def transcribe(cache: ModelCache, model_name: str, audio: np.ndarray, progress: Progress | None = None) -> Transcript:
     progress = progress or (lambda fraction, note: None)
-    model = cache.get(model_name)
     settings = cache.settings
-    if model_name == PARAKEET:
-        pass_seconds = parakeet_pass_seconds(settings.parakeet_pass_seconds, model.device.type)
-        return transcribe_parakeet(model, audio, plan(audio, pass_seconds), progress)
-    if model_name == CANARY:
+    with cache.use(model_name) as model:
+        if model_name == PARAKEET:
+            pass_seconds = parakeet_pass_seconds(settings.parakeet_pass_seconds, model.device.type)
+            return transcribe_parakeet(model, audio, plan(audio, pass_seconds), progress)
         return transcribe_canary(model, audio, plan(audio, settings.canary_window_seconds),
                                  settings.batch_size, progress)
-    raise ValueError(f"unknown model {model_name!r}")
 
 
 def _words_and_segments(hypothesis, duration: float) -> tuple[list[Word], list[Segment]]:

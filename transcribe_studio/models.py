@@ -14,6 +14,8 @@ seconds, and the UI should be up before that.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import gc
 import logging
 import tarfile
@@ -135,11 +137,24 @@ class ModelStatus:
         return self.state.value
 
 
+# GPU memory a model needs once loaded, with working room for activations: Parakeet's
+# 0.6 B parameters in bf16 are ~1.2 GB, Canary-Qwen's 2.5 B ~5.1 GB (model cards).
+GPU_BYTES_NEEDED = {PARAKEET: 3_000_000_000, CANARY: 8_000_000_000}
+
+
 class _Entry:
     def __init__(self):
         self.lock = threading.Lock()
         self.model = None
         self.status = ModelStatus()
+        self.in_use = 0
+        self.last_used = time.monotonic()
+
+
+def _free_gpu_bytes(device) -> int:
+    import torch
+
+    return torch.cuda.mem_get_info(device)[0]
 
 
 class ModelCache:
@@ -147,13 +162,18 @@ class ModelCache:
 
     A per-model lock makes simultaneous first requests wait for one load instead
     of loading twice. ``status`` never blocks, so the UI can show "loading".
+    Models in use (see :meth:`use`) are never unloaded under a running job.
     """
 
-    def __init__(self, settings: Settings, loaders: dict[str, Callable] | None = None):
+    def __init__(self, settings: Settings, loaders: dict[str, Callable] | None = None,
+                 free_gpu_bytes: Callable[[Any], int] = _free_gpu_bytes):
         self.settings = settings
         self._loaders = dict(loaders or LOADERS)
         self._entries = {name: _Entry() for name in self._loaders}
+        self._free_gpu_bytes = free_gpu_bytes
         self.load_count = {name: 0 for name in self._loaders}
+        self.idle_unload_minutes = settings.idle_unload_minutes
+        self.notices: collections.deque[str] = collections.deque(maxlen=20)
 
     def get(self, name: str):
         entry = self._entries[name]
@@ -164,6 +184,7 @@ class ModelCache:
             started = time.perf_counter()
             try:
                 device = resolve_device(self.settings.device)
+                self._make_room(name, device)
                 model = self._loaders[name](self.settings, device)
             except Exception as exc:
                 error = report(exc, f"loading {LABELS.get(name, name)}")
@@ -171,10 +192,39 @@ class ModelCache:
                 raise error from exc
             self.load_count[name] += 1
             entry.model = model
+            entry.last_used = time.monotonic()
             entry.status = ModelStatus(ModelState.LOADED, device=str(device),
                                        load_seconds=time.perf_counter() - started)
             log.info("%s %s", LABELS.get(name, name), entry.status.describe())
             return model
+
+    @contextlib.contextmanager
+    def use(self, name: str):
+        """The model, marked busy for the duration of a job (idle unloading skips it)."""
+        entry = self._entries[name]
+        model = self.get(name)
+        entry.in_use += 1
+        try:
+            yield model
+        finally:
+            entry.in_use -= 1
+            entry.last_used = time.monotonic()
+
+    def _make_room(self, name: str, device) -> None:
+        """On a GPU too full for ``name``, unload the other (idle) model first, and say so."""
+        if device.type != "cuda" or self._free_gpu_bytes(device) >= GPU_BYTES_NEEDED.get(name, 0):
+            return
+        for other, entry in self._entries.items():
+            # Non-blocking: an entry whose lock is held is loading; leave it be (no lock-order deadlock).
+            if other == name or entry.model is None or entry.in_use or not entry.lock.acquire(blocking=False):
+                continue
+            try:
+                self._drop(entry)
+            finally:
+                entry.lock.release()
+            self.notices.append(f"{LABELS.get(other, other)} was unloaded to make room on the GPU for "
+                                f"{LABELS.get(name, name)}.")
+            log.warning(self.notices[-1])
 
     def status(self, name: str) -> ModelStatus:
         return self._entries[name].status
@@ -182,11 +232,48 @@ class ModelCache:
     def is_loaded(self, name: str) -> bool:
         return self._entries[name].model is not None
 
+    def is_busy(self, name: str) -> bool:
+        return self._entries[name].in_use > 0
+
     def unload(self, name: str) -> None:
         entry = self._entries[name]
+        if entry.in_use:
+            raise StudioError(f"{LABELS.get(name, name)} is busy with a job.",
+                              next_steps="Unload it when the job has finished.")
         with entry.lock:
-            entry.model = None
-            entry.status = ModelStatus()
+            self._drop(entry)
+
+    def unload_idle(self, now: float | None = None) -> list[str]:
+        """Unload every model unused for ``idle_unload_minutes`` (0: never); return their names."""
+        if not self.idle_unload_minutes:
+            return []
+        now = time.monotonic() if now is None else now
+        dropped = []
+        for name, entry in self._entries.items():
+            idle = now - entry.last_used
+            if entry.model is not None and not entry.in_use and idle >= self.idle_unload_minutes * 60:
+                with entry.lock:
+                    self._drop(entry)
+                dropped.append(name)
+                self.notices.append(f"{LABELS.get(name, name)} was unloaded after "
+                                    f"{self.idle_unload_minutes:g} idle minutes.")
+        return dropped
+
+    def watch_idle(self, interval_s: float = 30.0) -> threading.Thread:
+        """A daemon thread that calls :meth:`unload_idle` every ``interval_s``."""
+        def loop():
+            while True:
+                time.sleep(interval_s)
+                self.unload_idle()
+
+        thread = threading.Thread(target=loop, name="idle-unloader", daemon=True)
+        thread.start()
+        return thread
+
+    @staticmethod
+    def _drop(entry: _Entry) -> None:
+        entry.model = None
+        entry.status = ModelStatus()
         gc.collect()
         import torch
 
