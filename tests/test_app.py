@@ -99,34 +99,44 @@ def served_app(settings, shared_cache, tmp_path):
     app.close()
 
 
+def transcribe(client, files, model=PARAKEET, formats=("txt", "srt")):
+    from gradio_client import handle_file
+
+    text, segments, downloads, files_table, message, status = client.predict(
+        [handle_file(str(f)) for f in files], None, model, list(formats), api_name="/transcribe")
+    return text, segments, downloads, files_table, message, status
+
+
 def test_transcribe_through_the_api_and_a_bad_file_keeps_the_app_serving(served_app, wav_file, tmp_path):
-    from gradio_client import Client, handle_file
+    from gradio_client import Client
 
     app, url = served_app
     client = Client(url, verbose=False)
-    text, message, status, table, downloads = client.predict(
-        [handle_file(str(wav_file))], PARAKEET, ["txt", "srt"], api_name="/transcribe")
-    assert text and "speech.wav" in message and "Parakeet-TDT-0.6B-v2" in message
+    text, segments, downloads, table, message, status = transcribe(client, [wav_file])
+    assert text and "1 of 1 file(s) transcribed" in message
+    assert segments["data"] and segments["headers"] == ["start", "end", "text"]
     assert "Parakeet-TDT-0.6B-v2**: loaded" in status and "CPU" in status
-    assert sorted(Path(d).name for d in downloads) == ["speech.srt", "speech.txt"]
-    assert (tmp_path / "outputs" / "speech.srt").read_text().startswith("1\n")
+    assert sorted(Path(d).name for d in downloads) == ["speech.json", "speech.srt", "speech.txt"]
+    entry = app.studio_history.entries()[0]
+    assert entry.source == "speech.wav" and (entry.audio is not None)
+    assert (entry.files[0].parent / "speech.srt").read_text().startswith("1\n")
 
     bad = tmp_path / "clip.m4a"
     bad.write_bytes(b"\x00" * 4096)
-    text, message, _, table, downloads = client.predict(
-        [handle_file(str(bad)), handle_file(str(wav_file))], PARAKEET, ["txt"], api_name="/transcribe")
-    assert "1 of 2 files transcribed" in message and "clip.m4a" in message and "What to do" in message
+    text, _, downloads, table, message, _ = transcribe(client, [bad, wav_file])
+    assert "1 of 2 file(s) transcribed" in message and "clip.m4a" in message and "What to do" in message
     assert [row[:2] for row in table["data"]] == [["clip.m4a", "failed"], ["speech.wav", "done"]]
-    assert [Path(d).name for d in downloads] == ["speech.txt"]  # the good file still finished
+    assert sorted(Path(d).name for d in downloads) == ["speech.json", "speech.srt", "speech.txt"]
+    assert len(app.studio_history.entries()) == 2  # the failed file left no entry
 
-    text, *_ = client.predict([handle_file(str(wav_file))], PARAKEET, ["txt"], api_name="/transcribe")
+    text, *_ = transcribe(client, [wav_file])
     assert text  # still serving
     assert app.studio_cache.load_count[PARAKEET] == 1
     assert app.studio_cache.status(PARAKEET).state is ModelState.LOADED
 
 
 def test_the_page_documents_the_hybrid_loading(settings):
-    from transcribe_studio.ui import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, model_descriptions
+    from transcribe_studio.ui_text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, model_descriptions
 
     about = model_descriptions(settings)
     assert "restore_from" in about and "SALM.from_pretrained" in about and settings.canary_revision in about

@@ -1,18 +1,18 @@
-"""``python transcribe_ui.py``: validate, say where the models come from, serve on 127.0.0.1."""
+"""``python transcribe_ui.py``: validate, say where the models come from, serve (127.0.0.1 by default)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import startup
+from . import access, startup
 from .entry import command_line_parser, start
 from .errors import StudioError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_line_parser("Start the local NeMo transcription studio.")
-    parser.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (default 7860)")
+    access.add_arguments(parser)
     return parser
 
 
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args, settings, log_file = start(build_parser(), argv)
     try:
         lines = startup.validate(settings)
+        served = access.from_args(args)
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)
         return 2
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from .ui import build_app, launch  # gradio is imported only once the checks pass
 
+    for warning in served.warnings:
+        print(warning, file=sys.stderr)
     print(f"Open http://127.0.0.1:{args.port} in your browser (Ctrl+C stops the app).")
-    launch(build_app(settings), settings, args.port)
+    launch(build_app(settings), settings, args.port, access=served)
     return 0

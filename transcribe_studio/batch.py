@@ -24,6 +24,10 @@ MEDIA_EXTENSIONS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".o
                     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg", ".mpeg", ".3gp", ".amr"}
 
 
+class Cancelled(Exception):
+    """Raised from a progress callback to stop a job; files already finished stay saved."""
+
+
 @dataclass
 class FileResult:
     source: Path
@@ -66,16 +70,22 @@ def provenance(cache: ModelCache, model_name: str) -> dict:
 
 
 def transcribe_file(cache: ModelCache, model_name: str, source: Path, formats: Iterable[str],
-                    progress: engine.Progress | None = None, output_name: str | None = None) -> FileResult:
-    """Decode, transcribe and save one file (as ``output_name`` if given); never raises."""
+                    progress: engine.Progress | None = None, output_name: str | None = None,
+                    output_dir: Path | None = None) -> FileResult:
+    """Decode, transcribe and save one file (as ``output_name``, into ``output_dir`` if given).
+
+    Never raises, except :class:`Cancelled` when ``progress`` asks to stop.
+    """
     started = time.perf_counter()
     result = FileResult(source)
     settings = cache.settings
     try:
         audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000))
         result.transcript = engine.transcribe(cache, model_name, audio, progress)
-        result.outputs = write_outputs(result.transcript, output_name or source, settings.output_dir, formats,
-                                       metadata={**provenance(cache, model_name), "source": source.name})
+        result.outputs = write_outputs(result.transcript, output_name or source, output_dir or settings.output_dir,
+                                       formats, metadata={**provenance(cache, model_name), "source": source.name})
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
         result.error = report(exc, f"transcribing {source.name}")
     result.seconds = time.perf_counter() - started
@@ -83,7 +93,8 @@ def transcribe_file(cache: ModelCache, model_name: str, source: Path, formats: I
 
 
 def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: Iterable[str],
-              on_start: Callable[[Path], engine.Progress | None] | None = None) -> Iterator[FileResult]:
+              on_start: Callable[[Path], engine.Progress | None] | None = None,
+              output_dir_for: Callable[[Path], Path] | None = None) -> Iterator[FileResult]:
     """Yield one result per file, in order, each already saved when yielded.
 
     The model is loaded once up front: if that fails, every file gets that one
@@ -99,7 +110,8 @@ def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: 
     taken: dict[str, int] = {}
     for source in sources:
         progress = on_start(source) if on_start else None
-        yield transcribe_file(cache, model_name, source, formats, progress, _unique_name(source, taken))
+        output_dir = output_dir_for(source) if output_dir_for else None
+        yield transcribe_file(cache, model_name, source, formats, progress, _unique_name(source, taken), output_dir)
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:

@@ -1,0 +1,69 @@
+"""Who may reach the app: 127.0.0.1 only, unless the user explicitly asks for more.
+
+``--listen`` serves on every network interface and ``--share`` asks Gradio for
+a public link; both expose transcripts and the models to other people, so both
+require a login (``--auth user:password`` or ``--auth-file``) and print a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigurationError
+
+LOCALHOST = "127.0.0.1"
+EVERY_INTERFACE = "0.0.0.0"
+
+
+@dataclass
+class Access:
+    host: str = LOCALHOST
+    share: bool = False
+    credentials: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("access (private by default: 127.0.0.1, no share link)")
+    group.add_argument("--port", type=int, default=7860, help="port to serve on (default 7860)")
+    group.add_argument("--listen", action="store_true",
+                       help="serve on every network interface, not only 127.0.0.1 (requires --auth or --auth-file)")
+    group.add_argument("--share", action="store_true",
+                       help="create a public Gradio share link (requires --auth or --auth-file)")
+    group.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
+                       help="a login for the app; may be repeated")
+    group.add_argument("--auth-file", type=Path, help="a file of USER:PASSWORD lines")
+
+
+def _parse(entry: str, where: str) -> tuple[str, str]:
+    user, sep, password = entry.strip().partition(":")
+    if not sep or not user or not password:
+        raise ConfigurationError(f"{where} must look like USER:PASSWORD, got {entry.strip()!r}.")
+    return user, password
+
+
+def from_args(args: argparse.Namespace) -> Access:
+    credentials = [_parse(entry, "--auth") for entry in args.auth]
+    if args.auth_file:
+        try:
+            lines = args.auth_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigurationError(f"The credentials file {args.auth_file} cannot be read ({exc}).") from exc
+        credentials += [_parse(line, str(args.auth_file)) for line in lines
+                        if line.strip() and not line.lstrip().startswith("#")]
+    access = Access(host=EVERY_INTERFACE if args.listen else LOCALHOST, share=args.share, credentials=credentials)
+    exposed = [flag for flag, on in (("--listen", args.listen), ("--share", args.share)) if on]
+    if exposed and not credentials:
+        raise ConfigurationError(
+            f"{' and '.join(exposed)} would let other people use the app and read transcripts, so a login is "
+            "required.", next_steps="Add --auth USER:PASSWORD (or --auth-file FILE), or drop the flag to stay "
+                                    "private on 127.0.0.1.")
+    if args.listen:
+        access.warnings.append(f"WARNING: serving on every network interface (port {args.port}): anyone on your "
+                               "network who has a login can use the app.")
+    if args.share:
+        access.warnings.append("WARNING: a public share link is being created: anyone on the internet with the "
+                               "link and a login can use the app, and your audio passes through Gradio's relay.")
+    return access

@@ -1,0 +1,267 @@
+"""Every finished transcription, kept on disk and listed for the History tab.
+
+Why it is built this way:
+
+* **One folder per transcription** under ``<output_dir>/history``, named
+  ``2026-11-25_134512.345_meeting`` (UTC, milliseconds, then the input's safe
+  stem): names sort by time, read well in a file manager, never collide (two
+  ``talk.mp3`` from different folders get their own entry), and deleting an
+  entry is removing one folder. UTC, because local time repeats an hour each
+  autumn and would break the order.
+* **Nothing finished is lost.** The caller writes the outputs with
+  ``writers.write_outputs`` as soon as a file is done; each file is swapped in
+  atomically, so a crash or a closed browser tab leaves either the whole file or
+  none. An entry counts once its JSON exists; a folder without one is a write
+  cut short, left out of the listing (``cleanup_incomplete`` removes old ones).
+* **The listing reads only each entry's JSON**, and parses each file once per
+  process (cached by size and modification time); a damaged folder is logged
+  and skipped, never fatal to the listing.
+* **Entry ids come from the browser**, so every id is checked to be a plain name
+  of a real folder directly under the root before anything is read or deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .errors import StudioError
+from .transcript import Segment, Transcript, Word
+from .writers import FORMATS, safe_stem
+
+log = logging.getLogger(__name__)
+
+# Audio is kept only to replay segments from History. 200 MB holds about 3.5 hours
+# of 128 kbps MP3 or 20 minutes of 16-bit stereo WAV; bigger inputs are mostly videos,
+# where a copy would double the disk used for a convenience. The original stays put.
+MAX_AUDIO_BYTES = 200 * 1024 * 1024
+PREVIEW_CHARS = 160
+MAX_NAME_CHARS = 60  # keeps <root>/<entry>/<stem>.json well inside Windows' 260-character paths
+_TIME_FORMAT = "%Y-%m-%d_%H%M%S"
+_NAME = re.compile(r"(\d{4}-\d\d-\d\d_\d{6})\.(\d{3})_")
+
+
+class HistoryEntryNotFoundError(StudioError):
+    kind = "history_entry_not_found"
+    title = "History entry not found"
+    default_next_steps = "Refresh the History list; the entry may have been deleted or moved."
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: str                  # the folder name
+    created: datetime        # UTC, from the folder name (else the metadata, else the JSON's time)
+    source: str              # the input's file name
+    model: str
+    duration: float          # seconds of audio
+    preview: str             # the start of the text
+    files: list[Path] = field(default_factory=list)  # every output in the folder, audio excluded
+    audio: Path | None = None
+
+
+class _Clock:
+    """UTC now, but strictly increasing in this process (every store shares it), so entries made
+    in one millisecond keep their order; it runs ahead only in bursts of over 1000 entries a second."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._last = datetime.min.replace(tzinfo=timezone.utc)
+
+    def next(self) -> datetime:
+        with self._lock:
+            self._last = max(datetime.now(timezone.utc), self._last + timedelta(milliseconds=1))
+            return self._last
+
+
+_clock = _Clock()
+
+
+class HistoryStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self._parsed: dict[str, tuple[tuple, dict | None]] = {}  # id -> ((json name, size, mtime), summary)
+
+    # --- writing ---------------------------------------------------------------
+
+    def new_entry_dir(self, source_name: str) -> Path:
+        """Create and return an empty, uniquely named folder for one transcription."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        now = _clock.next()
+        stem = safe_stem(source_name)[:MAX_NAME_CHARS].strip(" .") or "transcript"
+        base = f"{now.strftime(_TIME_FORMAT)}.{now.microsecond // 1000:03d}_{stem}"
+        for n in range(1, 1000):  # another process may have taken the name
+            path = self.root / (base if n == 1 else f"{base}-{n}")
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"no free entry name for {base!r} in {self.root}")
+
+    def save_audio(self, entry_dir: str | os.PathLike, src_path: str | os.PathLike) -> Path | None:
+        """Copy the input beside its outputs as ``audio<ext>``; None if it is over MAX_AUDIO_BYTES."""
+        entry = self._entry_path(Path(entry_dir).name)
+        if Path(entry_dir).resolve() != entry.resolve():
+            raise HistoryEntryNotFoundError(f"{entry_dir} is not a folder of this History.")
+        src = Path(src_path)
+        ext = src.suffix.lower()
+        if not re.fullmatch(r"\.[a-z0-9]{1,10}", ext) or ext[1:] in FORMATS:  # odd, or would pass for an output
+            ext = ".bin"
+        size = src.stat().st_size
+        if size > MAX_AUDIO_BYTES:
+            log.info("Not keeping %s in History: %d bytes is over the %d-byte limit", src.name, size, MAX_AUDIO_BYTES)
+            return None
+        target = entry / f"audio{ext}"
+        tmp = entry / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return target
+
+    # --- reading ---------------------------------------------------------------
+
+    def entries(self) -> list[HistoryEntry]:
+        """Every complete entry, newest first; incomplete or damaged folders are skipped."""
+        try:
+            folders = self._folders()
+        except FileNotFoundError:
+            return []
+        found = []
+        for folder in folders:
+            try:
+                entry = self._read_entry(Path(folder.path))
+            except OSError as exc:  # vanished or unreadable meanwhile
+                log.warning("Skipping History folder %s: %s", folder.name, exc)
+                continue
+            if entry is not None:
+                found.append(entry)
+        names = {f.name for f in folders}
+        self._parsed = {k: v for k, v in self._parsed.items() if k in names}  # forget deleted entries
+        return sorted(found, key=lambda e: (e.created, e.id), reverse=True)
+
+    def load(self, entry_id: str) -> tuple[Transcript, dict, HistoryEntry]:
+        """The entry's transcript (segments and words rebuilt), its metadata and its summary."""
+        path = self._entry_path(entry_id)
+        entry = self._read_entry(path)
+        if entry is None:
+            raise HistoryEntryNotFoundError(f"The History entry '{entry_id}' is incomplete or damaged.")
+        try:
+            data = json.loads(_json_file(_files(path)).read_text(encoding="utf-8"))
+            transcript = Transcript(
+                text=str(data.get("text", "")),
+                segments=[Segment(float(s["start"]), float(s["end"]), str(s["text"])) for s in data["segments"]],
+                words=[Word(float(w["start"]), float(w["end"]), str(w["text"])) for w in data["words"]],
+                model=str(data.get("model", "")),
+                duration=float(data.get("duration") or 0.0))
+            return transcript, dict(data.get("metadata") or {}), entry
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise HistoryEntryNotFoundError(f"The History entry '{entry_id}' is damaged: {exc}") from exc
+
+    def delete(self, entry_id: str) -> None:
+        """Remove the entry's folder and everything in it, and nothing else."""
+        shutil.rmtree(self._entry_path(entry_id))
+        self._parsed.pop(entry_id, None)
+
+    def cleanup_incomplete(self, older_than_s: float = 24 * 3600) -> list[str]:
+        """Remove folders with no JSON (a crash mid-write) untouched for ``older_than_s``; return their ids.
+
+        Folders with a damaged JSON are kept: their other outputs may still be worth having.
+        """
+        removed, cutoff = [], time.time() - older_than_s
+        try:
+            folders = self._folders()
+        except FileNotFoundError:
+            return removed
+        for folder in folders:
+            path = Path(folder.path)
+            if _json_file(_files(path)) is None and folder.stat(follow_symlinks=False).st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(folder.name)
+        return removed
+
+    # --- helpers ---------------------------------------------------------------
+
+    def _folders(self) -> list[os.DirEntry]:
+        """The candidate entry folders: real folders (no links) directly under the root."""
+        with os.scandir(self.root) as found:
+            return [d for d in found if d.is_dir(follow_symlinks=False) and not d.name.startswith(".")]
+
+    def _entry_path(self, entry_id: str) -> Path:
+        """The folder for an id from the browser: a plain name of a real folder directly under the root."""
+        shown = repr(entry_id)[:80]
+        if (not isinstance(entry_id, str) or not entry_id or entry_id.startswith(".")
+                or any(c in entry_id for c in "/\\:\x00")):
+            raise HistoryEntryNotFoundError(f"{shown} is not a History entry name.")
+        path = self.root / entry_id
+        if path.is_symlink() or not path.is_dir() or path.resolve().parent != self.root.resolve():
+            raise HistoryEntryNotFoundError(f"There is no History entry {shown}.")
+        return path
+
+    def _read_entry(self, path: Path) -> HistoryEntry | None:
+        """The entry in a folder, or None (logged) if its JSON is missing or unreadable."""
+        files = _files(path)
+        json_path = _json_file(files)
+        if json_path is None:
+            log.debug("History folder %s has no JSON yet (being written, or cut short)", path.name)
+            return None
+        stat = json_path.stat()
+        key = (json_path.name, stat.st_size, stat.st_mtime_ns)
+        cached = self._parsed.get(path.name)
+        if cached is None or cached[0] != key:
+            cached = (key, _summary(path.name, json_path, stat.st_mtime))
+            self._parsed[path.name] = cached
+        summary = cached[1]
+        if summary is None:
+            return None
+        audio = next((p for p in files if p.stem == "audio" and p.suffix.lstrip(".").lower() not in FORMATS), None)
+        return HistoryEntry(id=path.name, files=[p for p in files if p != audio], audio=audio, **summary)
+
+
+def _files(folder: Path) -> list[Path]:
+    """The folder's finished files: no temporary (hidden) files, no links that could point elsewhere."""
+    with os.scandir(folder) as found:
+        return sorted(Path(f.path) for f in found if f.is_file(follow_symlinks=False) and not f.name.startswith("."))
+
+
+def _json_file(files: list[Path]) -> Path | None:
+    return next((p for p in files if p.suffix == ".json"), None)
+
+
+def _summary(name: str, json_path: Path, mtime: float) -> dict | None:
+    """What the listing shows, parsed from one JSON; None (logged once) if it is damaged."""
+    try:
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+        meta = data.get("metadata") or {}
+        text = " ".join(str(data.get("text", "")).split())
+        return {"created": _created(name, meta.get("created"), mtime),
+                "source": str(meta.get("source") or json_path.stem),
+                "model": str(meta.get("model") or data.get("model") or ""),
+                "duration": float(data.get("duration") or 0.0),
+                "preview": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1].rstrip() + "…"}
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("Skipping damaged History entry %s: %s", name, exc)
+        return None
+
+
+def _created(name: str, created: object, mtime: float) -> datetime:
+    """When the entry was made: from its folder name, else its metadata, else its JSON's modification time."""
+    match = _NAME.match(name)
+    for text, fmt in ((match and match[1] + match[2], _TIME_FORMAT + "%f"), (str(created), None)):
+        try:
+            stamp = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text)
+            return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+        except (TypeError, ValueError):
+            continue
+    return datetime.fromtimestamp(mtime, timezone.utc)

@@ -1,0 +1,66 @@
+"""The words on the page: how to use it, privacy and performance, and what each model is."""
+
+from __future__ import annotations
+
+from .settings import Settings
+
+HOW_TO_USE = """
+1. **Choose files** (one or many audio or video files: WAV, MP3, M4A, FLAC, OGG, MP4, WebM...,
+   of any length; long recordings are cut at pauses automatically) or **record** from the microphone.
+2. **Pick a model**: Parakeet for speed and word timestamps, Canary-Qwen for the best accuracy.
+3. **Press Transcribe.** The first time a model is used it is loaded into memory
+   (Parakeet: seconds; Canary-Qwen: a minute or more). It stays loaded, so every
+   later file starts at once.
+   A progress bar shows what is happening; **Cancel** stops the job (files already finished stay saved).
+4. **Read and listen.** Copy the text with the button at the corner of the transcript box. Click a
+   row of the segment table to hear that part of the recording.
+5. **Download** the subtitles (SRT, VTT), text, JSON or CSV. Every finished file is saved at once
+   and listed in the **History** tab, so nothing is lost if the browser tab closes.
+6. **Ask Canary-Qwen** for a summary, the action items, or any question about the transcript.
+7. The **Models** tab shows what is loaded and lets you free GPU memory.
+
+If a file cannot be used, the table says why and the other files still finish; the full
+technical details are written to the log file.
+"""
+
+PRIVACY_AND_PERFORMANCE = """
+**Private by default.** The app listens on 127.0.0.1 only, so no other computer can reach it.
+Your audio never leaves this machine: decoding and transcription run locally. Gradio's usage
+analytics and Hugging Face telemetry are switched off, and no public share link is created.
+
+**Network use.** Parakeet never uses the network. Canary-Qwen downloads its files from the
+Hugging Face Hub once, at a pinned commit (model files only, never your audio); after that it
+loads from the local cache with no network call. Run `python setup_local_models.py` once to
+fetch everything up front and work fully offline from then on.
+
+Transcripts and subtitles are saved only in the app's outputs folder on this computer; uploaded
+files stay in the app's own temporary folder, which is cleaned up.
+
+**Speed and memory.** On an NVIDIA GPU both models run in bfloat16 where the GPU supports it.
+Parakeet needs about 2 GB of GPU memory, Canary-Qwen about 6 GB (and about 10 GB of system RAM
+while it loads). Without a GPU both still work on the CPU, much more slowly.
+Models stay in memory after their first load (the Models tab can unload them, also automatically
+after some idle minutes); if both do not fit on the GPU, the other model is unloaded first and you
+are told. Files are processed one at a time.
+"""
+
+
+def model_descriptions(settings: Settings) -> str:
+    return f"""
+**Parakeet-TDT-0.6B-v2** (English, fast, punctuation, word timestamps) loads from the local file
+`{settings.parakeet_path}` with NeMo's `ASRModel.restore_from`: fully offline, and instant after the
+first load because it stays in memory.
+
+**Canary-Qwen-2.5B** (English, highest accuracy; a speech encoder feeding the Qwen3-1.7B language
+model) loads with `SALM.from_pretrained` from the Hugging Face cache, repository
+`{settings.canary_repo}` at the pinned commit `{settings.canary_revision}`. The first run downloads
+about 5 GB; later runs use the cache with no download. It stays in memory after the first load.
+Long recordings are transcribed in windows of at most 40 seconds, the longest audio it was trained on.
+
+*Why Canary-Qwen is not a `.nemo` file like Parakeet:* it is a SALM (Speech-Augmented Language
+Model), published as a Hugging Face-style checkpoint (`config.json` + `model.safetensors`, with its
+tokenizer and LLM configuration taken from Qwen3-1.7B). A `.nemo` archive is the packaging of NeMo's
+`ModelPT` classes (`save_to` / `restore_from`); SALM is not a `ModelPT`, so it has no `.nemo` form
+and is loaded from the Hugging Face cache instead, pinned to a fixed commit so nothing changes or
+re-downloads behind your back.
+"""
