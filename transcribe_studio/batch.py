@@ -110,7 +110,11 @@ def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: 
     taken: dict[str, int] = {}
     for source in sources:
         progress = on_start(source) if on_start else None
-        output_dir = output_dir_for(source) if output_dir_for else None
+        try:
+            output_dir = output_dir_for(source) if output_dir_for else None
+        except OSError as exc:  # e.g. a full or read-only disk: this file fails, the batch goes on
+            yield FileResult(source, error=report(exc, f"saving the results of {source.name}"))
+            continue
         yield transcribe_file(cache, model_name, source, formats, progress, _unique_name(source, taken), output_dir)
 
 

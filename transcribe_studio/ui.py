@@ -128,7 +128,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
             for result in run_batch(cache, model_name, paths, formats, on_start, output_dir_for):
                 results.append(result)
                 if result.ok:
-                    store.save_audio(entries[result.source], result.source)
+                    _keep_audio(store, entries[result.source], result.source)
                     viewed = view(entries[result.source].name)
                 elif result.source in entries:
                     store.delete(entries[result.source].name)
@@ -323,6 +323,14 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
     return app.launch(server_name=access.host, server_port=port, share=access.share,
                       auth=access.credentials or None, show_error=False, allowed_paths=[str(settings.output_dir)],
                       footer_links=["gradio", "settings"], **kwargs)
+
+
+def _keep_audio(store: HistoryStore, entry_dir: Path, source: Path) -> None:
+    """A copy of the audio for replaying segments later; a nicety, so a full disk only loses the replay."""
+    try:
+        store.save_audio(entry_dir, source)
+    except OSError as exc:
+        report(exc, f"keeping a copy of {source.name} for replay")
 
 
 def _file_rows(results) -> list[list[str]]:
