@@ -239,7 +239,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
                             run = gr.Button("Transcribe", variant="primary")
                             stop = gr.Button("Cancel", variant="stop")
                         message = gr.Markdown()
-                        status = gr.Markdown(status_markdown(cache))
+                        status = gr.Markdown()  # filled at page load: the page need not wait for torch
                     with gr.Column(scale=2):
                         text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False)
                         segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments (click a row to listen)",
@@ -306,6 +306,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
             button.click(functools.partial(action, name), outputs=[models_table, models_note, status],
                          api_name=f"{action.__name__}_{name}", concurrency_id=GPU)
         idle.change(set_idle, inputs=idle, outputs=models_note, api_name=False)
+        app.load(lambda: status_markdown(cache), outputs=status, api_name=False, queue=False)
         timer = gr.Timer(5.0)
         timer.tick(lambda: (model_info.rows(cache), status_markdown(cache)), outputs=[models_table, status],
                    api_name=False, queue=False)
