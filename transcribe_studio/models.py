@@ -83,7 +83,7 @@ def load_parakeet(settings: Settings, device) -> Any:
     check_nemo_file(settings.parakeet_path)
     import torch
 
-    from .fast_restore import restore
+    from .fast_load import restore
 
     model = restore(settings.parakeet_path, map_location=device)  # ASRModel.restore_from, minus wasted work
     model.eval()
@@ -99,15 +99,17 @@ def load_parakeet(settings: Settings, device) -> Any:
 def load_canary(settings: Settings, device) -> Any:
     hub_cache.ensure_canary_files(settings)
     import torch
-    from nemo.collections.speechlm2.models import SALM
 
+    from .fast_load import from_pretrained_salm
+
+    # On a GPU, bf16 as NeMo's salm_generate.py; each weight is read straight into it.
+    dtype = torch.bfloat16 if device.type == "cuda" else None
     # local_files_only: every file is local now, and the overlay pins Qwen.
-    model = SALM.from_pretrained(settings.canary_repo, revision=settings.canary_revision,
-                                 cache_dir=str(settings.hub_cache), local_files_only=True)
+    model = from_pretrained_salm(settings.canary_repo, revision=settings.canary_revision,
+                                 cache_dir=str(settings.hub_cache), local_files_only=True, dtype=dtype)
     model.eval()
-    if device.type == "cuda":
-        # SALM is built in fp32 on the CPU; cast before moving, as NeMo's salm_generate.py does.
-        model = model.to(torch.bfloat16)
+    if dtype is not None:
+        model = model.to(dtype)  # the buffers the checkpoint does not hold
     return model.to(device)
 
 

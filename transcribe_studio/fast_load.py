@@ -1,4 +1,6 @@
-"""``ASRModel.restore_from`` without its two avoidable costs.
+"""Loading both models through NeMo's own loaders, minus the work they throw away.
+
+Parakeet: ``ASRModel.restore_from`` without its two avoidable costs.
 
 Measured on the full-size Parakeet-TDT-0.6B-v2 architecture (2.47 GB ``.nemo``,
 2 CPU cores), plain ``restore_from`` takes 14-20 s while reading the file takes
@@ -17,11 +19,21 @@ about 2 s. Most of the difference is work that is thrown away:
 
 Everything else is NeMo's own ``restore_from`` (same classes, same config, same
 strict load), through its documented ``save_restore_connector`` hook.
+
+Canary-Qwen: ``SALM.from_pretrained`` builds all 2.5 B weights in fp32 on the CPU
+(~10 GB), then reads the 5 GB bf16 checkpoint whole into memory, copies it into
+the fp32 weights, and only then can the caller cast to bf16: a peak near 15 GB
+for a model that ends at 5 GB. We build it without initialising (the fp32
+buffers are allocated but never written, so the OS never commits their pages)
+and read the checkpoint one tensor at a time, each put straight into the
+model in its final dtype. Every parameter must come from the checkpoint, or the
+load fails.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import tarfile
 from pathlib import Path
@@ -115,3 +127,83 @@ def restore(nemo_path: Path, map_location):
     connector = _connector(nemo_path) if is_plain_tar(nemo_path) else None
     with skip_weight_init():
         return ASRModel.restore_from(str(nemo_path), map_location=map_location, save_restore_connector=connector)
+
+
+# --- Canary-Qwen (SALM) ----------------------------------------------------------
+
+def load_safetensors_in_place(model, path, dtype=None) -> None:
+    """Replace each parameter and buffer named in ``path`` by the stored tensor, read one at a time.
+
+    Floating-point tensors become ``dtype`` when given. Raises if a parameter is not in the file.
+    """
+    from safetensors import safe_open
+
+    from .errors import ModelFileError
+
+    targets = dict(model.named_parameters(remove_duplicate=False))
+    targets.update(dict(model.named_buffers(remove_duplicate=False)))
+    modules = dict(model.named_modules(remove_duplicate=False))
+    loaded: set[int] = set()
+    with safe_open(str(path), framework="pt", device="cpu") as stored:
+        for key in stored.keys():
+            current = targets.get(key)
+            if current is None:
+                continue  # as the mixin's non-strict load: unknown keys are ignored
+            tensor = stored.get_tensor(key)
+            tensor = tensor.to(dtype if dtype is not None and tensor.is_floating_point() else current.dtype)
+            owner, _, name = key.rpartition(".")
+            module = modules[owner]
+            if name in module._parameters:
+                module._parameters[name].data = tensor  # the same Parameter object: ties stay tied
+            else:
+                module._buffers[name] = tensor
+            loaded.add(id(current))
+    missing = [key for key, param in model.named_parameters() if id(param) not in loaded]
+    if missing:
+        raise ModelFileError(f"The checkpoint {path} lacks {len(missing)} weight(s), e.g. {missing[:3]}.",
+                             next_steps="Run `python setup_local_models.py` to download it again.")
+
+
+@contextlib.contextmanager
+def skip_all_weight_init():
+    """:func:`skip_weight_init`, plus transformers' own initialisation of the Qwen LLM."""
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:  # an older transformers: torch's functions are the ones to skip
+        no_init_weights = contextlib.nullcontext
+    with skip_weight_init(), no_init_weights():
+        yield
+
+
+def _retie_output_embeddings(model) -> None:
+    """Tie the LLM's output layer to the input embeddings, as a normal build does.
+
+    transformers ties them inside ``init_weights``, which ``no_init_weights`` skips;
+    SALM has moved the input embeddings out of the LLM (``model.embed_tokens``),
+    and the checkpoint stores the shared matrix once, under that name.
+    """
+    llm = model.llm.get_base_model() if hasattr(model.llm, "get_base_model") else model.llm
+    if getattr(llm.config, "tie_word_embeddings", False) and hasattr(llm, "lm_head"):
+        llm.lm_head.weight = model.embed_tokens.weight
+
+
+@functools.lru_cache(maxsize=None)
+def _streaming_salm(dtype):
+    from nemo.collections.speechlm2.models import SALM
+
+    class StreamingSALM(SALM):
+        """SALM whose checkpoint is read tensor by tensor, in its final dtype."""
+
+        @classmethod
+        def _load_as_safetensor(cls, model, model_file, map_location, strict):
+            _retie_output_embeddings(model)
+            load_safetensors_in_place(model, model_file, dtype)
+            return model.eval()
+
+    return StreamingSALM
+
+
+def from_pretrained_salm(repo: str, *, revision: str, cache_dir, dtype=None, **kwargs):
+    """``SALM.from_pretrained(repo, revision=...)`` with the low-memory build and load."""
+    with skip_all_weight_init():
+        return _streaming_salm(dtype).from_pretrained(repo, revision=revision, cache_dir=cache_dir, **kwargs)
