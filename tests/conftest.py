@@ -89,3 +89,38 @@ def pytest_configure(config):
     # Third-party deprecation chatter (torch, transformers, gradio, pandas) is not ours to fix.
     for category in ("DeprecationWarning", "FutureWarning", "UserWarning", "pandas.errors.Pandas4Warning"):
         config.addinivalue_line("filterwarnings", f"ignore::{category}")
+
+
+# --- the studio served in-process (browser and concurrency tests) ----------
+
+@pytest.fixture
+def studio_settings(settings, tmp_path) -> Settings:
+    """``settings`` with the outputs (and so History) in this test's own folder."""
+    import dataclasses
+
+    return dataclasses.replace(settings, output_dir=tmp_path / "outputs")
+
+
+@pytest.fixture
+def serve_studio():
+    """A factory: ``serve_studio(settings, cache=None, access=None)`` builds the studio with
+    ``build_app``, serves it on a free 127.0.0.1 port with ``launch`` (no thread lock, quiet)
+    and returns ``(app, url)``; every app it started is closed at teardown."""
+    import socket
+
+    from transcribe_studio.ui import build_app, launch
+
+    started = []
+
+    def serve(settings, cache=None, access=None):
+        app = build_app(settings, cache)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        launch(app, settings, port, access=access, prevent_thread_lock=True, quiet=True)
+        started.append(app)
+        return app, f"http://127.0.0.1:{port}/"
+
+    yield serve
+    for app in started:
+        app.close()

@@ -177,6 +177,10 @@ class ModelCache:
         self.load_count = {name: 0 for name in self._loaders}
         self.idle_unload_minutes = settings.idle_unload_minutes
         self.notices: collections.deque[str] = collections.deque(maxlen=20)
+        # One model job at a time in this process. Gradio's queue serialises jobs too, but it
+        # frees its slot the moment a job is cancelled, while the job's thread runs on to its
+        # next step; this lock is what keeps the next job off the model until then.
+        self._work = threading.RLock()
 
     def get(self, name: str):
         entry = self._entries[name]
@@ -203,15 +207,16 @@ class ModelCache:
 
     @contextlib.contextmanager
     def use(self, name: str):
-        """The model, marked busy for the duration of a job (idle unloading skips it)."""
+        """The model, for one job: jobs run one at a time, and idle unloading skips a busy model."""
         entry = self._entries[name]
-        model = self.get(name)
-        entry.in_use += 1
-        try:
-            yield model
-        finally:
-            entry.in_use -= 1
-            entry.last_used = time.monotonic()
+        with self._work:
+            model = self.get(name)
+            entry.in_use += 1
+            try:
+                yield model
+            finally:
+                entry.in_use -= 1
+                entry.last_used = time.monotonic()
 
     def _make_room(self, name: str, device) -> None:
         """On a GPU too full for ``name``, unload the other (idle) model first, and say so."""

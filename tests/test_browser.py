@@ -1,0 +1,305 @@
+"""The studio in a real headless Chromium (Playwright, sync API), served in-process on 127.0.0.1
+with the tiny real models: upload, transcribe, click a segment to hear it, download the SRT,
+cancel a batch, History (open, delete) and the Models tab.
+
+Skipped, with the reason, where Playwright or Chromium is missing (``tests/run.sh`` installs
+both when it can). Never ``playwright install``: the tests drive Debian's ``/usr/bin/chromium``.
+Each test keeps a screenshot in its ``tmp_path`` and a copy in ``/tmp/studio-screens/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+
+from tests.media import speechlike, write_audio  # noqa: E402
+from transcribe_studio import engine  # noqa: E402
+from transcribe_studio.models import CANARY, LABELS, PARAKEET  # noqa: E402
+from transcribe_studio.transcript import Segment, Transcript, Word  # noqa: E402
+from transcribe_studio.writers import write_outputs  # noqa: E402
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and os.access(p, os.X_OK)), None)
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed (/usr/bin/chromium; `apt-get install chromium`, as tests/run.sh does "
+                "when run as root)", allow_module_level=True)
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENS = Path("/tmp/studio-screens")
+TIMEOUT_MS = 15_000
+SRT_CUE = re.compile(r"^(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})$")
+
+
+# --- fixtures ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def studio(serve_studio, studio_settings, shared_cache):
+    """(app, url) of the studio on the session's cache (tiny models, loaded once per session)."""
+    return serve_studio(studio_settings, shared_cache)
+
+
+@pytest.fixture
+def page(browser, studio):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    tab.goto(studio[1])
+    transcribe_button(tab).wait_for()
+    yield tab
+    context.close()
+
+
+def transcribe_button(page):
+    return page.get_by_role("button", name="Transcribe", exact=True)
+
+
+def grid(page, label: str):
+    """A Dataframe, found by its label (its grid's accessible name)."""
+    return page.get_by_role("grid", name=label, exact=True)
+
+
+def grid_rows(table) -> list[list[str]]:
+    """The body rows' cell texts (Gradio renders a virtual table: rows with role=row in .virtual-body)."""
+    return table.locator(".virtual-body [role=row]").evaluate_all(
+        "rows => rows.map(r => Array.from(r.querySelectorAll('[role=gridcell]')).map(c => c.innerText.trim()))")
+
+
+def body_text(table, text: str):
+    """A cell text in a Dataframe's visible body (its hidden sizing table repeats the first row)."""
+    return table.locator(".virtual-body").get_by_text(text, exact=True)
+
+
+def block(page, label: str):
+    """The component block whose label is exactly ``label`` (File, Audio, Textbox)."""
+    return page.locator("div.block").filter(has=page.locator(
+        "[data-testid=block-label], [data-testid=block-info]", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+
+
+def textbox(page, label: str):
+    return block(page, label).locator("textarea, input")
+
+
+def screenshot(page, tmp_path: Path, name: str) -> Path:
+    shot = tmp_path / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, SCREENS / shot.name)
+    return shot
+
+
+def upload(page, *paths: Path) -> None:
+    files = block(page, "Audio or video files")
+    files.locator("input[type=file]").set_input_files([str(p) for p in paths])
+    for path in paths:  # uploaded: the list links each file on the server
+        files.locator(f"a[data-testid=download-link][download='{path.name}']").wait_for()
+
+
+def wait_for_text(page, pattern: str | re.Pattern, timeout_ms: int = TIMEOUT_MS):
+    page.get_by_text(pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))).first.wait_for(
+        timeout=timeout_ms)
+
+
+def clock_seconds(text: str) -> float:
+    """'0:01.280' or '1:00:01.280' -> seconds."""
+    *hours, minutes, seconds = text.split(":")
+    return (int(hours[0]) * 3600 if hours else 0) + int(minutes) * 60 + float(seconds)
+
+
+def srt_seconds(h, m, s, ms) -> float:
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+
+# --- tests -----------------------------------------------------------------------
+
+def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_path):
+    import soundfile
+
+    app, _ = studio
+    talk = write_audio(tmp_path / "talk.wav", speechlike(3.0, seed=1), 16000)
+    upload(page, talk)
+    transcribe_button(page).click()
+    wait_for_text(page, "1 of 1 file(s) transcribed")
+
+    entry = app.studio_history.entries()[0]
+    transcript, _, _ = app.studio_history.load(entry.id)
+    assert transcript.text and len(transcript.segments) >= 2  # the tiny Parakeet's scripted sentence, twice
+    assert textbox(page, "Transcript").input_value() == transcript.text
+    segments = grid_rows(grid(page, "Segments (click a row to listen)"))
+    assert [text for _, _, text in segments] == [s.text for s in transcript.segments]
+    assert [clock_seconds(t) for start, end, _ in segments for t in (start, end)] == pytest.approx(
+        [t for s in transcript.segments for t in (s.start, s.end)], abs=1e-3)
+    assert grid_rows(grid(page, "Files"))[0][:2] == ["talk.wav", "done"]
+
+    # Click the second segment: the Segment player gets that clip.
+    player = block(page, "Segment")
+    assert player.locator("audio[src]").count() == 0
+    grid(page, "Segments (click a row to listen)").locator("[data-testid=cell-1-2]").click()
+    source = player.locator("audio[src]")
+    source.wait_for(state="attached")
+    # The player's source is a blob: URL; read it inside the page.
+    clip = page.evaluate("""async src => {
+        const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
+        let text = ""; for (const b of bytes) text += String.fromCharCode(b);
+        return btoa(text); }""", source.get_attribute("src"))
+    samples, rate = soundfile.read(io.BytesIO(base64.b64decode(clip)))
+    start, end = transcript.segments[1].start, transcript.segments[1].end
+    assert len(samples) / rate == pytest.approx(end - start, abs=0.01)
+
+    # Download the SRT from the Downloads list; it parses, with the segments' times.
+    downloads = block(page, "Downloads")
+    names = downloads.locator("a[data-testid=download-link]").evaluate_all("links => links.map(a => a.download)")
+    assert sorted(names) == ["talk.json", "talk.srt", "talk.txt", "talk.vtt"]
+    with page.expect_download() as info:
+        downloads.locator("a[data-testid=download-link][download='talk.srt']").click()
+    srt = tmp_path / "downloaded.srt"
+    info.value.save_as(srt)
+    assert info.value.suggested_filename == "talk.srt"
+    cues = [block.splitlines() for block in srt.read_text(encoding="utf-8").strip().split("\n\n")]
+    assert cues and [cue[0] for cue in cues] == [str(n) for n in range(1, len(cues) + 1)]
+    times = []
+    for cue in cues:
+        match = SRT_CUE.match(cue[1])
+        assert match, cue
+        times.append((srt_seconds(*match.groups()[:4]), srt_seconds(*match.groups()[4:])))
+        assert len(cue) >= 3 and all(line.strip() for line in cue[2:])
+    assert all(0 <= a < b <= transcript.duration + 1e-3 for a, b in times)
+    assert times[0][0] == pytest.approx(transcript.segments[0].start, abs=1e-3)
+    assert times[-1][1] == pytest.approx(transcript.segments[-1].end, abs=1e-3)
+    screenshot(page, tmp_path, "transcribe")
+
+    # The History tab already lists it (refreshed when the job ended).
+    page.get_by_role("tab", name="History").click()
+    table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
+    body_text(table, entry.id).wait_for()
+    assert [row[:3] for row in grid_rows(table)] == [[entry.id, entry.created.strftime("%Y-%m-%d %H:%M:%S"),
+                                                      "talk.wav"]]
+
+
+def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path, monkeypatch):
+    """The Cancel button (not reachable through the API) stops the batch at the next progress step:
+    the finished file stays in History, the one cut short leaves no folder, the rest never start."""
+    app, _ = studio
+    clips = [write_audio(tmp_path / f"part{i}.wav", speechlike(2.0, seed=i), 16000) for i in range(1, 4)]
+    second_started, release = threading.Event(), threading.Event()
+    calls = []
+    real = engine.transcribe
+
+    def held_at_the_second_file(cache, model_name, audio, progress=None):
+        calls.append(len(audio))
+        if len(calls) == 2:
+            second_started.set()
+            release.wait(timeout=TIMEOUT_MS / 1000)  # until Cancel was pressed
+        return real(cache, model_name, audio, progress)
+
+    monkeypatch.setattr(engine, "transcribe", held_at_the_second_file)
+    upload(page, *clips)
+    transcribe_button(page).click()
+    assert second_started.wait(timeout=TIMEOUT_MS / 1000), "the second file never started"
+    history_dir = app.studio_history.root
+    assert len([p for p in history_dir.iterdir()]) == 2  # part1 finished, part2's folder made
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    wait_for_text(page, "Cancelling after the current step")
+    release.set()
+    wait_for_text(page, "Cancelled. 1 finished file(s) are saved in History.")
+
+    assert len(calls) == 2  # part3 never started
+    entries = app.studio_history.entries()
+    assert [e.source for e in entries] == ["part1.wav"]
+    assert sorted(p.name for p in history_dir.iterdir()) == [entries[0].id]  # part2's folder is gone
+    assert {p.name for p in entries[0].files} >= {"part1.json", "part1.txt", "part1.srt"}
+    assert grid_rows(grid(page, "Files"))[0][:2] == ["part1.wav", "done"]
+    screenshot(page, tmp_path, "cancel")
+
+    # The page still works: the same batch again runs to the end.
+    monkeypatch.setattr(engine, "transcribe", real)
+    transcribe_button(page).click()
+    wait_for_text(page, "3 of 3 file(s) transcribed")
+    assert len(app.studio_history.entries()) == 4
+
+
+def _add_entry(store, source: str, text: str) -> str:
+    words = [Word(0.5 + 0.4 * i, 0.8 + 0.4 * i, w) for i, w in enumerate(text.split())]
+    transcript = Transcript(text=text, segments=[Segment(words[0].start, words[-1].end, text)], words=words,
+                            model=LABELS[PARAKEET], duration=words[-1].end + 0.5)
+    entry_dir = store.new_entry_dir(source)
+    write_outputs(transcript, source, entry_dir, ("txt", "srt", "json"),
+                  {"model": LABELS[PARAKEET], "source": source})
+    return entry_dir.name
+
+
+def test_history_lists_opens_and_deletes_an_entry(page, studio, tmp_path):
+    app, _ = studio
+    store = app.studio_history
+    keep = _add_entry(store, "keep.wav", "Kept for later.")
+    gone = _add_entry(store, "gone.wav", "Delete me now please.")
+    page.reload()
+    page.get_by_role("tab", name="History").click()
+    table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
+    body_text(table, "gone.wav").wait_for()
+    rows = grid_rows(table)
+    assert [row[0] for row in rows] == [gone, keep]  # newest first
+    assert rows[0][2:4] == ["gone.wav", LABELS[PARAKEET]] and rows[0][5] == "Delete me now please."
+
+    # Select it and open it: back on the Transcribe tab with its text.
+    table.locator("[data-testid=cell-0-2]").click()
+    picked = textbox(page, "Selected entry")
+    page.wait_for_function("([el, id]) => el.value === id", arg=[picked.element_handle(), gone])
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.wait_for_function("el => el.value === 'Delete me now please.'",
+                           arg=textbox(page, "Transcript").element_handle())
+    assert page.get_by_role("tab", name="Transcribe").get_attribute("aria-selected") == "true"
+
+    page.get_by_role("tab", name="History").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    wait_for_text(page, f"Deleted {gone}.")
+    body_text(table, "gone.wav").wait_for(state="detached")
+    assert [row[0] for row in grid_rows(table)] == [keep]
+    assert [e.id for e in store.entries()] == [keep] and not (store.root / gone).exists()
+    screenshot(page, tmp_path, "history")
+
+    page.reload()  # the deletion is on disk, not only on the page
+    page.get_by_role("tab", name="History").click()
+    body_text(table, "keep.wav").wait_for()
+    assert [row[0] for row in grid_rows(table)] == [keep]
+
+
+def test_models_tab_shows_both_models(page, studio, tmp_path):
+    app, _ = studio
+    cache = app.studio_cache
+    page.get_by_role("tab", name="Models").click()
+    table = page.get_by_role("grid").filter(has_text=LABELS[CANARY])
+    body_text(table, LABELS[PARAKEET]).wait_for()
+    rows = {row[0]: row for row in grid_rows(table)}
+    assert set(rows) == {LABELS[PARAKEET], LABELS[CANARY]}
+    settings = cache.settings
+    assert rows[LABELS[PARAKEET]][1] == f"file {settings.parakeet_path}"
+    assert rows[LABELS[PARAKEET]][2].startswith("present, ")
+    assert rows[LABELS[CANARY]][1].startswith(f"{settings.canary_repo} @ {settings.canary_revision[:12]}")
+    assert rows[LABELS[CANARY]][2].startswith("cached, ")
+    for name in (PARAKEET, CANARY):
+        assert rows[LABELS[name]][3] == cache.status(name).describe()
+    for name in (PARAKEET, CANARY):
+        page.get_by_role("button", name=f"Load {LABELS[name]}", exact=True).click()
+        wait_for_text(page, f"{LABELS[name]} is loaded.")
+    page.wait_for_function(
+        "el => [...el.querySelectorAll('.virtual-body [role=row]')].every(r => r.innerText.includes('loaded on cpu'))",
+        arg=table.element_handle())
+    screenshot(page, tmp_path, "models")
