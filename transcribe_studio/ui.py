@@ -199,18 +199,10 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         return history_rows(), "", note
 
     # --- Models ----------------------------------------------------------------
-    def load_model(name):
+    def model_action(action, done: str, name: str):
         try:
-            cache.get(name)
-            note = f"{LABELS[name]} is loaded."
-        except StudioError as error:
-            note = error_markdown(error)
-        return model_info.rows(cache), note, status_markdown(cache)
-
-    def unload_model(name):
-        try:
-            cache.unload(name)
-            note = f"{LABELS[name]} was unloaded; its memory is free."
+            action(name)
+            note = done.format(LABELS[name])
         except StudioError as error:
             note = error_markdown(error)
         return model_info.rows(cache), note, status_markdown(cache)
@@ -301,10 +293,12 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         delete_btn.click(delete_history, inputs=picked, outputs=[history, picked, history_note], api_name=False)
         refresh_history.click(history_rows, outputs=history, api_name="history")
 
-        for button, name, action in ((load_p, PARAKEET, load_model), (unload_p, PARAKEET, unload_model),
-                                     (load_c, CANARY, load_model), (unload_c, CANARY, unload_model)):
-            button.click(functools.partial(action, name), outputs=[models_table, models_note, status],
-                         api_name=f"{action.__name__}_{name}", concurrency_id=GPU)
+        load = (cache.get, "{} is loaded.", "load_model")
+        unload = (cache.unload, "{} was unloaded; its memory is free.", "unload_model")
+        for button, name, (action, done, api) in ((load_p, PARAKEET, load), (unload_p, PARAKEET, unload),
+                                                  (load_c, CANARY, load), (unload_c, CANARY, unload)):
+            button.click(functools.partial(model_action, action, done, name), outputs=[models_table, models_note,
+                         status], api_name=f"{api}_{name}", concurrency_id=GPU)
         idle.change(set_idle, inputs=idle, outputs=models_note, api_name=False)
         app.load(lambda: status_markdown(cache), outputs=status, api_name=False, queue=False)
         timer = gr.Timer(5.0)
