@@ -61,3 +61,23 @@ def test_a_checkpoint_missing_a_weight_is_refused(tmp_path):
     save_file({k: torch.full_like(v, 2.0) for k, v in model.state_dict().items()}, tmp_path / "full.safetensors")
     load_safetensors_in_place(model, tmp_path / "full.safetensors", torch.bfloat16)
     assert all(p.dtype == torch.bfloat16 and torch.all(p == 2) for p in model.parameters())
+
+
+def test_plain_reads_give_what_safetensors_gives(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from transcribe_studio.fast_load import read_safetensors
+
+    tensors = {"a": torch.randn(3, 5).to(torch.bfloat16), "b": torch.arange(7, dtype=torch.int64),
+               "c": torch.tensor(2.5), "d": torch.ones(2, 2, dtype=torch.bool), "e": torch.randn(4, dtype=torch.float16)}
+    save_file(tensors, tmp_path / "t.safetensors", metadata={"format": "pt"})
+    expected = load_file(tmp_path / "t.safetensors")
+    got = dict(read_safetensors(tmp_path / "t.safetensors"))
+    assert got.keys() == expected.keys()
+    assert all(got[k].dtype == expected[k].dtype and torch.equal(got[k], expected[k]) for k in expected)
+    data = (tmp_path / "t.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[:-10])
+    import pytest
+
+    with pytest.raises(EOFError, match="truncated"):
+        dict(read_safetensors(tmp_path / "cut.safetensors"))

@@ -288,7 +288,7 @@ def _classify_one(exc: BaseException, context: str) -> StudioError | None:
                          f"{getattr(exc, 'filename', None) or text}.")
 
     # Model archives: tar, zip (torch checkpoints) and safetensors headers.
-    if {"ReadError", "CompressionError", "BadZipFile", "UnpicklingError", "SafetensorError",
+    if {"ReadError", "CompressionError", "BadZipFile", "UnpicklingError", "SafetensorError", "EOFError",
             "HeaderTooLarge"} & names or "PytorchStreamReader failed" in text:
         return ModelFileError(f"A model file is damaged or incomplete{where}: {text}",
                               next_steps="Run `python setup_local_models.py` to download and verify it again.")

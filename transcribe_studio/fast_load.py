@@ -35,6 +35,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
+import struct
 import tarfile
 from pathlib import Path
 
@@ -131,33 +133,62 @@ def restore(nemo_path: Path, map_location):
 
 # --- Canary-Qwen (SALM) ----------------------------------------------------------
 
+_SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64",
+                       "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool"}
+
+
+def read_safetensors(path):
+    """Yield ``(name, tensor)`` from a .safetensors file, one tensor at a time, with plain reads.
+
+    Not safetensors' own ``safe_open``: it memory-maps the file, and every page it
+    touches then counts in the process's memory until the file is closed, which
+    for a 5 GB checkpoint is 5 GB on top of the model.
+    """
+    import torch
+
+    with open(path, "rb", buffering=0) as f:
+        (header_size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(header_size))
+        header.pop("__metadata__", None)
+        for name, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
+            begin, end = info["data_offsets"]
+            tensor = torch.empty(info["shape"], dtype=getattr(torch, _SAFETENSORS_DTYPES[info["dtype"]]))
+            buffer = memoryview(tensor.reshape(-1).view(torch.uint8).numpy()).cast("B")
+            if len(buffer) != end - begin:
+                raise ValueError(f"{path}: {name} should take {len(buffer)} bytes, the header says {end - begin}")
+            f.seek(8 + header_size + begin)
+            done = 0
+            while done < len(buffer):
+                got = f.readinto(buffer[done:])
+                if not got:
+                    raise EOFError(f"{path} ends inside {name}: the file is truncated")
+                done += got
+            yield name, tensor
+
+
 def load_safetensors_in_place(model, path, dtype=None) -> None:
     """Replace each parameter and buffer named in ``path`` by the stored tensor, read one at a time.
 
     Floating-point tensors become ``dtype`` when given. Raises if a parameter is not in the file.
     """
-    from safetensors import safe_open
-
     from .errors import ModelFileError
 
     targets = dict(model.named_parameters(remove_duplicate=False))
     targets.update(dict(model.named_buffers(remove_duplicate=False)))
     modules = dict(model.named_modules(remove_duplicate=False))
     loaded: set[int] = set()
-    with safe_open(str(path), framework="pt", device="cpu") as stored:
-        for key in stored.keys():
-            current = targets.get(key)
-            if current is None:
-                continue  # as the mixin's non-strict load: unknown keys are ignored
-            tensor = stored.get_tensor(key)
-            tensor = tensor.to(dtype if dtype is not None and tensor.is_floating_point() else current.dtype)
-            owner, _, name = key.rpartition(".")
-            module = modules[owner]
-            if name in module._parameters:
-                module._parameters[name].data = tensor  # the same Parameter object: ties stay tied
-            else:
-                module._buffers[name] = tensor
-            loaded.add(id(current))
+    for key, tensor in read_safetensors(path):
+        current = targets.get(key)
+        if current is None:
+            continue  # as the mixin's non-strict load: unknown keys are ignored
+        tensor = tensor.to(dtype if dtype is not None and tensor.is_floating_point() else current.dtype)
+        owner, _, name = key.rpartition(".")
+        module = modules[owner]
+        if name in module._parameters:
+            module._parameters[name].data = tensor  # the same Parameter object: ties stay tied
+        else:
+            module._buffers[name] = tensor
+        loaded.add(id(current))
     missing = [key for key, param in model.named_parameters() if id(param) not in loaded]
     if missing:
         raise ModelFileError(f"The checkpoint {path} lacks {len(missing)} weight(s), e.g. {missing[:3]}.",
