@@ -69,6 +69,20 @@ MEL_PREPROCESSOR = {
     "pad_value": 0.0,
 }
 
+
+def _fastconformer(n_layers: int, d_model: int, *, n_heads: int, conv_channels: int, **extra) -> dict:
+    """A FastConformer encoder config shaped like the real models' (dw_striding x8, rel_pos), at a tiny size."""
+    return {
+        "_target_": "nemo.collections.asr.modules.ConformerEncoder",
+        "feat_in": 128, "feat_out": -1, "n_layers": n_layers, "d_model": d_model,
+        "subsampling": "dw_striding", "subsampling_factor": 8, "subsampling_conv_channels": conv_channels,
+        "causal_downsampling": False, "ff_expansion_factor": 2, "self_attention_model": "rel_pos",
+        "n_heads": n_heads, "att_context_size": [-1, -1], "xscaling": True, "untie_biases": True,
+        "pos_emb_max_len": 5000, "conv_kernel_size": 9, "conv_norm_type": "batch_norm", "conv_context_size": None,
+        "dropout": 0.1, "dropout_pre_encoder": 0.1, "dropout_emb": 0.0, "dropout_att": 0.1, **extra,
+    }
+
+
 # What the tiny Parakeet "hears" in any audio (see _script_tdt_transcript).
 PARAKEET_SENTENCE = "we see a man and you."
 
@@ -223,36 +237,9 @@ def _parakeet_config(tokenizer_dir: Path) -> dict:
             "freq_width": 27,
             "time_width": 0.05,
         },
-        "encoder": {
-            "_target_": "nemo.collections.asr.modules.ConformerEncoder",
-            "feat_in": 128,
-            "feat_out": -1,
-            "n_layers": 2,
-            "d_model": d_model,
-            "use_bias": False,
-            "subsampling": "dw_striding",
-            "subsampling_factor": 8,
-            "subsampling_conv_channels": 32,
-            "causal_downsampling": False,
-            "ff_expansion_factor": 2,
-            "self_attention_model": "rel_pos",
-            "n_heads": 4,
-            "att_context_size": [-1, -1],
-            "att_context_style": "regular",
-            "xscaling": True,
-            "untie_biases": True,
-            "pos_emb_max_len": 5000,
-            "conv_kernel_size": 9,
-            "conv_norm_type": "batch_norm",
-            "conv_context_size": None,
-            "dropout": 0.1,
-            "dropout_pre_encoder": 0.1,
-            "dropout_emb": 0.0,
-            "dropout_att": 0.1,
-            "stochastic_depth_drop_prob": 0.0,
-            "stochastic_depth_mode": "linear",
-            "stochastic_depth_start_layer": 1,
-        },
+        "encoder": _fastconformer(2, d_model, n_heads=4, conv_channels=32, use_bias=False,
+                                  att_context_style="regular", stochastic_depth_drop_prob=0.0,
+                                  stochastic_depth_mode="linear", stochastic_depth_start_layer=1),
         "decoder": {
             "_target_": "nemo.collections.asr.modules.RNNTDecoder",
             "normalization_mode": None,
@@ -517,31 +504,7 @@ def _salm_config(llm_dir: Path, hidden_size: int) -> dict:
         "perception": {
             "output_dim": hidden_size,
             "preprocessor": dict(MEL_PREPROCESSOR),
-            "encoder": {
-                "_target_": "nemo.collections.asr.modules.ConformerEncoder",
-                "feat_in": 128,
-                "feat_out": -1,
-                "n_layers": 1,
-                "d_model": enc_d_model,
-                "subsampling": "dw_striding",
-                "subsampling_factor": 8,
-                "subsampling_conv_channels": 16,
-                "causal_downsampling": False,
-                "ff_expansion_factor": 2,
-                "self_attention_model": "rel_pos",
-                "n_heads": 2,
-                "att_context_size": [-1, -1],
-                "xscaling": True,
-                "untie_biases": True,
-                "pos_emb_max_len": 5000,
-                "conv_kernel_size": 9,
-                "conv_norm_type": "batch_norm",
-                "conv_context_size": None,
-                "dropout": 0.1,
-                "dropout_pre_encoder": 0.1,
-                "dropout_emb": 0.0,
-                "dropout_att": 0.1,
-            },
+            "encoder": _fastconformer(1, enc_d_model, n_heads=2, conv_channels=16),
             "modality_adapter": {
                 "_target_": "nemo.collections.speechlm2.modules.perception.IdentityConnector",
                 "d_model": enc_d_model,
