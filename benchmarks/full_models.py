@@ -159,15 +159,7 @@ def train_tokenizer(out_dir: Path, vocab_size: int = PARAKEET_VOCAB_SIZE) -> Pat
     (out_dir / "tokenizer.model").write_bytes(buffer.getvalue())
     sp = spm.SentencePieceProcessor(model_proto=buffer.getvalue())
     assert sp.get_piece_size() == vocab_size, sp.get_piece_size()
-    pieces = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
-    (out_dir / "tokenizer.vocab").write_text("".join(f"{p}\t{s:g}\n" for p, s in pieces), encoding="utf-8")
-    tokens = []
-    for piece, _ in pieces:
-        if piece in ("<s>", "</s>", "<pad>", "<unk>"):
-            continue
-        token = piece[1:] if piece.startswith("\u2581") else f"##{piece}"
-        tokens.append(token if token else piece[0])
-    (out_dir / "vocab.txt").write_text("".join(f"{t}\n" for t in tokens), encoding="utf-8")
+    tiny_models.write_vocab_files(sp, out_dir)
     return out_dir
 
 

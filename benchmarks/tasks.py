@@ -170,7 +170,11 @@ def raw_parakeet(model, audio):
 
 
 def raw_canary(model, audio, batch_size: int, window_seconds: float = 40.0) -> list[str]:
-    """What raw NeMo must do for audio past Canary's 40 s: fixed windows, ``batch_size`` per ``generate``."""
+    """What raw NeMo must do for audio past Canary's 40 s: fixed windows, ``batch_size`` per ``generate``.
+
+    Written out here rather than calling ``engine.transcribe_canary`` on purpose: the baseline must be the
+    raw NeMo call, so that a slowdown in the app's own code shows up in the ratio instead of on both sides.
+    """
     import torch
 
     from transcribe_studio.engine import CANARY_MAX_NEW_TOKENS, CANARY_PROMPT

@@ -147,6 +147,12 @@ def _train_sentencepiece_bpe(out_dir: Path, vocab_size: int = _PARAKEET_VOCAB_SI
     )
     (out_dir / "tokenizer.model").write_bytes(model_bytes.getvalue())
     sp = spm.SentencePieceProcessor(model_proto=model_bytes.getvalue())
+    write_vocab_files(sp, out_dir)
+    return out_dir
+
+
+def write_vocab_files(sp, out_dir: Path) -> None:
+    """``tokenizer.vocab`` and ``vocab.txt`` beside ``tokenizer.model``, as NeMo's bpe tokenizer folder needs."""
     # tokenizer.vocab, as spm_train writes it (piece<TAB>score).
     pieces = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
     (out_dir / "tokenizer.vocab").write_text(
@@ -160,7 +166,6 @@ def _train_sentencepiece_bpe(out_dir: Path, vocab_size: int = _PARAKEET_VOCAB_SI
         token = piece[1:] if piece.startswith("\u2581") else f"##{piece}"
         tokens.append(token if token else piece[0])
     (out_dir / "vocab.txt").write_text("".join(f"{t}\n" for t in tokens), encoding="utf-8")
-    return out_dir
 
 
 def _git_blob_sha1(data: bytes) -> str:
