@@ -5,7 +5,7 @@ of the measured call only; memory is this process's RSS in MiB (``rss_*``) and
 its peak since the fork or the last ``reset_peak`` (``peak_rss_mb``).
 
 The app side always goes through the app's own functions
-(``transcribe_studio.models.load_parakeet`` / ``load_canary``, ``ModelCache``,
+(each model spec's ``load``, ``ModelCache``,
 ``engine.transcribe``, ``batch.transcribe_file``); the raw side is the plain
 NeMo call a user of NeMo would write for the same result.
 """
@@ -72,14 +72,20 @@ def read_file(path: str, mode: str = "stream", block_mb: int = 16) -> dict:
     return {"seconds": time.perf_counter() - started, "bytes": total, "mode": mode}
 
 
+def _loaded(cache, key: str):
+    """The model from the app's cache, through the one way in a job has."""
+    with cache.use(key) as model:
+        return model
+
+
 def parakeet_app_load(settings: dict) -> dict:
     import torch
 
-    from transcribe_studio.models import load_parakeet
+    from transcribe_studio.models import get
 
     s = _settings(settings)
     started = time.perf_counter()
-    model = load_parakeet(s, torch.device("cpu"))
+    model = get("parakeet").load(s, torch.device("cpu"))
     return _after_load(model, time.perf_counter() - started)
 
 
@@ -97,11 +103,11 @@ def parakeet_raw_restore(path: str) -> dict:
 def canary_app_load(settings: dict) -> dict:
     import torch
 
-    from transcribe_studio.models import load_canary
+    from transcribe_studio.models import get
 
     s = _settings(settings)
     started = time.perf_counter()
-    model = load_canary(s, torch.device("cpu"))
+    model = get("canary").load(s, torch.device("cpu"))
     return _after_load(model, time.perf_counter() - started)
 
 
@@ -113,7 +119,7 @@ def canary_app_load_gpu_path(settings: dict) -> dict:
     """
     import torch
 
-    from transcribe_studio.models import load_canary
+    from transcribe_studio.models import get
 
     original = torch.nn.Module.to
 
@@ -127,7 +133,7 @@ def canary_app_load_gpu_path(settings: dict) -> dict:
     torch.nn.Module.to = to_without_cuda_moves
     try:
         started = time.perf_counter()
-        model = load_canary(s, torch.device("cuda"))
+        model = get("canary").load(s, torch.device("cuda"))
         seconds = time.perf_counter() - started
     finally:
         torch.nn.Module.to = original
@@ -148,7 +154,7 @@ def canary_raw_load(repo: str, revision: str, cast_bf16: bool, cache_dir: str | 
 
 def canary_prepare(settings: dict) -> dict:
     """Lay the app's pinned-Qwen overlay beside the checkpoint once, so raw NeMo also loads offline."""
-    from transcribe_studio import hub_cache
+    from transcribe_studio.models import hub_cache
 
     started = time.perf_counter()
     snapshot = hub_cache.ensure_canary_files(_settings(settings))
@@ -172,12 +178,13 @@ def raw_parakeet(model, audio):
 def raw_canary(model, audio, batch_size: int, window_seconds: float = 40.0) -> list[str]:
     """What raw NeMo must do for audio past Canary's 40 s: fixed windows, ``batch_size`` per ``generate``.
 
-    Written out here rather than calling ``engine.transcribe_canary`` on purpose: the baseline must be the
+    Written out here rather than calling ``models.canary.transcribe`` on purpose: the baseline must be the
     raw NeMo call, so that a slowdown in the app's own code shows up in the ratio instead of on both sides.
     """
     import torch
 
-    from transcribe_studio.engine import CANARY_MAX_NEW_TOKENS, CANARY_PROMPT
+    from transcribe_studio.models.canary import MAX_NEW_TOKENS as CANARY_MAX_NEW_TOKENS
+    from transcribe_studio.models.canary import PROMPT as CANARY_PROMPT
 
     step = int(window_seconds * SAMPLE_RATE)
     spans = [(start, min(start + step, len(audio))) for start in range(0, len(audio), step)]
@@ -229,14 +236,15 @@ def second_request(settings: dict, models: list[str], seconds: float = 4.0) -> d
 # --- figure 5: app end to end against raw NeMo, same loaded model -----------------------------------
 
 def end_to_end(settings: dict, model_name: str, source: str, runs: int, warmups: int = 1) -> dict:
-    from transcribe_studio import batch, engine, long_audio
-    from transcribe_studio.audio import decode_audio
-    from transcribe_studio.models import ModelCache
-    from transcribe_studio.writers import write_outputs
+    from transcribe_studio import batch
+    from transcribe_studio.media import windows as long_audio
+    from transcribe_studio.media.decode import decode_audio
+    from transcribe_studio.models import ModelCache, get
+    from transcribe_studio.outputs.writers import write_outputs
 
     s = _settings(settings)
     cache = ModelCache(s)
-    model = cache.get(model_name)
+    model = _loaded(cache, model_name)
     source = Path(source)
     audio = decode_audio(source)  # the same 16 kHz audio the raw call gets
     out_dir = s.output_dir / f"e2e_{model_name}"
@@ -278,10 +286,7 @@ def end_to_end(settings: dict, model_name: str, source: str, runs: int, warmups:
         return common.median(times), value
 
     decode_s, _ = timed(lambda: decode_audio(source))
-    if model_name == "parakeet":
-        window_s = long_audio.parakeet_pass_seconds(s.parakeet_pass_seconds, model.device.type)
-    else:
-        window_s = s.canary_window_seconds
+    window_s = get(model_name).window_seconds(s, model.device.type)
     plan_s, spans = timed(lambda: long_audio.plan(audio, window_s))
     write_s, _ = timed(lambda: write_outputs(result.transcript, source, out_dir / "stage", ALL_FORMATS,
                                              metadata=batch.provenance(cache, model_name)))
@@ -298,16 +303,14 @@ def scaling(settings: dict, model_name: str, source: str, side: str) -> dict:
     """One length through the app (``side='app'``: decode, windows, model, writers) or raw NeMo (the whole
     16 kHz audio in one ``transcribe`` call; 40 s windows for Canary), after an 8 s warm-up through the same
     path. Peak memory is reset once the model is loaded and warm."""
-    from transcribe_studio import batch
-    from transcribe_studio.audio import decode_audio
-    from transcribe_studio.models import ModelCache
-
     from tests import media
-    from transcribe_studio import engine
+    from transcribe_studio import batch, engine
+    from transcribe_studio.media.decode import decode_audio
+    from transcribe_studio.models import ModelCache
 
     s = _settings(settings)
     cache = ModelCache(s)
-    model = cache.get(model_name)
+    model = _loaded(cache, model_name)
     # A short warm-up through the same path: first-call set-up is not what scaling is about.
     warm = media.speechlike(8.0, seed=9)
     if side == "app":
@@ -358,7 +361,7 @@ def gpu(settings: dict, parakeet_path: str, canary_repo: str, canary_revision: s
     from nemo.collections.speechlm2.models import SALM
 
     from transcribe_studio import batch
-    from transcribe_studio.audio import decode_audio
+    from transcribe_studio.media.decode import decode_audio
     from transcribe_studio.models import ModelCache
 
     s = _settings({**settings, "device": "cuda"})
@@ -383,7 +386,7 @@ def gpu(settings: dict, parakeet_path: str, canary_repo: str, canary_revision: s
     for name in ("parakeet", "canary"):
         entry = {}
         try:
-            app_model = cache.get(name)
+            app_model = _loaded(cache, name)
             entry["app_dtype"] = str(next(app_model.parameters()).dtype).replace("torch.", "")
             entry["app"] = rtf(lambda: batch.transcribe_file(cache, name, source, ALL_FORMATS,
                                                              output_dir=s.output_dir / "gpu"))

@@ -27,7 +27,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from tests import tiny_models  # noqa: E402
-from transcribe_studio.settings import CANARY_REPO, CANARY_REVISION, QWEN_REPO, QWEN_REVISION, Settings  # noqa: E402
+from transcribe_studio.settings import (  # noqa: E402
+    CANARY_REPO,
+    CANARY_REVISION,
+    QWEN_REPO,
+    QWEN_REVISION,
+    Settings,
+)
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +72,25 @@ def shared_cache(tiny_parakeet, pristine_canary_cache, tmp_path_factory):
     hub = tmp_path_factory.mktemp("shared_hub") / "hub"
     shutil.copytree(pristine_canary_cache, hub, symlinks=True)
     return ModelCache(Settings(parakeet_path=tiny_parakeet, hf_cache_dir=hub, device="cpu"))
+
+
+def loaded(cache, key: str):
+    """The model ``key`` from ``cache``, loaded through the one way in a job has (``use``)."""
+    with cache.use(key) as model:
+        return model
+
+
+@pytest.fixture
+def registered():
+    """``registered(spec)`` makes a model known to the app for one test; the earlier spec comes back after."""
+    from transcribe_studio.models import spec as specs
+
+    saved = {s.key: s for s in specs.all_specs()}
+    yield specs.register
+    for key in [s.key for s in specs.all_specs()]:
+        specs.unregister(key)
+    for spec in saved.values():
+        specs.register(spec)
 
 
 def tone(seconds: float, rate: int = 16000, freq: float = 220.0) -> np.ndarray:
@@ -108,7 +133,7 @@ def serve_studio():
     and returns ``(app, url)``; every app it started is closed at teardown."""
     import socket
 
-    from transcribe_studio.ui import build_app, launch
+    from transcribe_studio.app.handlers import build_app, launch
 
     started = []
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from transcribe_studio import startup
-from transcribe_studio.models import PARAKEET, ModelState
+from transcribe_studio.app import startup
+from transcribe_studio.models import CANARY, PARAKEET, ModelState, get
 from transcribe_studio.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def test_startup_says_where_canary_comes_from(settings, tmp_path):
     assert any("nvidia/canary-qwen-2.5b" in line and settings.canary_revision in line and "loads offline" in line
                for line in cached)
     empty = Settings(parakeet_path=settings.parakeet_path, hf_cache_dir=tmp_path / "empty")
-    line = startup.canary_source(empty)
+    line = get(CANARY).describe_at_startup(empty)
     assert "NOT cached" in line and "HF_HUB_OFFLINE" in line  # the suite runs offline
 
 
@@ -88,9 +88,7 @@ def served_app(settings, shared_cache, tmp_path):
 
     settings = dataclasses.replace(settings, output_dir=tmp_path / "outputs")
     shared_cache.settings = settings
-    from transcribe_studio.ui import build_app
-
-    from transcribe_studio.ui import launch
+    from transcribe_studio.app.handlers import build_app, launch
 
     app = build_app(settings, shared_cache)
     port = free_port()
@@ -136,7 +134,11 @@ def test_transcribe_through_the_api_and_a_bad_file_keeps_the_app_serving(served_
 
 
 def test_the_page_documents_the_hybrid_loading(settings):
-    from transcribe_studio.ui_text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, model_descriptions
+    from transcribe_studio.app.text import (
+        HOW_TO_USE,
+        PRIVACY_AND_PERFORMANCE,
+        model_descriptions,
+    )
 
     about = model_descriptions(settings)
     assert "restore_from" in about and "SALM.from_pretrained" in about and settings.canary_revision in about

@@ -2,10 +2,15 @@
 
 import pytest
 
-from tests.conftest import tone
+from tests.conftest import loaded, tone
 from tests.tiny_models import ENGLISH_TEXT
 from transcribe_studio import assistant, engine
-from transcribe_studio.assistant import Answer, EmptyQuestionError, EmptyTranscriptError, strip_think
+from transcribe_studio.assistant import (
+    Answer,
+    EmptyQuestionError,
+    EmptyTranscriptError,
+    strip_think,
+)
 from transcribe_studio.models import CANARY, ModelCache
 from transcribe_studio.transcript import Segment, Transcript
 
@@ -48,7 +53,7 @@ def test_each_task_answers_without_echoing_the_prompt(shared_cache, calls, call)
 
 
 def test_llm_mode_generate_really_echoes_the_prompt_that_is_cut_off(shared_cache):
-    model = shared_cache.get(CANARY)
+    model = loaded(shared_cache, CANARY)
     with model.llm.disable_adapter():
         ids = model.generate(prompts=[[{"role": "user", "content": SHORT}]], max_new_tokens=8)[0]
     assert "quick brown fox" in model.tokenizer.ids_to_text(ids.cpu())  # what the slicing removes
@@ -79,7 +84,7 @@ def test_a_long_transcript_is_summarised_in_parts(shared_cache, calls):
     assert len(calls) > answer.parts + 1
     assert "part 1 of" in fractions[0][1] and fractions[-1][0] == 1.0
     assert f"{answer.parts} parts" in answer.markdown()
-    model = shared_cache.get(CANARY)
+    model = loaded(shared_cache, CANARY)
     for message in calls:  # every call stayed within the budget
         prompt = assistant._prompt_ids(model, [{"role": "user", "content": message}])
         assert len(prompt) <= 300
@@ -100,7 +105,7 @@ def test_transcript_segments_are_the_units_a_long_transcript_is_cut_at(shared_ca
 
 
 def test_the_adapter_is_off_only_while_the_llm_answers(shared_cache):
-    model = shared_cache.get(CANARY)
+    model = loaded(shared_cache, CANARY)
     lora = _lora_layer(model)
     seen = []
     handle = lora.register_forward_pre_hook(lambda module, args: seen.append(module.disable_adapters))

@@ -23,9 +23,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from tests.media import speechlike, write_audio  # noqa: E402
 from transcribe_studio import engine  # noqa: E402
-from transcribe_studio.models import CANARY, LABELS, PARAKEET  # noqa: E402
+from transcribe_studio.models import CANARY, PARAKEET  # noqa: E402
+from transcribe_studio.models.spec import label  # noqa: E402
+from transcribe_studio.outputs.writers import write_outputs  # noqa: E402
 from transcribe_studio.transcript import Segment, Transcript, Word  # noqa: E402
-from transcribe_studio.writers import write_outputs  # noqa: E402
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and os.access(p, os.X_OK)), None)
 if CHROMIUM is None:
@@ -238,10 +239,10 @@ def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path,
 def _add_entry(store, source: str, text: str) -> str:
     words = [Word(0.5 + 0.4 * i, 0.8 + 0.4 * i, w) for i, w in enumerate(text.split())]
     transcript = Transcript(text=text, segments=[Segment(words[0].start, words[-1].end, text)], words=words,
-                            model=LABELS[PARAKEET], duration=words[-1].end + 0.5)
+                            model=label(PARAKEET), duration=words[-1].end + 0.5)
     entry_dir = store.new_entry_dir(source)
     write_outputs(transcript, source, entry_dir, ("txt", "srt", "json"),
-                  {"model": LABELS[PARAKEET], "source": source})
+                  {"model": label(PARAKEET), "source": source})
     return entry_dir.name
 
 
@@ -256,7 +257,7 @@ def test_history_lists_opens_and_deletes_an_entry(page, studio, tmp_path):
     body_text(table, "gone.wav").wait_for()
     rows = grid_rows(table)
     assert [row[0] for row in rows] == [gone, keep]  # newest first
-    assert rows[0][2:4] == ["gone.wav", LABELS[PARAKEET]] and rows[0][5] == "Delete me now please."
+    assert rows[0][2:4] == ["gone.wav", label(PARAKEET)] and rows[0][5] == "Delete me now please."
 
     # Select it and open it: back on the Transcribe tab with its text.
     table.locator("[data-testid=cell-0-2]").click()
@@ -285,20 +286,20 @@ def test_models_tab_shows_both_models(page, studio, tmp_path):
     app, _ = studio
     cache = app.studio_cache
     page.get_by_role("tab", name="Models").click()
-    table = page.get_by_role("grid").filter(has_text=LABELS[CANARY])
-    body_text(table, LABELS[PARAKEET]).wait_for()
+    table = page.get_by_role("grid").filter(has_text=label(CANARY))
+    body_text(table, label(PARAKEET)).wait_for()
     rows = {row[0]: row for row in grid_rows(table)}
-    assert set(rows) == {LABELS[PARAKEET], LABELS[CANARY]}
+    assert set(rows) == {label(PARAKEET), label(CANARY)}
     settings = cache.settings
-    assert rows[LABELS[PARAKEET]][1] == f"file {settings.parakeet_path}"
-    assert rows[LABELS[PARAKEET]][2].startswith("present, ")
-    assert rows[LABELS[CANARY]][1].startswith(f"{settings.canary_repo} @ {settings.canary_revision[:12]}")
-    assert rows[LABELS[CANARY]][2].startswith("cached, ")
+    assert rows[label(PARAKEET)][1] == f"file {settings.parakeet_path}"
+    assert rows[label(PARAKEET)][2].startswith("present, ")
+    assert rows[label(CANARY)][1].startswith(f"{settings.canary_repo} @ {settings.canary_revision[:12]}")
+    assert rows[label(CANARY)][2].startswith("cached, ")
     for name in (PARAKEET, CANARY):
-        assert rows[LABELS[name]][3] == cache.status(name).describe()
+        assert rows[label(name)][3] == cache.status(name).describe()
     for name in (PARAKEET, CANARY):
-        page.get_by_role("button", name=f"Load {LABELS[name]}", exact=True).click()
-        wait_for_text(page, f"{LABELS[name]} is loaded.")
+        page.get_by_role("button", name=f"Load {label(name)}", exact=True).click()
+        wait_for_text(page, f"{label(name)} is loaded.")
     page.wait_for_function(
         "el => [...el.querySelectorAll('.virtual-body [role=row]')].every(r => r.innerText.includes('loaded on cpu'))",
         arg=table.element_handle())

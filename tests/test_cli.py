@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from tests.fake_hub import FakeHub
-from transcribe_studio import hub_cache
+from transcribe_studio.models import hub_cache
 from transcribe_studio.settings import CANARY_REPO, CANARY_REVISION, Settings
 
 ROOT = Path(__file__).resolve().parent.parent

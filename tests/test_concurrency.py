@@ -5,6 +5,7 @@ a login, idle unloading and Ask Canary, all with the tiny real models (NeMo is n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -15,21 +16,23 @@ from gradio_client.exceptions import AuthenticationError
 
 from tests.media import speechlike, write_audio
 from tests.test_app import transcribe
-from transcribe_studio import access, engine
-from transcribe_studio.access import Access
+from transcribe_studio import engine
+from transcribe_studio.app import access
+from transcribe_studio.app.access import Access
 from transcribe_studio.assistant import NOTE
-from transcribe_studio.audio import SAMPLE_RATE
 from transcribe_studio.errors import ConfigurationError
-from transcribe_studio.models import CANARY, LABELS, PARAKEET, ModelCache
-from transcribe_studio.ui import clock
+from transcribe_studio.formatting import clock
+from transcribe_studio.media.decode import SAMPLE_RATE
+from transcribe_studio.models import CANARY, PARAKEET, ModelCache, get
+from transcribe_studio.models.spec import label
 
 WAIT_S = 30
 
 
 @pytest.fixture
-def recorder(monkeypatch):
-    """Record the model work: wrap ``engine.transcribe_parakeet`` and ``engine.transcribe_canary`` (called
-    inside ``cache.use``, with the model in hand) to note each call's (start, end, seconds of audio)
+def recorder(registered):
+    """Record the model work: wrap each model spec's ``transcribe`` (called inside ``cache.use``, with the
+    model in hand) to note each call's (start, end, seconds of audio)
     around the real function.
 
     ``recorder.hold_call(n)`` makes the n-th call (1-based) set ``recorder.held`` and wait for
@@ -64,8 +67,8 @@ def recorder(monkeypatch):
                 rec.calls.append((start, time.perf_counter(), len(audio) / SAMPLE_RATE))
         return recording
 
-    monkeypatch.setattr(engine, "transcribe_parakeet", wrap(engine.transcribe_parakeet))
-    monkeypatch.setattr(engine, "transcribe_canary", wrap(engine.transcribe_canary))
+    for key in (PARAKEET, CANARY):
+        registered(dataclasses.replace(get(key), transcribe=wrap(get(key).transcribe)))
     return rec
 
 
@@ -255,20 +258,20 @@ def test_idle_models_unload_and_the_next_job_loads_again(serve_studio, studio_se
     _, url = serve_studio(studio_settings, cache)
     client = Client(url, verbose=False)
     transcribe(client, [wav_file])
-    assert cache.load_count[PARAKEET] == 1 and _models(client)[LABELS[PARAKEET]].startswith("loaded on cpu")
+    assert cache.load_count[PARAKEET] == 1 and _models(client)[label(PARAKEET)].startswith("loaded on cpu")
 
     cache.idle_unload_minutes = 5
     soon = time.monotonic() + 60
     assert cache.unload_idle(now=soon) == []  # used a moment ago
     assert cache.unload_idle(now=soon + 5 * 60) == [PARAKEET]
-    assert _models(client)[LABELS[PARAKEET]] == "not loaded"
+    assert _models(client)[label(PARAKEET)] == "not loaded"
     *_, status = transcribe(client, [wav_file])
     assert "Parakeet-TDT-0.6B-v2 was unloaded after 5 idle minutes" in status
     assert cache.load_count[PARAKEET] == 2 and cache.is_loaded(PARAKEET)
 
     rows, note, status = client.predict(api_name="/unload_model_parakeet")
     assert "unloaded" in note and not cache.is_loaded(PARAKEET)
-    assert {row[0]: row[3] for row in rows["data"]}[LABELS[PARAKEET]] == "not loaded"
+    assert {row[0]: row[3] for row in rows["data"]}[label(PARAKEET)] == "not loaded"
     text, *_ = transcribe(client, [wav_file])
     assert text and cache.load_count[PARAKEET] == 3
 

@@ -66,7 +66,7 @@ def test_each_kind_is_recognised(kind, make):
 
 
 def test_bad_audio_from_the_real_decoder(tmp_path):
-    from transcribe_studio.audio import decode_audio
+    from transcribe_studio.media.decode import decode_audio
 
     junk = tmp_path / "notes.mp3"
     junk.write_bytes(b"this is a text file, not audio" * 100)

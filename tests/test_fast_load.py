@@ -3,7 +3,7 @@
 import torch
 
 from tests.conftest import tone
-from transcribe_studio.fast_load import restore, skip_weight_init
+from transcribe_studio.models.fast_load import restore, skip_weight_init
 
 
 def test_same_weights_and_same_transcript_as_plain_restore_from(tiny_parakeet):
@@ -33,8 +33,8 @@ def test_initialisation_is_skipped_only_inside_the_context():
 def test_canary_low_memory_load_matches_plain_salm_from_pretrained(settings):
     from nemo.collections.speechlm2.models import SALM
 
-    from transcribe_studio import hub_cache
-    from transcribe_studio.fast_load import from_pretrained_salm
+    from transcribe_studio.models import hub_cache
+    from transcribe_studio.models.fast_load import from_pretrained_salm
 
     hub_cache.ensure_canary_files(settings)
     args = dict(revision=settings.canary_revision, cache_dir=str(settings.hub_cache), local_files_only=True)
@@ -52,7 +52,7 @@ def test_a_checkpoint_missing_a_weight_is_refused(tmp_path):
     from safetensors.torch import save_file
 
     from transcribe_studio.errors import ModelFileError
-    from transcribe_studio.fast_load import load_safetensors_in_place
+    from transcribe_studio.models.fast_load import load_safetensors_in_place
 
     model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Linear(3, 2))
     save_file({"0.weight": torch.ones(3, 3), "0.bias": torch.ones(3)}, tmp_path / "partial.safetensors")
@@ -66,7 +66,7 @@ def test_a_checkpoint_missing_a_weight_is_refused(tmp_path):
 def test_plain_reads_give_what_safetensors_gives(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from transcribe_studio.fast_load import read_safetensors
+    from transcribe_studio.models.fast_load import read_safetensors
 
     tensors = {"a": torch.randn(3, 5).to(torch.bfloat16), "b": torch.arange(7, dtype=torch.int64),
                "c": torch.tensor(2.5), "d": torch.ones(2, 2, dtype=torch.bool), "e": torch.randn(4, dtype=torch.float16)}

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from transcribe_studio.models import PARAKEET, ModelCache
-from transcribe_studio.ui import build_app
-
 from tests.test_app import free_port, transcribe
+from transcribe_studio.app.handlers import build_app
+from transcribe_studio.models import PARAKEET, ModelCache
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def fill(folder: Path) -> Path:
 def serve(settings, cache):
     from gradio_client import Client
 
-    from transcribe_studio.ui import launch
+    from transcribe_studio.app.handlers import launch
 
     app = build_app(settings, cache)
     port = free_port()

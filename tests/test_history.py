@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from transcribe_studio import history
-from transcribe_studio.history import HistoryEntryNotFoundError, HistoryStore
+from transcribe_studio.outputs import history
+from transcribe_studio.outputs.history import HistoryEntryNotFoundError, HistoryStore
+from transcribe_studio.outputs.writers import get_writer, write_outputs
 from transcribe_studio.transcript import Segment, Transcript, Word
-from transcribe_studio.writers import get_writer, write_outputs
 
 
 def transcript(text: str = "Hello there. General Kenobi!") -> Transcript:

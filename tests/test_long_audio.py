@@ -49,7 +49,7 @@ def test_canary_gets_windows_of_at_most_40_s_cut_at_pauses(cache_with):
     assert len(transcript.segments) >= 4 and all(s.text for s in transcript.segments)
     for start, end in speech:  # every phrase lies inside one window: cuts fall in pauses
         assert any(s.start <= start / RATE and end / RATE <= s.end for s in transcript.segments), (start, end)
-    assert notes[-1].startswith("Canary-Qwen: window") and "of" in notes[-1]
+    assert notes[-1].startswith("Canary-Qwen-2.5B: window") and "of" in notes[-1]
 
 
 def test_canary_skips_a_long_silence_and_hard_cuts_unbroken_speech(cache_with):
@@ -75,12 +75,12 @@ def test_parakeet_long_path_keeps_timestamps_on_the_original_axis(cache_with):
 
 
 def test_parakeet_short_audio_takes_one_pass_with_no_voice_detection(cache_with, monkeypatch):
-    from transcribe_studio import vad
+    from transcribe_studio.media import voice as vad
 
     monkeypatch.setattr(vad, "speech_spans", lambda *a, **k: pytest.fail("no VAD for short audio"))
     notes = []
     engine.transcribe(cache_with(), PARAKEET, speechlike(6), lambda f, note: notes.append(note))
-    assert notes == ["Parakeet: part 1 of 1"]
+    assert notes == ["Parakeet-TDT-0.6B-v2: part 1 of 1"]
 
 
 def test_audio_the_detector_calls_non_speech_is_still_transcribed(cache_with):

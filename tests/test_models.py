@@ -6,19 +6,27 @@ import time
 
 import pytest
 
-from transcribe_studio import engine, hub_cache
-from transcribe_studio.audio import decode_audio
+from tests.conftest import loaded
+from transcribe_studio import engine
 from transcribe_studio.errors import ModelFileError, NeedsNetworkError, StudioError
-from transcribe_studio.models import CANARY, PARAKEET, ModelCache, ModelState, check_nemo_file, load_parakeet
+from transcribe_studio.media.decode import decode_audio
+from transcribe_studio.models import (
+    CANARY,
+    PARAKEET,
+    ModelCache,
+    ModelState,
+    get,
+    hub_cache,
+)
+from transcribe_studio.models.nemo_asr import check_nemo_file
 from transcribe_studio.settings import Settings
-
 
 # --- Parakeet ---------------------------------------------------------------
 
 def test_parakeet_restores_the_nemo_file_and_gives_word_timestamps(settings, wav_file):
     cache = ModelCache(settings)
     transcript = engine.transcribe(cache, PARAKEET, decode_audio(wav_file))
-    assert type(cache.get(PARAKEET)).__name__ == "EncDecRNNTBPEModel"
+    assert type(loaded(cache, PARAKEET)).__name__ == "EncDecRNNTBPEModel"
     assert transcript.text and transcript.model == "Parakeet-TDT-0.6B-v2"
     assert abs(transcript.duration - 3.0) < 0.01
     assert transcript.words and transcript.segments
@@ -52,28 +60,31 @@ def test_a_failed_load_is_classified_and_a_repaired_file_then_loads(tiny_parakee
     path.write_bytes(tiny_parakeet.read_bytes()[:5000])
     cache = ModelCache(Settings(parakeet_path=path, device="cpu"))
     with pytest.raises(ModelFileError):
-        cache.get(PARAKEET)
+        loaded(cache, PARAKEET)
     status = cache.status(PARAKEET)
     assert status.state is ModelState.FAILED and status.error.kind == "model_file"
     assert "failed" in status.describe()
     path.write_bytes(tiny_parakeet.read_bytes())
-    assert cache.get(PARAKEET) is not None and cache.status(PARAKEET).state is ModelState.LOADED
+    assert loaded(cache, PARAKEET) is not None and cache.status(PARAKEET).state is ModelState.LOADED
 
 
 # --- the cache --------------------------------------------------------------
 
-def test_two_simultaneous_first_requests_load_the_model_once(settings):
+def test_two_simultaneous_first_requests_load_the_model_once(settings, registered):
+    real = get(PARAKEET)
+
     def slow_real_loader(s, device):
         time.sleep(0.5)  # widen the window in which a second request arrives
-        return load_parakeet(s, device)
+        return real.load(s, device)
 
-    cache = ModelCache(settings, loaders={PARAKEET: slow_real_loader})
+    registered(dataclasses.replace(real, load=slow_real_loader))
+    cache = ModelCache(settings)
     barrier = threading.Barrier(2)
     results = []
 
     def request():
         barrier.wait()
-        results.append(cache.get(PARAKEET))
+        results.append(loaded(cache, PARAKEET))
 
     threads = [threading.Thread(target=request) for _ in range(2)]
     for t in threads:
@@ -88,11 +99,11 @@ def test_two_simultaneous_first_requests_load_the_model_once(settings):
 
 def test_unload_frees_the_model_and_the_next_request_loads_again(settings):
     cache = ModelCache(settings)
-    first = cache.get(PARAKEET)
-    assert cache.get(PARAKEET) is first and cache.load_count[PARAKEET] == 1
+    first = loaded(cache, PARAKEET)
+    assert loaded(cache, PARAKEET) is first and cache.load_count[PARAKEET] == 1
     cache.unload(PARAKEET)
     assert not cache.is_loaded(PARAKEET) and cache.status(PARAKEET).state is ModelState.NOT_LOADED
-    assert cache.get(PARAKEET) is not first and cache.load_count[PARAKEET] == 2
+    assert loaded(cache, PARAKEET) is not first and cache.load_count[PARAKEET] == 2
 
 
 # --- Canary -----------------------------------------------------------------
@@ -103,7 +114,7 @@ def test_canary_loads_with_salm_from_pretrained_at_the_pinned_commit_offline(set
 
     cache = ModelCache(settings)
     transcript = engine.transcribe(cache, CANARY, decode_audio(wav_file))
-    model = cache.get(CANARY)
+    model = loaded(cache, CANARY)
     assert isinstance(model, SALM) and isinstance(model.llm, PeftModel)
     assert transcript.text and transcript.segments and transcript.model == "Canary-Qwen-2.5B"
     # The pin works through NeMo's redirect to files beside the checkpoint, not Qwen's `main`.
@@ -116,7 +127,7 @@ def test_canary_missing_a_file_while_offline_needs_the_network_once(settings):
     (hub_cache.canary_snapshot(settings) / "model.safetensors").unlink()
     cache = ModelCache(settings)
     with pytest.raises(NeedsNetworkError) as caught:
-        cache.get(CANARY)
+        loaded(cache, CANARY)
     assert caught.value.kind == "needs_network_once"
     assert "model.safetensors" in caught.value.message and "setup_local_models.py" in caught.value.next_steps
     assert cache.status(CANARY).state is ModelState.FAILED
@@ -126,7 +137,7 @@ def test_a_qwen_commit_that_is_not_cached_is_not_replaced_by_another(settings):
     cache = ModelCache(Settings(parakeet_path=settings.parakeet_path, hf_cache_dir=settings.hf_cache_dir,
                                 qwen_revision="c" * 40, device="cpu"))
     with pytest.raises(NeedsNetworkError, match="Qwen"):
-        cache.get(CANARY)
+        loaded(cache, CANARY)
 
 
 # --- memory management --------------------------------------------------------
@@ -141,12 +152,12 @@ def test_idle_models_are_unloaded_but_busy_ones_are_not(settings):
             cache.unload(PARAKEET)
     assert cache.unload_idle(now=time.monotonic() + 30) == []  # not idle long enough
     assert cache.unload_idle(now=time.monotonic() + 61) == [PARAKEET]
-    assert not cache.is_loaded(PARAKEET) and "idle minutes" in cache.notices[-1]
+    assert not cache.is_loaded(PARAKEET) and "after 1 idle minute." in cache.notices[-1]
 
 
 def test_idle_unloading_is_off_by_default(settings):
     cache = ModelCache(settings)
-    cache.get(PARAKEET)
+    loaded(cache, PARAKEET)
     assert cache.unload_idle(now=time.monotonic() + 10**6) == [] and cache.is_loaded(PARAKEET)
 
 
@@ -155,7 +166,7 @@ def test_a_model_that_does_not_fit_on_the_gpu_unloads_the_other_first(settings):
 
     free = {"bytes": 10**12}
     cache = ModelCache(settings, free_gpu_bytes=lambda device: free["bytes"])
-    cache.get(PARAKEET)
+    loaded(cache, PARAKEET)
     cache._make_room(CANARY, torch.device("cuda"))  # plenty of room: nothing happens
     assert cache.is_loaded(PARAKEET) and not cache.notices
     free["bytes"] = 10**9
@@ -166,10 +177,10 @@ def test_a_model_that_does_not_fit_on_the_gpu_unloads_the_other_first(settings):
 
 
 def test_model_rows_describe_source_disk_and_memory(settings):
-    from transcribe_studio.model_info import rows
+    from transcribe_studio.app.model_table import rows
 
     cache = ModelCache(settings)
-    cache.get(PARAKEET)
+    loaded(cache, PARAKEET)
     parakeet, canary = rows(cache)
     assert parakeet[0] == "Parakeet-TDT-0.6B-v2" and str(settings.parakeet_path) in parakeet[1]
     assert parakeet[2].startswith("present") and parakeet[3].startswith("loaded on cpu") and "MB" in parakeet[4]

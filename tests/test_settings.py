@@ -4,7 +4,12 @@ from pathlib import Path
 import pytest
 
 from transcribe_studio.errors import ConfigurationError, InvalidRevisionError
-from transcribe_studio.settings import CANARY_REVISION, QWEN_REVISION, Settings, validate_revision
+from transcribe_studio.settings import (
+    CANARY_REVISION,
+    QWEN_REVISION,
+    Settings,
+    validate_revision,
+)
 
 SEED_REVISION = "2399591399e4e6438fa7804f2f1f1660"
 

@@ -11,9 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.fake_hub import FakeHub
-from transcribe_studio import hub_cache
-from transcribe_studio.settings import (CANARY_REPO, CANARY_REVISION, PARAKEET_FILENAME, PARAKEET_REPO,
-                                        PARAKEET_REVISION, QWEN_REPO, QWEN_REVISION, Settings)
+from transcribe_studio.models import hub_cache
+from transcribe_studio.settings import (
+    CANARY_REPO,
+    CANARY_REVISION,
+    PARAKEET_FILENAME,
+    PARAKEET_REPO,
+    PARAKEET_REVISION,
+    QWEN_REPO,
+    QWEN_REVISION,
+    Settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,7 +153,7 @@ def test_the_seed_revision_is_refused_before_any_download(env, hub):
 def test_not_enough_disk_space_is_reported_before_downloading(env, hub, monkeypatch, capsys, tmp_path):
     import shutil as real_shutil
 
-    from transcribe_studio import model_setup
+    from transcribe_studio.models import setup as model_setup
 
     monkeypatch.setattr(model_setup.shutil, "disk_usage",
                         lambda path: real_shutil._ntuple_diskusage(10**12, 10**12 - 1000, 1000))

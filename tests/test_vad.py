@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tests.media import room_tone, speechlike, tone, write_audio
-from transcribe_studio.audio import decode_audio
-from transcribe_studio.vad import plan_windows, speech_spans
+from transcribe_studio.media.decode import decode_audio
+from transcribe_studio.media.voice import plan_windows, speech_spans
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -221,7 +221,7 @@ OFFLINE_PROBE = textwrap.dedent("""
     socket.create_connection = socket.getaddrinfo = refuse
     import numpy as np, torch
     torch.set_num_threads(2)
-    from transcribe_studio import vad
+    from transcribe_studio.media import voice as vad
     from tests.media import speechlike
     spans = vad.speech_spans(np.concatenate([np.zeros(16000, np.float32), speechlike(3, seed=7)]))
     assert spans and vad._silero() is vad._silero(), spans

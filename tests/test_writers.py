@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from transcribe_studio import writers
+from transcribe_studio.outputs import writers
+from transcribe_studio.outputs.writers import FORMATS, get_writer, write_outputs
 from transcribe_studio.transcript import Segment, Transcript, Word
-from transcribe_studio.writers import FORMATS, get_writer, write_outputs
 
 # --- transcripts built by hand ------------------------------------------------
 

@@ -396,8 +396,16 @@ _QWEN_SPLIT_PATTERN = (
 
 def _write_tiny_qwen(out_dir: Path) -> list[str]:
     """Write a tiny Qwen3 ``config.json`` and byte-level BPE tokenizer files into ``out_dir``."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from tokenizers import AddedToken
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        trainers,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tok = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))

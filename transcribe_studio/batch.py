@@ -14,18 +14,15 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import engine
-from .audio import decode_audio
 from .errors import StudioError, report
-from .models import LABELS, PARAKEET, ModelCache
+from .media.decode import decode_audio
+from .models import ModelCache, get
+from .outputs.writers import safe_stem, write_outputs
+from .progress import Cancelled, Progress, no_progress
 from .transcript import Transcript
-from .writers import safe_stem, write_outputs
 
 MEDIA_EXTENSIONS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif",
                     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg", ".mpeg", ".3gp", ".amr"}
-
-
-class Cancelled(Exception):
-    """Raised from a progress callback to stop a job; files already finished stay saved."""
 
 
 @dataclass
@@ -59,18 +56,15 @@ def collect_inputs(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def provenance(cache: ModelCache, model_name: str) -> dict:
+def provenance(cache: ModelCache, key: str) -> dict:
     """What produced a transcript, saved beside it."""
-    settings = cache.settings
-    source = ({"file": str(settings.parakeet_path)} if model_name == PARAKEET else
-              {"repo": settings.canary_repo, "revision": settings.canary_revision,
-               "qwen_repo": settings.qwen_repo, "qwen_revision": settings.qwen_revision})
-    return {"model": LABELS[model_name], "model_source": source, "device": cache.status(model_name).device,
+    spec = get(key)
+    return {"model": spec.label, "model_source": spec.provenance(cache.settings), "device": cache.status(key).device,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def transcribe_file(cache: ModelCache, model_name: str, source: Path, formats: Iterable[str],
-                    progress: engine.Progress | None = None, output_name: str | None = None,
+def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable[str],
+                    progress: Progress | None = None, output_name: str | None = None,
                     output_dir: Path | None = None) -> FileResult:
     """Decode, transcribe and save one file (as ``output_name``, into ``output_dir`` if given).
 
@@ -79,11 +73,13 @@ def transcribe_file(cache: ModelCache, model_name: str, source: Path, formats: I
     started = time.perf_counter()
     result = FileResult(source)
     settings = cache.settings
+    progress = progress or no_progress
     try:
-        audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000))
-        result.transcript = engine.transcribe(cache, model_name, audio, progress)
+        audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000),
+                             progress=lambda done, total: progress(0.0, _decoding_note(done, total)))
+        result.transcript = engine.transcribe(cache, key, audio, progress)
         result.outputs = write_outputs(result.transcript, output_name or source, output_dir or settings.output_dir,
-                                       formats, metadata={**provenance(cache, model_name), "source": source.name})
+                                       formats, metadata={**provenance(cache, key), "source": source.name})
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
@@ -92,8 +88,14 @@ def transcribe_file(cache: ModelCache, model_name: str, source: Path, formats: I
     return result
 
 
-def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: Iterable[str],
-              on_start: Callable[[Path], engine.Progress | None] | None = None,
+def _decoding_note(done: float, total: float | None) -> str:
+    from .formatting import duration_text
+
+    return f"decoding ({duration_text(done)}" + (f" of {duration_text(total)})" if total else ")")
+
+
+def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterable[str],
+              on_start: Callable[[Path], Progress | None] | None = None,
               output_dir_for: Callable[[Path], Path] | None = None) -> Iterator[FileResult]:
     """Yield one result per file, in order, each already saved when yielded.
 
@@ -102,7 +104,7 @@ def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: 
     """
     formats = list(formats)
     try:
-        cache.get(model_name)
+        cache.load(key)
     except StudioError as error:
         for source in sources:
             yield FileResult(source, error=error)
@@ -115,7 +117,7 @@ def run_batch(cache: ModelCache, model_name: str, sources: list[Path], formats: 
         except OSError as exc:  # e.g. a full or read-only disk: this file fails, the batch goes on
             yield FileResult(source, error=report(exc, f"saving the results of {source.name}"))
             continue
-        yield transcribe_file(cache, model_name, source, formats, progress, _unique_name(source, taken), output_dir)
+        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir)
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:

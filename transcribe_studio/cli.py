@@ -12,10 +12,8 @@ import sys
 
 from .batch import collect_inputs, run_batch, summary
 from .entry import command_line_parser, start
-from .models import CANARY, PARAKEET
-from .writers import FORMATS
-
-DEFAULT_FORMATS = "txt,srt,json"
+from .models import DEFAULT_MODEL, transcribers
+from .outputs.writers import DEFAULT_FORMATS, FORMATS
 
 
 def formats_arg(value: str) -> list[str]:
@@ -30,10 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = command_line_parser("Transcribe audio or video files locally with NVIDIA NeMo.")
     parser.prog = "python -m transcribe_studio"
     parser.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio/video files or folders of them")
-    parser.add_argument("--model", choices=[PARAKEET, CANARY], default=PARAKEET,
-                        help="parakeet (fast, English, word timestamps) or canary (Canary-Qwen-2.5B)")
-    parser.add_argument("--format", dest="formats", type=formats_arg, default=formats_arg(DEFAULT_FORMATS),
-                        help=f"output formats, comma-separated, from {', '.join(FORMATS)} (default {DEFAULT_FORMATS})")
+    models = transcribers()
+    parser.add_argument("--model", choices=[spec.key for spec in models], default=DEFAULT_MODEL,
+                        help="; ".join(f"{spec.key}: {spec.label}, {spec.summary}" for spec in models)
+                        + f" (default: {DEFAULT_MODEL})")
+    parser.add_argument("--format", dest="formats", type=formats_arg, default=list(DEFAULT_FORMATS),
+                        help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
+                             f"(default: {','.join(DEFAULT_FORMATS)})")
     parser.add_argument("--quiet", action="store_true", help="do not print transcripts, only the summary")
     return parser
 

@@ -26,9 +26,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import NeedsNetworkError
+from ..settings import Settings
 from .downloads import download_into_hf_cache
-from .errors import NeedsNetworkError
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,6 @@ CANARY_FILES = ("config.json", "model.safetensors")
 QWEN_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt")
 QWEN_FILES = ("config.json",) + QWEN_TOKENIZER_FILES
 LLM_BACKBONE_CONFIG = "llm_backbone/config.json"
-
-# Sizes of the real files, for the disk-space check before downloading.
-CANARY_DOWNLOAD_BYTES = 5_119_120_624 + 20_000_000
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,7 @@ def load_safetensors_in_place(model, path, dtype=None) -> None:
 
     Floating-point tensors become ``dtype`` when given. Raises if a parameter is not in the file.
     """
-    from .errors import ModelFileError
+    from ..errors import ModelFileError
 
     targets = dict(model.named_parameters(remove_duplicate=False))
     targets.update(dict(model.named_buffers(remove_duplicate=False)))

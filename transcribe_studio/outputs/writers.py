@@ -38,9 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from .transcript import Segment, Transcript, Word
+from ..transcript import Segment, Transcript, Word
 
 FORMATS = ("txt", "srt", "vtt", "json", "csv")
+# What the page and the CLI write unless told otherwise.
+DEFAULT_FORMATS = ("txt", "srt", "vtt", "json")
 MAX_LINE_CHARS = 42
 MAX_CUE_MS = 7000
 MIN_CUE_MS = 800  # Netflix's minimum is 5/6 s: shorter cues are hard to read.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..entry import command_line_parser, start
+from ..errors import StudioError
 from . import access, startup
-from .entry import command_line_parser, start
-from .errors import StudioError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     if log_file:
         print(f"Log file: {log_file}")
 
-    from .ui import build_app, launch  # gradio is imported only once the checks pass
+    from .handlers import (  # gradio is imported only once the checks pass
+        build_app,
+        launch,
+    )
 
     for warning in served.warnings:
         print(warning, file=sys.stderr)

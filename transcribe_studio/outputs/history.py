@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .errors import StudioError
-from .transcript import Segment, Transcript, Word
+from ..errors import StudioError
+from ..transcript import Segment, Transcript, Word
 from .writers import FORMATS, safe_stem
 
 log = logging.getLogger(__name__)

@@ -22,12 +22,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..entry import command_line_parser, start
+from ..errors import DiskError, ModelFileError, report
+from ..settings import SETUP_COMMAND, Settings
 from . import hub_cache
 from .downloads import download_resumable, file_metadata
-from .errors import DiskError, ModelFileError, StudioError, report
-from .entry import command_line_parser, start
-from .models import check_nemo_file
-from .settings import SETUP_COMMAND, Settings
+from .nemo_asr import check_nemo_file
+from .spec import all_specs
 
 DISK_MARGIN_BYTES = 200_000_000
 
@@ -106,7 +107,7 @@ def download_parakeet(settings: Settings) -> Path:
                              next_steps=f"Run `{SETUP_COMMAND}` again; if it fails again, check the pinned "
                                         "revision and hash settings.")
     os.replace(staging, target)
-    check_nemo_file(target)
+    check_nemo_file(target, "Parakeet")
     _remember_verified(target, settings.parakeet_sha256)
     return target
 
@@ -129,49 +130,35 @@ def download_canary(settings: Settings, missing: list[hub_cache.PinnedFile]) -> 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_line_parser("Download and verify the models once, so the app runs offline.")
     parser.add_argument("--check", action="store_true", help="only verify what is present; download nothing")
-    parser.add_argument("--skip-canary", action="store_true",
-                        help="set up Parakeet only (Canary-Qwen then downloads on its first use)")
+    parser.set_defaults(skip=set())
+    for spec in all_specs():
+        if spec.setup is not None and spec.required_at_startup is None:
+            parser.add_argument(f"--skip-{spec.key}", dest="skip", action=_AddKey, const=spec.key, nargs=0,
+                                help=f"do not set up {spec.label} (it is then fetched on its first use)")
     return parser
+
+
+class _AddKey(argparse.Action):
+    """``--skip-canary``: add the model's key to ``args.skip``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.skip = set(namespace.skip) | {self.const}
 
 
 def main(argv: list[str] | None = None) -> int:
     args, settings, _ = start(build_parser(), argv)
     failed = False
-
-    def step(label: str, action) -> None:
-        nonlocal failed
+    for spec in all_specs():
+        if spec.setup is None:
+            continue
+        if spec.key in args.skip:
+            print(f"{spec.label}: skipped (--skip-{spec.key}); it is fetched on first use instead.")
+            continue
         try:
-            print(f"{label}: {action()}")
+            print(f"{spec.label}: {(spec.check if args.check else spec.setup)(settings)}")
         except Exception as exc:  # noqa: BLE001 - classified, traceback to the log
             failed = True
-            print(f"{label}: FAILED. {report(exc, label.lower()).user_message()}", file=sys.stderr)
-
-    def parakeet() -> str:
-        problem = parakeet_problem(settings)
-        if problem is None:
-            return f"OK, {settings.parakeet_path} is present and verified."
-        if args.check:
-            raise ModelFileError(f"{problem}.", next_steps=f"Run `{SETUP_COMMAND}` to download it.")
-        return f"OK, downloaded and verified {download_parakeet(settings)}."
-
-    def canary() -> str:
-        where = f"{settings.canary_repo}@{settings.canary_revision[:12]} + {settings.qwen_repo}@" \
-                f"{settings.qwen_revision[:12]}"
-        missing = hub_cache.missing_files(settings)
-        if args.check:
-            if missing:
-                names = ", ".join(f"{m.repo}/{m.filename}" for m in missing)
-                raise StudioError(f"{where} is not fully cached in {settings.hub_cache} (missing: {names}).",
-                                  next_steps=f"Run `{SETUP_COMMAND}` once with a network connection.")
-            return f"OK, {where} is cached in {settings.hub_cache}; it loads offline."
-        download_canary(settings, missing)
-        return f"OK, {where} is cached in {settings.hub_cache}; it loads offline."
-
-    step("Parakeet-TDT-0.6B-v2", parakeet)
-    if args.skip_canary:
-        print("Canary-Qwen-2.5B: skipped (--skip-canary); it downloads on first use instead.")
-    else:
-        step("Canary-Qwen-2.5B", canary)
+            print(f"{spec.label}: FAILED. {report(exc, spec.label).user_message()}", file=sys.stderr)
     if failed:
         return 1
     print("All set. Start the app with: python transcribe_ui.py")

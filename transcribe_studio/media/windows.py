@@ -1,6 +1,8 @@
 """How audio of any length is cut into what each model can take, and why.
 
-All the thresholds live here.
+Each model's limit lives in its spec (``models/nemo_asr.py``'s ``PASS_SECONDS``,
+``models/canary.py``'s ``MAX_WINDOW_SECONDS``); where to cut lives here and in
+:mod:`.voice`.
 
 * **Parakeet-TDT** was trained with full attention, whose memory grows with the
   square of the length: the model card quotes up to 24 minutes in one pass on
@@ -22,33 +24,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
-
-# Parakeet pass length by device, in seconds. GPU: under the card's 24 minutes with
-# margin for 8-12 GB cards. CPU: "a few minutes" keeps attention matrices under ~1 GB.
-PARAKEET_PASS_SECONDS = {"cuda": 20 * 60.0, "cpu": 5 * 60.0}
-
-# Canary-Qwen's training limit (model card, "Input length").
-CANARY_MAX_WINDOW_SECONDS = 40.0
+from ..progress import Progress, no_progress
+from .decode import SAMPLE_RATE
 
 
-def parakeet_pass_seconds(configured: float, device_type: str) -> float:
-    """The configured pass length, or the device's default when it is 0."""
-    return configured or PARAKEET_PASS_SECONDS.get(device_type, PARAKEET_PASS_SECONDS["cpu"])
-
-
-def plan(audio: np.ndarray, max_seconds: float) -> list[tuple[int, int]]:
+def plan(audio: np.ndarray, max_seconds: float, progress: Progress = no_progress) -> list[tuple[int, int]]:
     """[start, end) sample windows of at most ``max_seconds`` covering the speech in ``audio``.
 
     Audio that fits in one window is taken whole, with no voice detection (the
-    cheap, common case). Longer audio is cut inside pauses.
+    cheap, common case). Longer audio is cut inside pauses; ``progress`` hears
+    how far voice detection is, and may raise Cancelled to stop it.
     """
     if len(audio) <= max_seconds * SAMPLE_RATE:
         return [(0, len(audio))] if len(audio) else []
-    from . import vad
+    from . import voice
 
-    spans = vad.speech_spans(audio, SAMPLE_RATE)
+    spans = voice.speech_spans(audio, SAMPLE_RATE,
+                               progress=lambda percent: progress(0.0, f"detecting speech ({percent:.0f}%)"))
     # The detector can miss speech under music or heavy noise. The audio is known not
-    # to be silent (audio.py checks), so let the model hear all of it rather than nothing.
+    # to be silent (decode.py checks), so let the model hear all of it rather than nothing.
     spans = spans or [(0, len(audio))]
-    return vad.plan_windows(len(audio), spans, max_seconds=max_seconds, sample_rate=SAMPLE_RATE)
+    return voice.plan_windows(len(audio), spans, max_seconds=max_seconds, sample_rate=SAMPLE_RATE)

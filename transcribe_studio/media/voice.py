@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from . import SAMPLE_RATE
 
 # Probability above which a 32 ms frame is speech: Silero's own default, "pretty good for most datasets".
 SPEECH_THRESHOLD = 0.5

@@ -21,23 +21,25 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "tran
 
 import gradio as gr  # noqa: E402
 
-from . import assistant, model_info  # noqa: E402
+from .. import assistant  # noqa: E402
+from ..batch import run_batch  # noqa: E402
+from ..errors import StudioError, report  # noqa: E402
+from ..formatting import clock  # noqa: E402
+from ..media.decode import SAMPLE_RATE, decode_audio  # noqa: E402
+from ..models import DEFAULT_MODEL, ModelCache, transcribers  # noqa: E402
+from ..models.spec import label  # noqa: E402
+from ..outputs.history import HistoryStore  # noqa: E402
+from ..outputs.writers import DEFAULT_FORMATS, FORMATS  # noqa: E402
+from ..progress import Cancelled  # noqa: E402
+from ..settings import Settings  # noqa: E402
+from . import model_table  # noqa: E402
 from .access import Access  # noqa: E402
-from .audio import SAMPLE_RATE, decode_audio  # noqa: E402
-from .batch import Cancelled, run_batch  # noqa: E402
-from .errors import StudioError, report  # noqa: E402
-from .history import HistoryStore  # noqa: E402
-from .models import CANARY, LABELS, PARAKEET, ModelCache  # noqa: E402
-from .settings import Settings  # noqa: E402
-from .ui_text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, model_descriptions  # noqa: E402
-from .writers import FORMATS  # noqa: E402
+from .text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, model_descriptions  # noqa: E402
 
-DEFAULT_FORMATS = ("txt", "srt", "vtt", "json")
 GPU = "gpu"  # the one queue slot every model call shares
 SEGMENT_HEADERS = ["start", "end", "text"]
 FILE_HEADERS = ["file", "status", "details"]
 HISTORY_HEADERS = ["id", "created (UTC)", "file", "model", "duration", "preview"]
-MODEL_HEADERS = ["model", "loads from", "on disk", "state", "memory"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,19 +54,13 @@ def compute_device_note() -> str:
 
 def status_markdown(cache: ModelCache) -> str:
     lines = [compute_device_note(), ""]
-    lines += [f"- **{LABELS[name]}**: {cache.status(name).describe()}" for name in (PARAKEET, CANARY)]
+    lines += [f"- **{row.spec.label}**: {row.status.describe()}" for row in cache.snapshot()]
     lines += [f"- *{notice}*" for notice in list(cache.notices)[-3:]]
     return "\n".join(lines)
 
 
 def error_markdown(error: StudioError) -> str:
     return f"**{error.title}.** {error.message}\n\n**What to do:** {error.next_steps}"
-
-
-def clock(seconds: float) -> str:
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}:{minutes:02d}:{secs:06.3f}" if hours else f"{minutes}:{secs:06.3f}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,7 +80,7 @@ def segment_clip(audio_path: str | None, start: float, end: float):
 def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     cache = cache or ModelCache(settings)
     store = HistoryStore(settings.output_dir / "history")
-    choices = [(LABELS[PARAKEET], PARAKEET), (LABELS[CANARY], CANARY)]
+    choices = [(spec.label, spec.key) for spec in transcribers()]
 
     # --- viewing one transcription (from a job or from History) -------------
     def view(entry_id: str | None):
@@ -121,7 +117,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
                     raise Cancelled()
                 progress((index + fraction) / len(paths),
                          desc=f"{source.name}: {note} ({time.monotonic() - started:.0f} s elapsed)")
-            update(0.0, f"loading {LABELS[model_name]} if needed, decoding")
+            update(0.0, f"loading {label(model_name)} if needed, decoding")
             return update
 
         try:
@@ -202,10 +198,10 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     def model_action(action, done: str, name: str):
         try:
             action(name)
-            note = done.format(LABELS[name])
+            note = done.format(label(name))
         except StudioError as error:
             note = error_markdown(error)
-        return model_info.rows(cache), note, status_markdown(cache)
+        return model_table.rows(cache), note, status_markdown(cache)
 
     def set_idle(minutes):
         cache.idle_unload_minutes = max(float(minutes or 0), 0.0)
@@ -223,7 +219,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
                         media = gr.File(label="Audio or video files", file_count="multiple",
                                         file_types=["audio", "video"], type="filepath")
                         recording = gr.Audio(sources=["microphone"], type="filepath", label="Or record")
-                        model = gr.Radio(choices, value=PARAKEET, label="Model")
+                        model = gr.Radio(choices, value=DEFAULT_MODEL, label="Model")
                         with gr.Accordion("Settings", open=False):
                             formats = gr.CheckboxGroup(list(FORMATS), value=list(DEFAULT_FORMATS),
                                                        label="Save as (JSON is always kept for History)")
@@ -258,13 +254,13 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
                     refresh_history = gr.Button("Refresh")
                 history_note = gr.Markdown()
             with gr.Tab("Models", id="models"):
-                models_table = gr.Dataframe(headers=MODEL_HEADERS, value=lambda: model_info.rows(cache),
+                models_table = gr.Dataframe(headers=model_table.HEADERS, value=lambda: model_table.rows(cache),
                                             interactive=False, wrap=True)
-                with gr.Row():
-                    load_p = gr.Button(f"Load {LABELS[PARAKEET]}")
-                    unload_p = gr.Button(f"Unload {LABELS[PARAKEET]}")
-                    load_c = gr.Button(f"Load {LABELS[CANARY]}")
-                    unload_c = gr.Button(f"Unload {LABELS[CANARY]}")
+                model_buttons = []
+                for spec in cache.snapshot():
+                    with gr.Row():
+                        model_buttons.append((spec.spec.key, gr.Button(f"Load {spec.spec.label}"), "load"))
+                        model_buttons.append((spec.spec.key, gr.Button(f"Unload {spec.spec.label}"), "unload"))
                 idle = gr.Number(value=cache.idle_unload_minutes, minimum=0, label="Unload after N idle minutes (0: never)")
                 models_note = gr.Markdown()
             with gr.Tab("Help", id="help"):
@@ -293,16 +289,16 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         delete_btn.click(delete_history, inputs=picked, outputs=[history, picked, history_note], api_name=False)
         refresh_history.click(history_rows, outputs=history, api_name="history")
 
-        load = (cache.get, "{} is loaded.", "load_model")
-        unload = (cache.unload, "{} was unloaded; its memory is free.", "unload_model")
-        for button, name, (action, done, api) in ((load_p, PARAKEET, load), (unload_p, PARAKEET, unload),
-                                                  (load_c, CANARY, load), (unload_c, CANARY, unload)):
-            button.click(functools.partial(model_action, action, done, name), outputs=[models_table, models_note,
-                         status], api_name=f"{api}_{name}", concurrency_id=GPU)
+        actions = {"load": (cache.load, "{} is loaded.", "load_model"),
+                   "unload": (cache.unload, "{} was unloaded; its memory is free.", "unload_model")}
+        for key, button, verb in model_buttons:
+            action, done, api = actions[verb]
+            button.click(functools.partial(model_action, action, done, key), outputs=[models_table, models_note,
+                         status], api_name=f"{api}_{key}", concurrency_id=GPU)
         idle.change(set_idle, inputs=idle, outputs=models_note, api_name=False)
         app.load(lambda: status_markdown(cache), outputs=status, api_name=False, queue=False)
         timer = gr.Timer(5.0)
-        timer.tick(lambda: (model_info.rows(cache), status_markdown(cache)), outputs=[models_table, status],
+        timer.tick(lambda: (model_table.rows(cache), status_markdown(cache)), outputs=[models_table, status],
                    api_name=False, queue=False)
     app.queue(default_concurrency_limit=1)
     app.studio_cache = cache  # for tests

@@ -11,7 +11,7 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 LOCALHOST = "127.0.0.1"
 EVERY_INTERFACE = "0.0.0.0"

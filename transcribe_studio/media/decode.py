@@ -30,8 +30,7 @@ message names the file and says what to do:
 ``max(1 s, 5 %)``, the file was cut short (an interrupted copy or download, a
 recorder that crashed). A transcript that silently ends halfway is worse than an
 error, because the user trusts it to be complete; so we raise
-``CorruptMediaError`` saying how much is there. ``allow_partial=True`` returns
-the part that decoded instead, with a logged warning. A duration FFmpeg may only
+``CorruptMediaError`` saying how much is there. A duration FFmpeg may only
 have estimated from the bitrate (an MP3 without a Xing header: the estimate can
 be several times the real length) is used only when FFmpeg also reported damage.
 Damage: a few bad packets inside an otherwise complete file are skipped with a
@@ -58,13 +57,21 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import (AudioTooShortError, CorruptMediaError, EmptyMediaError, MediaNotFoundError,
-                     MediaTooLargeError, NoAudioTrackError, NotMediaError, SilentAudioError,
-                     UnsupportedCodecError)
+from ..errors import (
+    AudioTooShortError,
+    CorruptMediaError,
+    EmptyMediaError,
+    MediaNotFoundError,
+    MediaTooLargeError,
+    NoAudioTrackError,
+    NotMediaError,
+    SilentAudioError,
+    UnsupportedCodecError,
+)
+from ..formatting import duration_text, size_text
+from . import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16_000
 
 # Less than this cannot hold a word (the models' first feature frame alone is 25 ms).
 MIN_SECONDS = 0.1
@@ -87,7 +94,7 @@ _GROWTH_SECONDS = 60.0
 # libswresample options for the downmix and rate conversion (see _resampled).
 _RESAMPLER_OPTIONS = {"rematrix_maxval": "1.0"}
 # How often ``progress`` is called, in seconds of decoded audio.
-_PROGRESS_EVERY_SECONDS = 30.0
+_PROGRESS_EVERY_SECONDS = 10.0  # ~0.1 s of decoding: a cancel is heard at once
 
 # FFmpeg demuxers that open files which are not audio or video: text, pictures, subtitles.
 _NOT_MEDIA_FORMATS = {"tty", "image2", "gif", "apng", "ass", "srt", "webvtt", "subviewer", "subviewer1",
@@ -106,21 +113,6 @@ _SIGNATURES = ((0, b"RIFF", "a WAV or AVI"), (0, b"RF64", "a WAV"), (0, b"fLaC",
                (0, b"caff", "a CAF"), (0, b"#!AMR", "an AMR"), (0, b"MAC ", "an APE"), (0, b"wvpk", "a WavPack"),
                (0, b"0&\xb2u\x8ef\xcf\x11", "a WMA or WMV"), (0, b".RMF", "a RealMedia"), (0, b"FLV", "an FLV"),
                (0, b"\x00\x00\x01\xba", "an MPEG program stream"), (0, b"\x00\x00\x01\xb3", "an MPEG video"))
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What :func:`probe` learns from a file's header without decoding it."""
-
-    path: Path
-    size_bytes: int
-    format_name: str          # FFmpeg's demuxer, e.g. "mp3" or "mov,mp4,m4a,3gp,3g2,mj2"
-    duration: float | None    # seconds, of the audio track if known, else of the container
-    has_audio: bool
-    has_video: bool
-    codec: str | None         # of the first audio track, e.g. "aac"
-    sample_rate: int | None
-    channels: int | None
 
 
 # --- small steps ------------------------------------------------------------
@@ -239,21 +231,6 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(text).split())
 
 
-def _seconds_text(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
-
-
-def _bytes_text(size: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} bytes"
-
-
 def _checked_size(path: Path, name: str, max_bytes: int | None) -> int:
     if not path.is_file():
         raise MediaNotFoundError(f"'{name}' does not exist or is not a file.")
@@ -261,8 +238,8 @@ def _checked_size(path: Path, name: str, max_bytes: int | None) -> int:
     if size == 0:
         raise EmptyMediaError(f"'{name}' is empty (0 bytes), so there is no audio in it.")
     if max_bytes is not None and size > max_bytes:
-        raise MediaTooLargeError(f"'{name}' is {_bytes_text(size)}, more than the limit of "
-                                 f"{_bytes_text(max_bytes)}, so it was not opened.")
+        raise MediaTooLargeError(f"'{name}' is {size_text(size)}, more than the limit of "
+                                 f"{size_text(max_bytes)}, so it was not opened.")
     return size
 
 
@@ -374,7 +351,7 @@ def _size_hint(container, stream, declared: float | None) -> float:
 
 
 def _check_complete(name: str, seconds: float, declared: float | None, trusted: bool, report: _DecodeReport,
-                    size: int, allow_partial: bool) -> None:
+                    size: int) -> None:
     error = report.read_error or report.first_error
     damaged = error is not None
     ffmpeg = f" (FFmpeg: {_reason(error)})" if damaged else ""
@@ -388,16 +365,14 @@ def _check_complete(name: str, seconds: float, declared: float | None, trusted: 
     elif declared and (trusted or damaged) and declared - seconds > tolerance:
         what = "damaged or cut short" if damaged else "incomplete"
         why = "" if damaged else ", so it was probably cut short"
-        problem = (f"'{name}' is {what}: only {_seconds_text(seconds)} of the {_seconds_text(declared)} it "
+        problem = (f"'{name}' is {what}: only {duration_text(seconds)} of the {duration_text(declared)} it "
                    f"declares could be decoded{ffmpeg}{why}")
     elif report.read_error is not None and report.bytes_read < (1 - _UNREAD_FRACTION) * size:
         problem = (f"'{name}' is damaged: FFmpeg stopped reading it at an unreadable part well before its "
-                   f"end{ffmpeg}, so only its first {_seconds_text(seconds)} of audio could be decoded")
-    if problem and not allow_partial:
-        raise CorruptMediaError(problem + ".")
+                   f"end{ffmpeg}, so only its first {duration_text(seconds)} of audio could be decoded")
     if problem:
-        log.warning("%s; using the %s that decoded.", problem, _seconds_text(seconds))
-    elif damaged:
+        raise CorruptMediaError(problem + ".")
+    if damaged:
         skipped = f"skipped {report.bad_packets} damaged audio packet(s)" if report.bad_packets else ""
         stopped = "stopped at an unreadable part near the end" if report.read_error is not None else ""
         log.warning("'%s': %s%s.", name, " and ".join(filter(None, (skipped, stopped))), ffmpeg)
@@ -414,49 +389,22 @@ def _check_usable(name: str, audio: np.ndarray, sample_rate: int, min_seconds: f
         peak = max(float(audio.max()), -float(audio.min()))
     if peak <= 10 ** (silence_dbfs / 20):
         level = "every sample is zero" if peak == 0 else f"its loudest moment is {20 * math.log10(peak):.0f} dBFS"
-        raise SilentAudioError(f"'{name}' is {_seconds_text(seconds)} of silence ({level}, below the "
+        raise SilentAudioError(f"'{name}' is {duration_text(seconds)} of silence ({level}, below the "
                                f"{silence_dbfs:.0f} dBFS at which anything is audible), so there is no speech "
                                f"to transcribe.")
 
 
 # --- public API -------------------------------------------------------------
 
-def probe(path: str | Path) -> MediaInfo:
-    """Read a file's header (no decoding): duration, audio track, codec, rate, channels.
-
-    Raises the same named errors as :func:`decode_audio` for missing, empty,
-    non-media and unopenable files; a file without audio is reported with
-    ``has_audio=False`` instead.
-    """
-    path = Path(path)
-    name = _display_name(path)
-    size = _checked_size(path, name, None)
-    with _open(path, name) as container:
-        audio = container.streams.audio[0] if container.streams.audio else None
-        duration = _duration(container, audio) if audio is not None else None
-        if duration is None and container.duration is not None:
-            duration = container.duration / 1_000_000
-        context = audio.codec_context if audio is not None else None
-        return MediaInfo(
-            path=path, size_bytes=size, format_name=container.format.name, duration=duration,
-            has_audio=audio is not None, has_video=bool(container.streams.video),
-            codec=context.name if context is not None else None,
-            sample_rate=context.sample_rate if context is not None else None,
-            channels=context.channels if context is not None else None,
-        )
-
-
 def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_bytes: int | None = None,
                  min_seconds: float = MIN_SECONDS, silence_dbfs: float = SILENCE_PEAK_DBFS,
-                 allow_partial: bool = False,
                  progress: Callable[[float, float | None], None] | None = None) -> np.ndarray:
     """Decode the first audio track of ``path`` to mono float32 at ``sample_rate``.
 
     ``max_bytes``: refuse larger files before opening them (None: no limit).
     ``min_seconds`` / ``silence_dbfs``: what counts as too short / silent.
-    ``allow_partial``: return the decodable part of a truncated file (with a logged
-    warning) instead of raising :class:`CorruptMediaError`.
-    ``progress(decoded_seconds, declared_seconds_or_None)`` is called every 30 s of audio and at the end.
+    ``progress(decoded_seconds, declared_seconds_or_None)`` is called every few seconds of audio and at the
+    end; it may raise (a cancel) to stop decoding there.
 
     Raises a subclass of :class:`BadAudioError` with a reason a user can act on.
     """
@@ -475,6 +423,6 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_bytes:
             audio = _collect(chunks, capacity, sample_rate, progress, declared)
         except FFmpegError as exc:  # the resampler refused what the decoder produced
             raise CorruptMediaError(f"'{name}' could not be decoded ({_reason(exc)}).") from exc
-    _check_complete(name, len(audio) / sample_rate, declared, trusted, report, size, allow_partial)
+    _check_complete(name, len(audio) / sample_rate, declared, trusted, report, size)
     _check_usable(name, audio, sample_rate, min_seconds, silence_dbfs)
     return audio

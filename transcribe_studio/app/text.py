@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .settings import Settings
+from ..settings import Settings
 
 HOW_TO_USE = """
 1. **Choose files** (one or many audio or video files: WAV, MP3, M4A, FLAC, OGG, MP4, WebM...,

@@ -14,8 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import HubUnreachableError
-
+from ..errors import HubUnreachableError
 
 
 def file_metadata(repo: str, filename: str, revision: str):

@@ -1,0 +1,1 @@
+from .main import main  # noqa: F401 - `python transcribe_ui.py`

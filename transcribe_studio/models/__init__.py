@@ -1,0 +1,18 @@
+"""The models: one spec each (:mod:`.spec`), their loaders, the cache that keeps them, and their setup.
+
+Importing this package registers the built-in models, in the order the page and
+the CLI offer them: Parakeet first (fast, local, the default), then Canary-Qwen.
+"""
+
+# The import order is the order of the choices.
+from . import parakeet  # noqa: I001 - registers Parakeet
+from . import canary  # noqa: F401 - registers Canary-Qwen
+from .cache import ModelCache, ModelRow, ModelState, ModelStatus
+from .spec import ModelSpec, all_specs, get, register, transcribers
+
+PARAKEET = parakeet.SPEC.key
+CANARY = canary.SPEC.key
+DEFAULT_MODEL = PARAKEET
+
+__all__ = ["ModelCache", "ModelRow", "ModelSpec", "ModelState", "ModelStatus", "all_specs", "get", "register",
+           "transcribers", "PARAKEET", "CANARY", "DEFAULT_MODEL"]

@@ -1,0 +1,142 @@
+"""Canary-Qwen-2.5B: NVIDIA's most accurate English model, a SALM speech-LLM.
+
+A Hugging Face-style checkpoint (``config.json`` + ``model.safetensors``), not a
+``.nemo`` file, loaded with ``SALM.from_pretrained(repo, revision=<commit>)``
+after :mod:`.hub_cache` has made every pinned file local. Never
+``ASRModel.from_pretrained``: for a repo without a ``.nemo`` file NeMo deletes
+its cache folder and downloads again on every call (``nemo/core/classes/common.py``).
+
+It was trained on audio of at most 40 s, so it gets windows of at most 40 s,
+several per ``generate`` call (``--batch-size``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..media.decode import SAMPLE_RATE
+from ..progress import Progress
+from ..settings import SETUP_COMMAND, Settings
+from ..transcript import Segment, Transcript
+from . import hub_cache
+from .spec import ModelSpec, register
+
+LABEL = "Canary-Qwen-2.5B"
+# 40 s of fast speech is ~150 words, ~200 tokens; leave headroom, but bound it.
+MAX_NEW_TOKENS = 320
+PROMPT = "Transcribe the following: {tag}"
+# Its training limit (model card, "Input length"): it silently drops what lies beyond.
+MAX_WINDOW_SECONDS = 40.0
+# 2.5 B parameters in bf16 are ~5.1 GB (model card), plus working room.
+GPU_BYTES = 8_000_000_000
+
+
+def load(settings: Settings, device):
+    hub_cache.ensure_canary_files(settings)
+    import torch
+
+    from .fast_load import from_pretrained_salm
+
+    # On a GPU, bf16 as NeMo's salm_generate.py; each weight is read straight into it.
+    dtype = torch.bfloat16 if device.type == "cuda" else None
+    # local_files_only: every file is local now, and the overlay pins Qwen.
+    model = from_pretrained_salm(settings.canary_repo, revision=settings.canary_revision,
+                                 cache_dir=str(settings.hub_cache), local_files_only=True, dtype=dtype)
+    model.eval()
+    if dtype is not None:
+        model = model.to(dtype)  # the buffers the checkpoint does not hold
+    return model.to(device)
+
+
+def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
+               progress: Progress) -> Transcript:
+    """``generate`` on batches of windows; one segment per window."""
+    segments: list[Segment] = []
+    size = settings.batch_size
+    for first in range(0, len(spans), size):
+        batch = spans[first:first + size]
+        for (start, end), text in zip(batch, _generate(model, audio, batch)):
+            if text:
+                segments.append(Segment(start / SAMPLE_RATE, end / SAMPLE_RATE, text))
+        done = min(first + size, len(spans))
+        progress(done / len(spans), f"window {done} of {len(spans)}")
+    return Transcript(text=" ".join(s.text for s in segments), segments=segments, duration=len(audio) / SAMPLE_RATE)
+
+
+def _generate(model, audio: np.ndarray, batch: list[tuple[int, int]]) -> list[str]:
+    import torch
+
+    prompt = [{"role": "user", "content": PROMPT.format(tag=model.audio_locator_tag)}]
+    audios = torch.zeros(len(batch), max(end - start for start, end in batch), dtype=torch.float32)
+    for row, (start, end) in enumerate(batch):
+        audios[row, : end - start] = torch.from_numpy(audio[start:end])
+    lens = torch.tensor([end - start for start, end in batch], dtype=torch.int64)
+    with torch.inference_mode():
+        ids = model.generate(prompts=[prompt] * len(batch), audios=audios.to(model.device),
+                             audio_lens=lens.to(model.device), max_new_tokens=MAX_NEW_TOKENS)
+    return [model.tokenizer.ids_to_text(row.cpu()).strip() for row in ids]
+
+
+def _source(settings: Settings) -> str:
+    return (f"{settings.canary_repo} @ {settings.canary_revision[:12]} (Hugging Face cache; tokenizer "
+            f"{settings.qwen_repo} @ {settings.qwen_revision[:12]})")
+
+
+def _on_disk(settings: Settings) -> str:
+    from ..formatting import size_text
+
+    paths = [hub_cache.cached_path(settings, item) for item in hub_cache.required_files(settings)]
+    missing = sum(p is None for p in paths)
+    if not missing:
+        return f"cached, {size_text(sum(p.stat().st_size for p in paths))}"
+    return f"not cached ({missing} of {len(paths)} files missing; the first load downloads them)"
+
+
+def _provenance(settings: Settings) -> dict:
+    return {"repo": settings.canary_repo, "revision": settings.canary_revision,
+            "qwen_repo": settings.qwen_repo, "qwen_revision": settings.qwen_revision}
+
+
+def _pinned(settings: Settings) -> str:
+    return (f"{settings.canary_repo}@{settings.canary_revision[:12]} + "
+            f"{settings.qwen_repo}@{settings.qwen_revision[:12]}")
+
+
+def _setup(settings: Settings) -> str:
+    from .setup import download_canary
+
+    download_canary(settings, hub_cache.missing_files(settings))
+    return f"OK, {_pinned(settings)} is cached in {settings.hub_cache}; it loads offline."
+
+
+def _check(settings: Settings) -> str:
+    from ..errors import NeedsNetworkError
+
+    missing = hub_cache.missing_files(settings)
+    if missing:
+        names = ", ".join(f"{m.repo}/{m.filename}" for m in missing)
+        raise NeedsNetworkError(f"{_pinned(settings)} is not fully cached in {settings.hub_cache} "
+                                f"(missing: {names}).",
+                                next_steps=f"Run `{SETUP_COMMAND}` once with a network connection.")
+    return f"OK, {_pinned(settings)} is cached in {settings.hub_cache}; it loads offline."
+
+
+def _startup_line(settings: Settings) -> str:
+    where = f"{LABEL}: {settings.canary_repo} at commit {settings.canary_revision}"
+    if hub_cache.is_cached(settings):
+        return f"{where}, cached in {settings.hub_cache}: loads offline."
+    if settings.offline:
+        return (f"{where}: NOT cached and HF_HUB_OFFLINE is set, so Canary is unavailable until you run "
+                f"`{SETUP_COMMAND}` once with a network connection.")
+    return (f"{where}: not cached yet; its first load downloads about 5.1 GB once into {settings.hub_cache} "
+            f"(or run `{SETUP_COMMAND}` now).")
+
+
+SPEC = register(ModelSpec(
+    key="canary", label=LABEL, summary="most accurate, English, a speech-LLM; slower",
+    load=load, transcribe=transcribe,
+    window_seconds=lambda settings, device_type: settings.canary_window_seconds,
+    source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
+    setup=_setup, check=_check, startup_line=_startup_line,
+    notes=["Loaded with `SALM.from_pretrained` from the Hugging Face cache at a pinned commit: "
+           "the network is needed once, then never again."]))
