@@ -233,7 +233,8 @@ def calibrate_blank(model, audio, target: float = TARGET_TOKENS_PER_SECOND, step
             "target_tokens_per_second": target, "calibration_seconds_of_audio": seconds, "search": history}
 
 
-def build_full_parakeet(nemo_path: Path) -> dict:
+def build_full_parakeet(nemo_path: Path, device: str = "cpu") -> dict:
+    """Build, calibrate (on ``device``) and save the full-size Parakeet stand-in."""
     import torch
     from omegaconf import OmegaConf
 
@@ -249,8 +250,9 @@ def build_full_parakeet(nemo_path: Path) -> dict:
             cfg = OmegaConf.create(parakeet_config(tokenizer_dir))
             model = EncDecRNNTBPEModel(cfg=cfg)
             built = time.perf_counter()
-            model.eval()
+            model.eval().to(device)
             calibration = calibrate_blank(model, calibration_audio())
+            model.cpu()
             calibrated = time.perf_counter()
             tmp_path = nemo_path.with_name(nemo_path.name + ".part")
             with torch.no_grad():
@@ -300,7 +302,8 @@ def _put_large_blob(hub_cache: Path, repo_id: str, commit: str, rel: str, src: P
 
 
 def build_full_canary_cache(hub_cache: Path, *, canary_repo: str, canary_commit: str, qwen_repo: str,
-                            qwen_commit: str) -> dict:
+                            qwen_commit: str, device: str = "cpu") -> dict:
+    """Build (its random initialisation on ``device``) and save the full-size Canary-Qwen stand-in."""
     import torch
 
     started = time.perf_counter()
@@ -317,7 +320,12 @@ def build_full_canary_cache(hub_cache: Path, *, canary_repo: str, canary_commit:
         config = dict(QWEN3_1_7B, bos_token_id=tiny_cfg["bos_token_id"], eos_token_id=tiny_cfg["eos_token_id"])
         (qwen_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
-        model = SALM(salm_config(qwen_dir))
+        try:
+            with torch.device(device):  # random initialisation of 2.5 B weights is much faster on a GPU
+                model = SALM(salm_config(qwen_dir))
+        except Exception as exc:  # noqa: BLE001 - some part of the build insists on the CPU: build there
+            print(f"building on {device} failed ({exc}); building on the CPU", file=sys.stderr)
+            model = SALM(salm_config(qwen_dir))
         built = time.perf_counter()
         params = sum(p.numel() for p in model.parameters())
         model.eval()
@@ -352,12 +360,13 @@ def main(argv=None) -> int:
     parser.add_argument("--canary-commit")
     parser.add_argument("--qwen-repo")
     parser.add_argument("--qwen-commit")
+    parser.add_argument("--device", default="cpu", help="where to initialise and calibrate (cpu or cuda)")
     args = parser.parse_args(argv)
     if args.what == "parakeet":
-        info = build_full_parakeet(args.out)
+        info = build_full_parakeet(args.out, args.device)
     else:
         info = build_full_canary_cache(args.out, canary_repo=args.canary_repo, canary_commit=args.canary_commit,
-                                       qwen_repo=args.qwen_repo, qwen_commit=args.qwen_commit)
+                                       qwen_repo=args.qwen_repo, qwen_commit=args.qwen_commit, device=args.device)
     args.info.write_text(json.dumps(info, indent=2), encoding="utf-8")
     print(json.dumps(info))
     return 0

@@ -12,7 +12,6 @@ import numpy as np
 
 from .media.windows import plan
 from .models import ModelCache, get
-from .models.device import device_type
 from .progress import Progress, no_progress
 from .transcript import Transcript
 
@@ -22,7 +21,7 @@ def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progres
     progress = progress or no_progress
     spec = get(key)
     with cache.use(key) as model:
-        seconds = spec.window_seconds(cache.settings, device_type(model))
+        seconds = spec.window_seconds(cache.settings, model)
         spans = plan(audio, seconds, progress)
         transcript = spec.transcribe(model, audio, spans, cache.settings,
                                      lambda fraction, note: progress(fraction, f"{spec.label}: {note}"))

@@ -116,8 +116,19 @@ class GPUOutOfMemoryError(OutOfMemoryError):
     kind = "gpu_oom"
     title = "Out of GPU memory"
     default_next_steps = (
-        "Unload the other model, close other programs using the GPU, use shorter audio, or run on "
-        "the CPU with --device cpu (slower)."
+        "Unload the other model or close other programs using the GPU; give Parakeet shorter passes with "
+        "--parakeet-pass-seconds (e.g. 120); if other programs share the card, tell the app how much it may "
+        "use with --gpu-memory-gb; or run on the CPU with --device cpu (slower)."
+    )
+
+
+class GPUFailedError(StudioError):
+    """A CUDA error that leaves the GPU unusable for this process (an illegal memory access, a failed launch)."""
+    kind = "gpu_failed"
+    title = "The GPU stopped working for this app"
+    default_next_steps = (
+        "Restart the app (the GPU state of this process cannot be repaired). If it happens again, update "
+        "the NVIDIA driver, or run on the CPU with --device cpu."
     )
 
 
@@ -239,6 +250,12 @@ _CONNECTION_NAMES = {"ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutEx
                      "gaierror"}
 
 
+# CUDA errors after which every later call on the context fails too ("sticky" errors, CUDA
+# programming guide): the process must restart. Matched in the message torch gives.
+STICKY_CUDA_ERRORS = ("illegal memory access", "illegal address", "unspecified launch failure",
+                      "device-side assert", "misaligned address", "an illegal instruction")
+
+
 def _classify_one(exc: BaseException, context: str) -> StudioError | None:
     names = _type_names(exc)
     text = str(exc)
@@ -269,7 +286,9 @@ def _classify_one(exc: BaseException, context: str) -> StudioError | None:
     if names & _CONNECTION_NAMES or isinstance(exc, (ConnectionError, TimeoutError)):
         return HubUnreachableError(f"Could not connect to the Hugging Face Hub{where}: {text}")
 
-    # Memory.
+    # Memory, and GPU failures nothing but a restart mends.
+    if any(sign in text for sign in STICKY_CUDA_ERRORS):
+        return GPUFailedError(f"The GPU reported a fatal error{where}: {text}")
     if "OutOfMemoryError" in names or "CUDA out of memory" in text or "CUDA error: out of memory" in text:
         return GPUOutOfMemoryError(f"The GPU ran out of memory{where}.")
     if isinstance(exc, MemoryError) or "DefaultCPUAllocator: can't allocate memory" in text:

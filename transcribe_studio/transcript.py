@@ -26,6 +26,7 @@ class Transcript:
     words: list[Word] = field(default_factory=list)
     model: str = ""
     duration: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what a person should know about how it was made
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -8,14 +8,18 @@ its spec only says where it will come from.
 
 from __future__ import annotations
 
-from ..models import all_specs
+from ..models import all_specs, gpu
+from ..models.device import resolve_device
 from ..settings import Settings
 
 
 def validate(settings: Settings) -> list[str]:
-    """Raise a StudioError if the app cannot start; else return lines describing the models."""
+    """Raise a StudioError if the app cannot start; else return lines describing the models and the device."""
     settings.validate()
+    resolve_device(settings.device)  # --device cuda on a machine without a usable GPU stops here, not at the first job
     for spec in all_specs():
         if spec.required_at_startup is not None:
             spec.required_at_startup(settings)
-    return [spec.describe_at_startup(settings) for spec in all_specs()]
+    lines = [spec.describe_at_startup(settings) for spec in all_specs()]
+    notice = gpu.cpu_torch_notice()
+    return lines + ([f"WARNING: {notice}"] if notice else [])

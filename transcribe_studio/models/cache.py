@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import StudioError, report
 from ..settings import Settings
+from . import gpu
 from . import spec as specs
 from .device import resolve_device
 
@@ -41,10 +42,12 @@ class ModelStatus:
     device: str | None = None
     error: StudioError | None = None
     load_seconds: float | None = None
+    precision: str | None = None  # "bf16 (compute capability 8.6 has bf16 hardware)"
 
     def describe(self) -> str:
         if self.state is ModelState.LOADED:
-            return f"loaded on {self.device} in {self.load_seconds:.1f} s"
+            precision = f", {self.precision}" if self.precision else ""
+            return f"loaded on {self.device} in {self.load_seconds:.1f} s{precision}"
         if self.state is ModelState.FAILED and self.error is not None:
             return f"failed: {self.error.title}"
         return self.state.value
@@ -52,7 +55,7 @@ class ModelStatus:
 
 @dataclass(frozen=True)
 class ModelRow:
-    """One model as the Models tab shows it: a consistent copy, taken under the model's lock."""
+    """One model as the Models tab shows it."""
     spec: specs.ModelSpec
     status: ModelStatus
     busy: bool
@@ -69,12 +72,6 @@ class _Entry:
         self.last_used = time.monotonic()
 
 
-def _free_gpu_bytes(device) -> int:
-    import torch
-
-    return torch.cuda.mem_get_info(device)[0]
-
-
 def _memory_bytes(model) -> int:
     tensors = list(model.parameters()) + list(model.buffers())
     return sum(t.numel() * t.element_size() for t in tensors)
@@ -89,7 +86,7 @@ class ModelCache:
     twice. ``status`` never blocks, so the page can show "loading".
     """
 
-    def __init__(self, settings: Settings, free_gpu_bytes: Callable[[Any], int] = _free_gpu_bytes):
+    def __init__(self, settings: Settings, free_gpu_bytes: Callable[[Any], int] = gpu.free_bytes):
         self.settings = settings
         self._entries = {spec.key: _Entry(spec) for spec in specs.all_specs()}
         self._free_gpu_bytes = free_gpu_bytes
@@ -127,6 +124,7 @@ class ModelCache:
             started = time.perf_counter()
             try:
                 device = resolve_device(self.settings.device)
+                gpu.apply_cap(self.settings, device)
                 self._make_room(key, device)
                 model = entry.spec.load(self.settings, device)
             except Exception as exc:
@@ -137,7 +135,8 @@ class ModelCache:
             entry.model = model
             entry.last_used = time.monotonic()
             entry.status = ModelStatus(ModelState.LOADED, device=str(device),
-                                       load_seconds=time.perf_counter() - started)
+                                       load_seconds=time.perf_counter() - started,
+                                       precision=getattr(model, "studio_precision", None))
             log.info("%s %s", entry.spec.label, entry.status.describe())
             return model
 
@@ -151,7 +150,7 @@ class ModelCache:
     def _make_room(self, key: str, device) -> None:
         """On a GPU too full for ``key``, unload the other (idle) models first, and say so."""
         needed = self._entries[key].spec.gpu_bytes
-        if device.type != "cuda" or self._free_gpu_bytes(device) >= needed:
+        if device.type != "cuda" or gpu.budget_bytes(self.settings, device, self._free_gpu_bytes) >= needed:
             return
         for other, entry in self._entries.items():
             # Non-blocking: an entry whose lock is held is loading; leave it be (no lock-order deadlock).

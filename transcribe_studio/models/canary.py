@@ -18,7 +18,7 @@ from ..media.decode import SAMPLE_RATE
 from ..progress import Progress
 from ..settings import SETUP_COMMAND, Settings
 from ..transcript import Segment, Transcript
-from . import hub_cache
+from . import gpu, hub_cache
 from .spec import ModelSpec, register
 
 LABEL = "Canary-Qwen-2.5B"
@@ -27,25 +27,33 @@ MAX_NEW_TOKENS = 320
 PROMPT = "Transcribe the following: {tag}"
 # Its training limit (model card, "Input length"): it silently drops what lies beyond.
 MAX_WINDOW_SECONDS = 40.0
-# 2.5 B parameters in bf16 are ~5.1 GB (model card), plus working room.
+# 2.5 B parameters in bf16 are ~5.1 GB (model card), plus working room; in fp32 twice the weights.
 GPU_BYTES = 8_000_000_000
+FP32_GPU_BYTES = 13_000_000_000
 
 
 def load(settings: Settings, device):
+    """The SALM at the pinned commit, offline; on a GPU each weight goes from the file straight to the card."""
     hub_cache.ensure_canary_files(settings)
     import torch
 
     from .fast_load import from_pretrained_salm
 
-    # On a GPU, bf16 as NeMo's salm_generate.py; each weight is read straight into it.
-    dtype = torch.bfloat16 if device.type == "cuda" else None
+    precision, why = gpu.choose_precision(device)
+    if device.type == "cuda" and precision == "fp32":
+        gpu.require_fit(FP32_GPU_BYTES, gpu.budget_bytes(settings, device), f"{LABEL} in fp32 ({why})")
+    # bf16 on a GPU that has it, as NeMo's salm_generate.py; fp32 elsewhere.
+    dtype = torch.bfloat16 if precision == "bf16" else None
     # local_files_only: every file is local now, and the overlay pins Qwen.
     model = from_pretrained_salm(settings.canary_repo, revision=settings.canary_revision,
-                                 cache_dir=str(settings.hub_cache), local_files_only=True, dtype=dtype)
+                                 cache_dir=str(settings.hub_cache), local_files_only=True, dtype=dtype,
+                                 device=device)
     model.eval()
     if dtype is not None:
         model = model.to(dtype)  # the buffers the checkpoint does not hold
-    return model.to(device)
+    model = model.to(device)
+    model.studio_precision = f"{precision} ({why})"
+    return model
 
 
 def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
@@ -135,7 +143,7 @@ def _startup_line(settings: Settings) -> str:
 SPEC = register(ModelSpec(
     key="canary", label=LABEL, summary="most accurate, English, a speech-LLM; slower",
     load=load, transcribe=transcribe,
-    window_seconds=lambda settings, device_type: settings.canary_window_seconds,
+    window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
     setup=_setup, check=_check, startup_line=_startup_line,
     notes=["Loaded with `SALM.from_pretrained` from the Hugging Face cache at a pinned commit: "

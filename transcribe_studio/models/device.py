@@ -17,7 +17,3 @@ def resolve_device(setting: str):
                           next_steps="Install a CUDA build of PyTorch and a current NVIDIA driver, or use --device cpu.")
     return device
 
-
-def device_type(model) -> str:
-    """"cuda" or "cpu": where a loaded model's weights are."""
-    return next(model.parameters()).device.type

@@ -38,6 +38,7 @@ import io
 import json
 import struct
 import tarfile
+import threading
 from pathlib import Path
 
 # torch.nn.init functions that only fill a tensor with initial values.
@@ -46,9 +47,31 @@ _INIT_FUNCTIONS = ("uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_"
                    "sparse_")
 
 
+# torch.nn.init is one module for the whole process: two loads patching it at once could
+# save each other's no-ops as "the originals" and leave initialisation off for good. So
+# builds that skip it run one at a time, and only the outermost one patches and restores.
+_INIT_LOCK = threading.RLock()
+_init_depth = 0
+
+
 @contextlib.contextmanager
 def skip_weight_init():
-    """Make ``torch.nn.init``'s fill functions no-ops while a model whose weights will be loaded is built."""
+    """Make ``torch.nn.init``'s fill functions no-ops while a model whose weights will be loaded is built.
+
+    Builds that skip initialisation run one at a time (:data:`_INIT_LOCK`).
+    """
+    global _init_depth
+    with _INIT_LOCK:
+        _init_depth += 1
+        try:
+            with _patched() if _init_depth == 1 else contextlib.nullcontext():
+                yield
+        finally:
+            _init_depth -= 1
+
+
+@contextlib.contextmanager
+def _patched():
     import torch.nn.init as init
 
     saved = {name: getattr(init, name) for name in _INIT_FUNCTIONS if hasattr(init, name)}
@@ -166,10 +189,13 @@ def read_safetensors(path):
             yield name, tensor
 
 
-def load_safetensors_in_place(model, path, dtype=None) -> None:
+def load_safetensors_in_place(model, path, dtype=None, device=None) -> None:
     """Replace each parameter and buffer named in ``path`` by the stored tensor, read one at a time.
 
-    Floating-point tensors become ``dtype`` when given. Raises if a parameter is not in the file.
+    Floating-point tensors become ``dtype`` when given, and go to ``device`` when given: on a GPU
+    each weight then passes through host memory alone, and the uninitialised CPU weights it
+    replaces were never written, so their pages were never taken. Raises if a parameter is not
+    in the file.
     """
     from ..errors import ModelFileError
 
@@ -181,7 +207,8 @@ def load_safetensors_in_place(model, path, dtype=None) -> None:
         current = targets.get(key)
         if current is None:
             continue  # as the mixin's non-strict load: unknown keys are ignored
-        tensor = tensor.to(dtype if dtype is not None and tensor.is_floating_point() else current.dtype)
+        tensor = tensor.to(device=device, dtype=dtype if dtype is not None and tensor.is_floating_point()
+                           else current.dtype)
         owner, _, name = key.rpartition(".")
         module = modules[owner]
         if name in module._parameters:
@@ -219,7 +246,7 @@ def _retie_output_embeddings(model) -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def _streaming_salm(dtype):
+def _streaming_salm(dtype, device):
     from nemo.collections.speechlm2.models import SALM
 
     class StreamingSALM(SALM):
@@ -228,13 +255,14 @@ def _streaming_salm(dtype):
         @classmethod
         def _load_as_safetensor(cls, model, model_file, map_location, strict):
             _retie_output_embeddings(model)
-            load_safetensors_in_place(model, model_file, dtype)
+            load_safetensors_in_place(model, model_file, dtype, device)
             return model.eval()
 
     return StreamingSALM
 
 
-def from_pretrained_salm(repo: str, *, revision: str, cache_dir, dtype=None, **kwargs):
-    """``SALM.from_pretrained(repo, revision=...)`` with the low-memory build and load."""
+def from_pretrained_salm(repo: str, *, revision: str, cache_dir, dtype=None, device=None, **kwargs):
+    """``SALM.from_pretrained(repo, revision=...)`` with the low-memory build and load (weights onto ``device``)."""
+    device = None if device is None or str(device) == "cpu" else str(device)
     with skip_all_weight_init():
-        return _streaming_salm(dtype).from_pretrained(repo, revision=revision, cache_dir=cache_dir, **kwargs)
+        return _streaming_salm(dtype, device).from_pretrained(repo, revision=revision, cache_dir=cache_dir, **kwargs)

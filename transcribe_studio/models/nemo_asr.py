@@ -7,29 +7,45 @@ the fix instead of a tar or pickle traceback.
 
 Long audio goes in passes (see :mod:`..media.windows` for why): each pass is
 one ``transcribe`` call on in-memory audio, and its word and segment times are
-shifted back onto the recording's time axis.
+shifted back onto the recording's time axis. On a GPU the pass length follows
+the card's free memory (:mod:`.gpu`), and two failures are survived:
+
+* **Out of memory** in a pass: memory is freed and that pass is cut in half
+  (again at pauses) and retried, down to ``gpu.MIN_PASS_SECONDS``; the
+  transcript's notes say so once.
+* **An error inside the decoder** that leaves the GPU usable: NeMo's CUDA-graph
+  TDT decoder (on by default) fails at run time on some driver/CUDA
+  combinations (NVIDIA/NeMo#14107, #15145), and NeMo falls back by itself only
+  when the graph fails to compile. So we switch it off for this model
+  (``change_decoding_strategy``), retry the pass once, and leave it off. A
+  sticky CUDA error (an illegal memory access) poisons the process's GPU
+  context: that is a classified error that says to restart, never a retry.
 """
 
 from __future__ import annotations
 
+import logging
 import tarfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import STICKY_CUDA_ERRORS, GPUFailedError, GPUOutOfMemoryError, ModelFileError
 from ..media.decode import SAMPLE_RATE
 from ..progress import Progress
 from ..settings import SETUP_COMMAND, Settings
 from ..transcript import Segment, Transcript, Word
+from . import gpu
 from .spec import ModelSpec
+
+log = logging.getLogger(__name__)
 
 NEMO_REQUIRED_MEMBERS = ("model_config.yaml", "model_weights.ckpt")
 
-# Pass length by device, in seconds, when the settings leave it at 0. GPU: under the card's
-# 24 minutes with margin for 8-12 GB cards. CPU: "a few minutes" keeps attention matrices under ~1 GB.
-PASS_SECONDS = {"cuda": 20 * 60.0, "cpu": 5 * 60.0}
+# The longest pass on the CPU when the settings leave it at 0: "a few minutes" keeps the
+# attention matrices under ~1 GB in fp32. (On a GPU the card's memory decides, see gpu.py.)
+CPU_PASS_SECONDS = 5 * 60.0
 
 
 def check_nemo_file(path: Path, label: str = "model") -> None:
@@ -52,8 +68,11 @@ def check_nemo_file(path: Path, label: str = "model") -> None:
                              next_steps=fix)
 
 
-def load(path: Path, label: str, device):
-    """``ASRModel.restore_from`` on a local file (through :mod:`.fast_load`), in bf16 where the GPU has it."""
+def load(path: Path, label: str, device, cuda_graphs: bool = True):
+    """``ASRModel.restore_from`` on a local file (through :mod:`.fast_load`), in bf16 where the card has it.
+
+    ``cuda_graphs=False`` decodes without NeMo's CUDA-graph decoder from the start (see :func:`load_for`).
+    """
     check_nemo_file(path, label)
     import torch
 
@@ -61,16 +80,35 @@ def load(path: Path, label: str, device):
 
     model = restore(path, map_location=device)
     model.eval()
+    precision, why = gpu.choose_precision(device)
     # As NVIDIA's transcribe_speech.py: bf16 where the GPU supports it. The mel
     # front end stays in fp32 and only casts its output, so this is safe.
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+    if precision == "bf16":
         model = model.to(torch.bfloat16)
+    model.studio_precision = f"{precision} ({why})"
+    if device.type == "cuda" and not cuda_graphs:
+        _switch_decoder_graphs_off(model)
     return model
 
 
-def pass_seconds(settings: Settings, device_type: str) -> float:
-    """The configured pass length, or the device's default when it is 0."""
-    return settings.parakeet_pass_seconds or PASS_SECONDS.get(device_type, PASS_SECONDS["cpu"])
+def load_for(settings: Settings, path: Path, label: str, device):
+    """:func:`load` as the app does it: with ``--gpu-memory-gb`` set, no CUDA-graph decoder.
+
+    Why: on an H100 under an 8 GB cap (``set_per_process_memory_fraction``), the CUDA-graph TDT
+    decoder hit "an illegal memory access" twice in the GPU check (docs/PERFORMANCE.md), which
+    poisons the process's GPU context; without a cap every run was clean. A capped card is a
+    tight card, so there we trade the graphs' speed for safety.
+    """
+    return load(path, label, device, cuda_graphs=not settings.gpu_memory_gb)
+
+
+def pass_seconds(settings: Settings, model) -> float:
+    """How long a pass may be: on a GPU, what its free memory holds (within the settings' maximum)."""
+    device = next(model.parameters()).device
+    if device.type != "cuda":
+        return settings.parakeet_pass_seconds or CPU_PASS_SECONDS
+    maximum = settings.parakeet_pass_seconds or gpu.MAX_GPU_PASS_SECONDS
+    return gpu.pass_seconds_for(gpu.budget_bytes(settings, device), gpu.precision_of(model), maximum)
 
 
 def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
@@ -78,13 +116,100 @@ def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings:
     """One ``transcribe`` call per pass; words and segments shifted onto the recording's clock."""
     words: list[Word] = []
     segments: list[Segment] = []
-    for done, (start, end) in enumerate(spans, 1):
-        pass_words, pass_segments = _one_pass(model, audio[start:end])
+    notes: list[str] = []
+    todo = list(spans)
+    total = sum(end - start for start, end in spans) or 1
+    done = passes = 0
+    while todo:
+        start, end = todo.pop(0)
+        try:
+            pass_words, pass_segments = _one_pass_with_fallback(model, audio[start:end])
+        except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled; the rest is re-raised
+            if not _is_out_of_memory(exc):
+                raise
+            todo[:0] = _halved(audio, start, end, notes)
+            if _decoder_graphs_on(model):  # an out-of-memory inside graph replay can leave it broken
+                _switch_decoder_graphs_off(model)
+            continue
         words += _shift(pass_words, start / SAMPLE_RATE)
         segments += _shift(pass_segments, start / SAMPLE_RATE)
-        progress(done / len(spans), f"part {done} of {len(spans)}")
+        done, passes = done + end - start, passes + 1
+        progress(done / total, f"part {passes} of {passes + len(todo)}")
     return Transcript(text=" ".join(s.text for s in segments), segments=segments, words=words,
-                      duration=len(audio) / SAMPLE_RATE)
+                      duration=len(audio) / SAMPLE_RATE, notes=notes)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
+
+
+def _halved(audio: np.ndarray, start: int, end: int, notes: list[str]) -> list[tuple[int, int]]:
+    """The pass [start, end) as passes of half its length (cut at pauses), after freeing memory; or raise."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    half = (end - start) / SAMPLE_RATE / 2
+    if half < gpu.MIN_PASS_SECONDS:
+        raise GPUOutOfMemoryError(f"The GPU ran out of memory even on a pass of {2 * half:.0f} s of audio.")
+    if not notes:
+        notes.append(f"The GPU ran out of memory on a pass of {2 * half:.0f} s; the app retried in shorter "
+                     "passes. To avoid the retry, set --parakeet-pass-seconds lower, or --gpu-memory-gb to what "
+                     "the app may really use.")
+        log.warning(notes[0])
+    from ..media.windows import plan
+
+    return [(start + a, start + b) for a, b in plan(audio[start:end], half)]
+
+
+def _one_pass_with_fallback(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
+    """One pass; an error inside the decoder switches its CUDA graphs off and retries once."""
+    try:
+        return _one_pass(model, samples)
+    except Exception as exc:  # noqa: BLE001 - classified below; anything else is re-raised
+        if _is_out_of_memory(exc):
+            raise
+        if _is_sticky(exc, model):
+            raise GPUFailedError(f"The GPU failed while Parakeet was transcribing: {exc}") from exc
+        if not _raised_in_decoder(exc) or not _decoder_graphs_on(model):
+            raise
+        log.warning("Parakeet's decoder failed (%s); switching its CUDA graphs off and retrying the pass.", exc)
+        _switch_decoder_graphs_off(model)
+    return _one_pass(model, samples)
+
+
+def _is_sticky(exc: BaseException, model) -> bool:
+    device = next(model.parameters()).device
+    if any(sign in str(exc) for sign in STICKY_CUDA_ERRORS):
+        return True
+    return device.type == "cuda" and not gpu.cuda_context_works(device)
+
+
+def _raised_in_decoder(exc: BaseException) -> bool:
+    """True when the error came from inside NeMo's RNNT/TDT decoding code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+        if "/asr/parts/submodules/" in name and ("rnnt" in name or "tdt" in name or "decoding" in name):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _decoder_graphs_on(model) -> bool:
+    return bool(model.cfg.decoding.get("greedy", {}).get("use_cuda_graph_decoder", True))
+
+
+def _switch_decoder_graphs_off(model) -> None:
+    """Greedy TDT decoding without CUDA graphs, for the rest of this process (the config is the model's own)."""
+    from omegaconf import open_dict
+
+    with open_dict(model.cfg.decoding):
+        model.cfg.decoding.greedy.use_cuda_graph_decoder = False
+    model.change_decoding_strategy(model.cfg.decoding, verbose=False)
 
 
 def _one_pass(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
@@ -129,7 +254,7 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
 
     return ModelSpec(
         key=key, label=label, summary=summary,
-        load=lambda settings, device: load(path(settings), label, device),
+        load=lambda settings, device: load_for(settings, path(settings), label, device),
         transcribe=transcribe, window_seconds=pass_seconds,
         source=lambda settings: f"file {path(settings)}",
         on_disk=on_disk,

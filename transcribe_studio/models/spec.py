@@ -28,8 +28,8 @@ class ModelSpec:
     load: Callable[["Settings", Any], Any]
     # model, 16 kHz mono audio, [start, end) sample windows, settings, progress -> transcript
     transcribe: Callable[[Any, np.ndarray, list[tuple[int, int]], "Settings", "Progress"], "Transcript"] | None
-    # settings, device type ("cuda"/"cpu") -> the longest audio one model call takes, in seconds
-    window_seconds: Callable[["Settings", str], float]
+    # settings, the loaded model -> the longest audio one model call takes now, in seconds
+    window_seconds: Callable[["Settings", Any], float]
     source: Callable[["Settings"], str]           # where it loads from, for people
     on_disk: Callable[["Settings"], str]          # what is on disk now, for people
     provenance: Callable[["Settings"], dict]      # what produced a transcript, saved beside it
