@@ -80,6 +80,7 @@ def segment_clip(audio_path: str | None, start: float, end: float):
 def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     cache = cache or ModelCache(settings)
     store = HistoryStore(settings.output_dir / "history")
+    store.cleanup_incomplete()  # entries a crash left half-written
     choices = [(spec.label, spec.key) for spec in transcribers()]
 
     # --- viewing one transcription (from a job or from History) -------------
@@ -103,11 +104,6 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
             return
         formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # History reads the JSON
         started, results, viewed = time.monotonic(), [], ("", [], [], {})
-        entries: dict[Path, Path] = {}
-
-        def output_dir_for(source: Path) -> Path:
-            entries[source] = store.new_entry_dir(source.name)
-            return entries[source]
 
         def on_start(source: Path):
             index = len(results)
@@ -120,22 +116,21 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
             update(0.0, f"loading {label(model_name)} if needed, decoding")
             return update
 
-        try:
-            for result in run_batch(cache, model_name, paths, formats, on_start, output_dir_for):
-                results.append(result)
-                if result.ok:
-                    _keep_audio(store, entries[result.source], result.source)
-                    viewed = view(entries[result.source].name)
-                elif result.source in entries:
-                    store.delete(entries[result.source].name)
-                yield (*viewed, _file_rows(results), _summary(results, len(paths), started), status_markdown(cache))
-        except Cancelled:
-            for source, folder in entries.items():
-                if not any(r.source == source for r in results):
-                    store.delete(folder.name)
-            yield (*viewed, _file_rows(results),
-                   f"Cancelled. {sum(r.ok for r in results)} finished file(s) are saved in History.",
-                   status_markdown(cache))
+        with store.job() as entries:
+            try:
+                for result in run_batch(cache, model_name, paths, formats, on_start, entries.open):
+                    results.append(result)
+                    if result.ok:
+                        viewed = view(entries.finish(result.source))
+                    else:
+                        entries.discard(result.source)
+                    yield (*viewed, _file_rows(results), _summary(results, len(paths), started),
+                           status_markdown(cache))
+            except Cancelled:
+                entries.discard_open()
+                yield (*viewed, _file_rows(results),
+                       f"Cancelled. {sum(r.ok for r in results)} finished file(s) are saved in History.",
+                       status_markdown(cache))
 
     def cancel(job):
         job["cancel"] = True
@@ -314,14 +309,6 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
     return app.launch(server_name=access.host, server_port=port, share=access.share,
                       auth=access.credentials or None, show_error=False, allowed_paths=[str(settings.output_dir)],
                       footer_links=["gradio", "settings"], **kwargs)
-
-
-def _keep_audio(store: HistoryStore, entry_dir: Path, source: Path) -> None:
-    """A copy of the audio for replaying segments later; a nicety, so a full disk only loses the replay."""
-    try:
-        store.save_audio(entry_dir, source)
-    except OSError as exc:
-        report(exc, f"keeping a copy of {source.name} for replay")
 
 
 def _file_rows(results) -> list[list[str]]:
