@@ -13,8 +13,10 @@ from ..settings import Settings
 
 
 def validate(settings: Settings) -> list[str]:
-    """Raise a StudioError if the app cannot start; else return lines describing the models."""
-    settings.validate()
+    """Raise a StudioError if a model the app needs is missing; else return lines describing the models.
+
+    ``settings`` are already valid: :func:`..entry.start` validates them, once, for every command.
+    """
     for spec in all_specs():
         if spec.required_at_startup is not None:
             spec.required_at_startup(settings)
