@@ -38,8 +38,8 @@ def test_transcribe_returns_the_documented_outputs_and_saves_an_entry(shared_cac
     (entry,) = store.entries()
     assert result.entry == entry.id and entry.source == "speech.wav" and entry.audio is not None
     assert result.viewer["entry"] == entry.id and len(result.viewer["segments"]) == len(result.segments)
-    text, segments, downloads, viewer, files_rows, message, status = result.outputs()  # the page's order
-    assert (text, files_rows, message) == (result.text, result.files, result.message)
+    assert result.outputs() == (result.text, result.segments, result.downloads, result.viewer, result.files,
+                                result.message, result.status)  # the page's order
 
 
 def test_no_input_is_explained(shared_cache, store):

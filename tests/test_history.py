@@ -245,14 +245,13 @@ def test_job_entries_finish_discard_and_clean_up_on_the_way_out(store, tmp_path)
     for source in sources:
         source.write_bytes(b"RIFF" + bytes(64))
     done, failed, still_open = sources
-    with pytest.raises(RuntimeError):
-        with store.job() as job:
-            for source in sources:
-                folder = job.open(source)
-                write_outputs(transcript(), source.name, folder, ["json"], metadata(source.name))
-            entry_id = job.finish(done)
-            job.discard(failed)
-            raise RuntimeError("the job stops with one file still open")
+    with pytest.raises(RuntimeError), store.job() as job:
+        for source in sources:
+            folder = job.open(source)
+            write_outputs(transcript(), source.name, folder, ["json"], metadata(source.name))
+        entry_id = job.finish(done)
+        job.discard(failed)
+        raise RuntimeError("the job stops with one file still open")
     assert [p.name for p in store.root.iterdir()] == [entry_id]
     (entry,) = store.entries()
     assert entry.id == entry_id and entry.audio == store.root / entry_id / "audio.wav"

@@ -39,7 +39,15 @@ from ..outputs.history import HistoryStore
 from ..outputs.writers import DEFAULT_FORMATS
 from ..progress import Cancelled
 from . import model_table
-from .views import View, error_markdown, file_rows, history_rows, job_summary, status_markdown, view
+from .views import (
+    View,
+    error_markdown,
+    file_rows,
+    history_rows,
+    job_summary,
+    status_markdown,
+    view,
+)
 
 NO_INPUT = "Choose one or more audio or video files, or record from the microphone."
 

@@ -33,7 +33,14 @@ from ..settings import Settings  # noqa: E402
 from . import api, layout, model_table  # noqa: E402
 from .access import Access  # noqa: E402
 from .text import model_descriptions  # noqa: E402
-from .views import View, error_markdown, history_rows, segment_clip, status_markdown, view  # noqa: E402
+from .views import (  # noqa: E402
+    View,
+    error_markdown,
+    history_rows,
+    segment_clip,
+    status_markdown,
+    view,
+)
 
 log = logging.getLogger(__name__)
 
