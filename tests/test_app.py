@@ -146,3 +146,39 @@ def test_the_page_documents_the_hybrid_loading(settings):
     assert "127.0.0.1" in PRIVACY_AND_PERFORMANCE and "analytics" in PRIVACY_AND_PERFORMANCE
     assert "Transcribe" in HOW_TO_USE
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+
+
+def test_the_help_describes_each_registered_model_from_its_spec(settings, registered):
+    import dataclasses
+
+    from transcribe_studio.app.text import model_descriptions
+
+    registered(dataclasses.replace(get(CANARY), key="extra", label="Extra-Model",
+                                   description=lambda s: f"**Extra-Model** reads {s.output_dir}."))
+    registered(dataclasses.replace(get(CANARY), key="quiet", label="Quiet-Model", description=None))
+    about = model_descriptions(settings)
+    assert about.index(get(PARAKEET).label) < about.index(get(CANARY).label) < about.index("**Extra-Model**")
+    assert f"reads {settings.output_dir}." in about and "Quiet-Model" not in about
+
+
+def test_building_the_app_tidies_entries_a_crash_left(studio_settings, shared_cache):
+    from transcribe_studio.app.handlers import build_app
+    from transcribe_studio.outputs.history import HistoryStore
+    from transcribe_studio.outputs.writers import write_outputs
+    from transcribe_studio.transcript import Transcript
+
+    store = HistoryStore(studio_settings.output_dir / "history")
+    transcript = Transcript(text="hello", duration=1.0)
+    done = store.open_entry("done.wav")
+    write_outputs(transcript, "done.wav", done, ["json", "txt"])
+    store.finish(done)
+    crashed = store.open_entry("crashed.wav")  # the JSON written, the process gone before the TXT
+    write_outputs(transcript, "crashed.wav", crashed, ["json"])
+    fresh = store.open_entry("fresh.wav")  # another process may be writing it now
+    long_ago = time.time() - 2 * 24 * 3600
+    for path in (done, crashed, crashed / ".incomplete"):
+        os.utime(path, (long_ago, long_ago))
+
+    app = build_app(studio_settings, shared_cache)
+    assert not crashed.exists() and fresh.is_dir() and done.is_dir()
+    assert [e.id for e in app.studio_history.entries()] == [done.name]

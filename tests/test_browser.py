@@ -240,10 +240,10 @@ def _add_entry(store, source: str, text: str) -> str:
     words = [Word(0.5 + 0.4 * i, 0.8 + 0.4 * i, w) for i, w in enumerate(text.split())]
     transcript = Transcript(text=text, segments=[Segment(words[0].start, words[-1].end, text)], words=words,
                             model=label(PARAKEET), duration=words[-1].end + 0.5)
-    entry_dir = store.new_entry_dir(source)
+    entry_dir = store.open_entry(source)
     write_outputs(transcript, source, entry_dir, ("txt", "srt", "json"),
                   {"model": label(PARAKEET), "source": source})
-    return entry_dir.name
+    return store.finish(entry_dir)
 
 
 def test_history_lists_opens_and_deletes_an_entry(page, studio, tmp_path):

@@ -33,8 +33,9 @@ def metadata(source: str) -> dict:
 def add(store: HistoryStore, source: str, text: str = "Hello there. General Kenobi!",
         formats=("txt", "srt", "json")) -> Path:
     """One finished transcription, saved the way the UI saves it."""
-    entry_dir = store.new_entry_dir(source)
+    entry_dir = store.open_entry(source)
     write_outputs(transcript(text), source, entry_dir, formats, metadata(source))
+    store.finish(entry_dir)
     return entry_dir
 
 
@@ -70,16 +71,17 @@ def test_entries_made_in_the_same_millisecond_keep_their_order(store, monkeypatc
     assert [e.id for e in store.entries()] == [d.name for d in reversed(dirs)]
     # Another process with the same clock picks the same name: it gets a suffix, not the same folder.
     monkeypatch.setattr(history, "_clock", history._Clock())
-    clash = HistoryStore(store.root).new_entry_dir("b.wav")
-    assert clash.name == "2026-11-25_134512.345_b-2" and not any(clash.iterdir())
+    clash = HistoryStore(store.root).open_entry("b.wav")
+    assert clash.name == "2026-11-25_134512.345_b-2" and [p.name for p in clash.iterdir()] == [history.INCOMPLETE]
     assert sorted(p.name for p in dirs[0].iterdir()) == ["b.json", "b.srt", "b.txt"]
 
 
 def test_load_round_trips_transcript_metadata_and_files(store):
     source = "interview.m4a"
     original = transcript("Ça va? Très bien, merci. And you, my friend?")
-    entry_dir = store.new_entry_dir(source)
+    entry_dir = store.open_entry(source)
     written = write_outputs(original, source, entry_dir, ["txt", "srt", "vtt", "csv", "json"], metadata(source))
+    assert store.finish(entry_dir) == entry_dir.name
 
     loaded, meta, entry = store.load(entry_dir.name)
     assert loaded == original  # text, model, duration, every Segment and Word
@@ -148,14 +150,16 @@ def test_traversal_ids_are_refused_and_nothing_outside_is_touched(store, tmp_pat
 
 def test_damaged_or_incomplete_folders_are_skipped_not_fatal(store, caplog):
     good = add(store, "good.wav")
-    crashed = store.new_entry_dir("crashed.wav")  # crash before anything was written
-    partial = store.new_entry_dir("partial.wav")  # crash after the TXT, before the JSON
+    crashed = store.open_entry("crashed.wav")  # crash before anything was written
+    partial = store.open_entry("partial.wav")  # crash after the TXT, before the JSON
     write_outputs(transcript(), "partial.wav", partial, ["txt"], metadata("partial.wav"))
     (partial / ".partial.json.1a2b3c4d.tmp").write_text('{"text": "half')  # a temporary file, cut short
     damaged = {"truncated": b'{"text": "Hello', "not_object": b"[1, 2]", "not_utf8": b'{"text": "\xff\xfe"}',
                "bad_duration": b'{"text": "x", "duration": "long"}', "empty": b""}
-    for name, content in damaged.items():
-        (store.new_entry_dir(name) / f"{name}.json").write_bytes(content)
+    for name, content in damaged.items():  # complete entries whose JSON was damaged afterwards
+        folder = store.open_entry(name)
+        (folder / f"{name}.json").write_bytes(content)
+        store.finish(folder)
     (store.root / "stray.txt").write_text("not a folder")
 
     with caplog.at_level(logging.WARNING, logger="transcribe_studio.history"):
@@ -165,26 +169,106 @@ def test_damaged_or_incomplete_folders_are_skipped_not_fatal(store, caplog):
     for folder in [crashed, partial, *(p for p in store.root.iterdir() if p.name.endswith(tuple(damaged)))]:
         with pytest.raises(HistoryEntryNotFoundError):
             store.load(folder.name)
-    # Once the JSON lands or is repaired, the entry shows up (the listing's cache follows the file).
+    # Once the entry is finished or its JSON repaired, it shows up (the listing's cache follows the file).
     write_outputs(transcript(), "partial.wav", partial, ["json"], metadata("partial.wav"))
+    assert partial.name not in [e.id for e in store.entries()]  # a JSON, but not finished yet
+    store.finish(partial)
     truncated = next(store.root.glob("*_truncated"))
     write_outputs(transcript(), "truncated.wav", truncated, ["json"], metadata("truncated.wav"))
     assert [e.id for e in store.entries()] == [truncated.name, partial.name, good.name]
 
 
-def test_cleanup_removes_only_old_folders_without_json(store):
-    good = add(store, "good.wav")
-    old_crash = store.new_entry_dir("old.wav")
-    write_outputs(transcript(), "old.wav", old_crash, ["txt"])
-    fresh = store.new_entry_dir("fresh.wav")  # may still be being written
-    damaged = store.new_entry_dir("damaged.wav")
-    (damaged / "damaged.json").write_text("{")
-    long_ago = time.time() - 7200
-    for folder in (good, old_crash, damaged):
-        os.utime(folder, (long_ago, long_ago))
+def _age(*paths: Path, seconds: float = 7200) -> None:
+    long_ago = time.time() - seconds
+    for path in paths:
+        os.utime(path, (long_ago, long_ago))
 
-    assert store.cleanup_incomplete(older_than_s=3600) == [old_crash.name]
-    assert not old_crash.exists() and fresh.is_dir() and damaged.is_dir() and good.is_dir()
+
+def test_cleanup_removes_only_old_incomplete_folders(store):
+    good = add(store, "good.wav")
+    old_crash = store.open_entry("old.wav")  # cut short after its TXT
+    write_outputs(transcript(), "old.wav", old_crash, ["txt"])
+    old_json = store.open_entry("old_json.wav")  # cut short after its JSON, before the SRT
+    write_outputs(transcript(), "old_json.wav", old_json, ["json"], metadata("old_json.wav"))
+    fresh = store.open_entry("fresh.wav")  # may still be being written
+    write_outputs(transcript(), "fresh.wav", fresh, ["json"], metadata("fresh.wav"))
+    damaged = store.open_entry("damaged.wav")  # complete, its JSON damaged afterwards
+    (damaged / "damaged.json").write_text("{")
+    store.finish(damaged)
+    legacy = store.root / "2026-11-01_120000.000_legacy"  # written before markers existed: JSON, no marker
+    write_outputs(transcript(), "legacy.wav", legacy, ["json", "txt"], metadata("legacy.wav"))
+    empty_legacy = store.root / "2026-11-01_120000.001_empty"  # a pre-marker crash before the JSON
+    empty_legacy.mkdir()
+    for folder in (good, old_crash, old_json, damaged, legacy, empty_legacy):
+        _age(folder, *(folder / history.INCOMPLETE,) if (folder / history.INCOMPLETE).exists() else ())
+
+    assert sorted(store.cleanup_incomplete(older_than_s=3600)) == sorted([old_crash.name, old_json.name,
+                                                                          empty_legacy.name])
+    assert not old_crash.exists() and not old_json.exists() and not empty_legacy.exists()
+    assert fresh.is_dir() and damaged.is_dir() and good.is_dir() and legacy.is_dir()
+    assert [e.id for e in store.entries()] == [good.name, legacy.name]  # legacy entries stay listed
+
+
+def test_a_crash_between_two_formats_leaves_no_listed_entry_and_cleanup_removes_it(store, monkeypatch):
+    """The JSON is written first; a crash (an OSError here, once) while writing the SRT must not
+    leave an entry listed without its SRT and TXT."""
+    from transcribe_studio import files
+
+    real, calls = files.atomic_write_text, []
+
+    def crash_on_the_second_file(path, text):
+        calls.append(Path(path).name)
+        if len(calls) == 3:  # the marker, the JSON, then the SRT
+            raise OSError(28, "No space left on device")
+        return real(path, text)
+
+    monkeypatch.setattr(files, "atomic_write_text", crash_on_the_second_file)
+    from transcribe_studio.outputs import writers
+
+    monkeypatch.setattr(writers, "atomic_write_text", crash_on_the_second_file)
+    monkeypatch.setattr(history, "atomic_write_text", crash_on_the_second_file)
+    folder = store.open_entry("talk.wav")
+    with pytest.raises(OSError):
+        write_outputs(transcript(), "talk.wav", folder, ["json", "srt", "txt"], metadata("talk.wav"))
+    # The process dies here: nobody calls finish or discard.
+    assert calls == [history.INCOMPLETE, "talk.json", "talk.srt"]
+    assert sorted(p.name for p in history._files(folder)) == ["talk.json"]  # the JSON is there...
+    assert store.entries() == [] and HistoryStore(store.root).entries() == []  # ...but nothing is listed
+    with pytest.raises(HistoryEntryNotFoundError):
+        store.load(folder.name)
+    assert store.cleanup_incomplete(older_than_s=3600) == []  # too fresh: may still be being written
+    assert store.cleanup_incomplete(older_than_s=0) == [folder.name] and not folder.exists()
+
+
+def test_job_entries_finish_discard_and_clean_up_on_the_way_out(store, tmp_path):
+    sources = [tmp_path / f"{name}.wav" for name in ("done", "failed", "open")]
+    for source in sources:
+        source.write_bytes(b"RIFF" + bytes(64))
+    done, failed, still_open = sources
+    with pytest.raises(RuntimeError), store.job() as job:
+        for source in sources:
+            folder = job.open(source)
+            write_outputs(transcript(), source.name, folder, ["json"], metadata(source.name))
+        entry_id = job.finish(done)
+        job.discard(failed)
+        raise RuntimeError("the job stops with one file still open")
+    assert [p.name for p in store.root.iterdir()] == [entry_id]
+    (entry,) = store.entries()
+    assert entry.id == entry_id and entry.audio == store.root / entry_id / "audio.wav"
+    assert job.finish(still_open) is None  # nothing open under that name any more
+
+
+def test_finish_only_logs_a_failed_audio_copy(store, tmp_path, monkeypatch, caplog):
+    folder = store.open_entry("talk.wav")
+    write_outputs(transcript(), "talk.wav", folder, ["json"], metadata("talk.wav"))
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(history, "atomic_copy", full_disk)
+    assert store.finish(folder, audio=tmp_path / "missing-or-unreadable.wav") == folder.name
+    (entry,) = store.entries()
+    assert entry.audio is None and [p.name for p in entry.files] == ["talk.json"]
 
 
 def test_save_audio_copies_under_the_cap_only(store, tmp_path, monkeypatch):
@@ -216,7 +300,7 @@ def test_unicode_and_hostile_source_names(store):
     loaded, meta, entry = store.load(entry_dir.name)
     assert entry.source == name and meta["source"] == name and loaded.text == transcript().text
     for hostile in ("../../evil.wav", "a:b?c*.wav", "/abs/path/CON.wav", "..", ""):
-        made = store.new_entry_dir(hostile)
+        made = store.open_entry(hostile)
         assert made.parent == store.root and made.is_dir()
         assert not set(made.name) & set('/\\:?*"<>|')
     store.delete(entry_dir.name)
@@ -226,11 +310,12 @@ def test_unicode_and_hostile_source_names(store):
 def test_listing_500_entries_is_quick(store, monkeypatch):
     json_writer = get_writer("json")
     for i in range(500):
-        entry_dir = store.new_entry_dir(f"file{i}.wav")
+        entry_dir = store.open_entry(f"file{i}.wav")
         text = f"Recording number {i}. " + "some words spoken here " * 20
         (entry_dir / f"file{i}.json").write_text(json_writer.render(transcript(text), metadata(f"file{i}.wav")),
                                                  encoding="utf-8")
         (entry_dir / f"file{i}.txt").write_text(text, encoding="utf-8")
+        store.finish(entry_dir)
 
     fresh = HistoryStore(store.root)  # a new process: nothing cached
     started = time.perf_counter()

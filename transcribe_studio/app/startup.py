@@ -14,8 +14,10 @@ from ..settings import Settings
 
 
 def validate(settings: Settings) -> list[str]:
-    """Raise a StudioError if the app cannot start; else return lines describing the models and the device."""
-    settings.validate()
+    """Raise a StudioError if the app cannot start; else return lines describing the models and the device.
+
+    ``settings`` are already valid: :func:`..entry.start` validates them, once, for every command.
+    """
     resolve_device(settings.device)  # --device cuda on a machine without a usable GPU stops here, not at the first job
     for spec in all_specs():
         if spec.required_at_startup is not None:

@@ -1,7 +1,8 @@
-"""The words on the page: how to use it, privacy and performance, and what each model is."""
+"""The words on the page: how to use it, privacy and performance; what each model is comes from its spec."""
 
 from __future__ import annotations
 
+from ..models import all_specs
 from ..settings import Settings
 
 HOW_TO_USE = """
@@ -46,21 +47,5 @@ are told. Files are processed one at a time.
 
 
 def model_descriptions(settings: Settings) -> str:
-    return f"""
-**Parakeet-TDT-0.6B-v2** (English, fast, punctuation, word timestamps) loads from the local file
-`{settings.parakeet_path}` with NeMo's `ASRModel.restore_from`: fully offline, and instant after the
-first load because it stays in memory.
-
-**Canary-Qwen-2.5B** (English, highest accuracy; a speech encoder feeding the Qwen3-1.7B language
-model) loads with `SALM.from_pretrained` from the Hugging Face cache, repository
-`{settings.canary_repo}` at the pinned commit `{settings.canary_revision}`. The first run downloads
-about 5 GB; later runs use the cache with no download. It stays in memory after the first load.
-Long recordings are transcribed in windows of at most 40 seconds, the longest audio it was trained on.
-
-*Why Canary-Qwen is not a `.nemo` file like Parakeet:* it is a SALM (Speech-Augmented Language
-Model), published as a Hugging Face-style checkpoint (`config.json` + `model.safetensors`, with its
-tokenizer and LLM configuration taken from Qwen3-1.7B). A `.nemo` archive is the packaging of NeMo's
-`ModelPT` classes (`save_to` / `restore_from`); SALM is not a `ModelPT`, so it has no `.nemo` form
-and is loaded from the Hugging Face cache instead, pinned to a fixed commit so nothing changes or
-re-downloads behind your back.
-"""
+    """The Help tab's "About the models": each registered model's own description, in order."""
+    return "\n\n".join(spec.description(settings) for spec in all_specs() if spec.description is not None)

@@ -140,11 +140,27 @@ def _startup_line(settings: Settings) -> str:
             f"(or run `{SETUP_COMMAND}` now).")
 
 
+def _description(settings: Settings) -> str:
+    return f"""**{LABEL}** (English, highest accuracy; a speech encoder feeding the Qwen3-1.7B language
+model) loads with `SALM.from_pretrained` from the Hugging Face cache, repository
+`{settings.canary_repo}` at the pinned commit `{settings.canary_revision}`. The first run downloads
+about 5 GB; later runs use the cache with no download. It stays in memory after the first load.
+Long recordings are transcribed in windows of at most {MAX_WINDOW_SECONDS:g} seconds, the longest audio it was
+trained on.
+
+*Why Canary-Qwen is not a `.nemo` file like Parakeet:* it is a SALM (Speech-Augmented Language
+Model), published as a Hugging Face-style checkpoint (`config.json` + `model.safetensors`, with its
+tokenizer and LLM configuration taken from Qwen3-1.7B). A `.nemo` archive is the packaging of NeMo's
+`ModelPT` classes (`save_to` / `restore_from`); SALM is not a `ModelPT`, so it has no `.nemo` form
+and is loaded from the Hugging Face cache instead, pinned to a fixed commit so nothing changes or
+re-downloads behind your back."""
+
+
 SPEC = register(ModelSpec(
     key="canary", label=LABEL, summary="most accurate, English, a speech-LLM; slower",
     load=load, transcribe=transcribe,
     window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
-    setup=_setup, check=_check, startup_line=_startup_line,
+    setup=_setup, check=_check, startup_line=_startup_line, description=_description,
     notes=["Loaded with `SALM.from_pretrained` from the Hugging Face cache at a pinned commit: "
            "the network is needed once, then never again."]))

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NeedsNetworkError
+from ..files import atomic_copy, make_dirs
 from ..settings import Settings
 from .downloads import download_into_hf_cache
 
@@ -105,13 +104,10 @@ def install_overlay(settings: Settings) -> Path:
             raise NeedsNetworkError(f"{settings.qwen_repo}/{name} is not in the cache.")
         if target.is_file() and target.stat().st_size == source.stat().st_size:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Copies, not symlinks: symlinks need Developer Mode on Windows. Written
-        # to a temporary name first so an interrupted copy never looks complete.
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
-            with open(source, "rb") as src:
-                shutil.copyfileobj(src, tmp)
-        os.replace(tmp.name, target)
+        make_dirs(target.parent)
+        # Copies, not symlinks: symlinks need Developer Mode on Windows. Atomic, so
+        # an interrupted copy never looks complete and leaves no temporary file.
+        atomic_copy(source, target)
     return snapshot
 
 

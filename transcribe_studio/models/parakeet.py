@@ -32,10 +32,16 @@ def _check(settings: Settings) -> str:
     return f"OK, {settings.parakeet_path} is present and verified."
 
 
+def _description(settings: Settings) -> str:
+    return f"""**{LABEL}** (English, fast, punctuation, word timestamps) loads from the local file
+`{settings.parakeet_path}` with NeMo's `ASRModel.restore_from`: fully offline, and instant after the
+first load because it stays in memory."""
+
+
 SPEC = register(nemo_asr_spec(
     "parakeet", LABEL, "fast, English, punctuation and word timestamps",
     lambda settings: settings.parakeet_path,
     setup=_setup, check=_check,
     required_at_startup=lambda settings: check_nemo_file(settings.parakeet_path, LABEL),
-    startup_line=lambda settings: f"{LABEL}: {settings.parakeet_path} (found)",
+    startup_line=lambda settings: f"{LABEL}: {settings.parakeet_path} (found)", description=_description,
     notes=["Loaded with `ASRModel.restore_from` from a local `.nemo` file: never uses the network."]))

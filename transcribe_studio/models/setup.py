@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..entry import command_line_parser, start
 from ..errors import DiskError, ModelFileError, report
+from ..files import atomic_write_text
 from ..settings import SETUP_COMMAND, Settings
 from . import hub_cache
 from .downloads import download_resumable, file_metadata
@@ -77,7 +78,7 @@ def _note(path: Path, sha256: str) -> dict:
 
 def _remember_verified(path: Path, sha256: str) -> None:
     try:
-        _marker(path).write_text(json.dumps(_note(path, sha256)))
+        atomic_write_text(_marker(path), json.dumps(_note(path, sha256)))
     except OSError:
         pass  # verification still holds; it will just be repeated next time
 

@@ -44,6 +44,8 @@ class ModelSpec:
     startup_line: Callable[["Settings"], str] | None = None
     # the extra the README and the page say about it
     notes: list[str] = field(default_factory=list)
+    # settings -> what the page's Help tab says about it (markdown, a paragraph or more)
+    description: Callable[["Settings"], str] | None = None
 
     def describe_at_startup(self, settings: "Settings") -> str:
         if self.startup_line is not None:

@@ -8,11 +8,26 @@ Why it is built this way:
   ``talk.mp3`` from different folders get their own entry), and deleting an
   entry is removing one folder. UTC, because local time repeats an hour each
   autumn and would break the order.
-* **Nothing finished is lost.** The caller writes the outputs with
-  ``writers.write_outputs`` as soon as a file is done; each file is swapped in
-  atomically, so a crash or a closed browser tab leaves either the whole file or
-  none. An entry counts once its JSON exists; a folder without one is a write
-  cut short, left out of the listing (``cleanup_incomplete`` removes old ones).
+* **An entry's life** (:class:`JobEntries` for a job of many files, or the
+  store's own calls for one): :meth:`HistoryStore.open_entry` makes the folder
+  with a hidden ``.incomplete`` marker in it; the caller writes the outputs into
+  it (``writers.write_outputs``, each file swapped in atomically);
+  :meth:`HistoryStore.finish` keeps a copy of the audio for replay (a nicety: an
+  ``OSError`` there is only logged) and then, **last**, removes the marker;
+  :meth:`HistoryStore.discard` removes the folder of a file that failed or was
+  cancelled.
+* **Complete means every file is written.** A folder is listed only when it has
+  a JSON *and* no ``.incomplete`` marker: a crash between two formats leaves the
+  marker, so the entry is never listed without its SRT or TXT. The marker is
+  negative (present while writing) rather than a ``.complete`` file written last
+  so that folders written before markers existed (a JSON, no marker) stay listed
+  exactly as they were, with no migration step. Removing a file is as atomic as
+  creating one, so the switch to complete is one atomic step either way.
+* **Crashes are tidied at startup:** :meth:`HistoryStore.cleanup_incomplete`
+  removes folders still marked incomplete, or without any JSON, once untouched
+  for a day (a younger one may still be being written by another process). A
+  folder with a damaged JSON but no marker is kept: it was complete, and its
+  other outputs may still be worth having.
 * **The listing reads only each entry's JSON**, and parses each file once per
   process (cached by size and modification time); a damaged folder is logged
   and skipped, never fatal to the listing.
@@ -26,7 +41,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 import threading
 import time
@@ -34,7 +48,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..errors import StudioError
+from ..errors import StudioError, report
+from ..files import atomic_copy, atomic_write_text, make_dirs, make_new_dir
 from ..transcript import Segment, Transcript, Word
 from .writers import FORMATS, safe_stem
 
@@ -48,6 +63,7 @@ PREVIEW_CHARS = 160
 MAX_NAME_CHARS = 60  # keeps <root>/<entry>/<stem>.json well inside Windows' 260-character paths
 _TIME_FORMAT = "%Y-%m-%d_%H%M%S"
 _NAME = re.compile(r"(\d{4}-\d\d-\d\d_\d{6})\.(\d{3})_")
+INCOMPLETE = ".incomplete"  # in an entry's folder while its files are being written
 
 
 class HistoryEntryNotFoundError(StudioError):
@@ -90,28 +106,55 @@ class HistoryStore:
         self.root = Path(root)
         self._parsed: dict[str, tuple[tuple, dict | None]] = {}  # id -> ((json name, size, mtime), summary)
 
-    # --- writing ---------------------------------------------------------------
+    # --- writing: an entry's life -------------------------------------------------
 
-    def new_entry_dir(self, source_name: str) -> Path:
-        """Create and return an empty, uniquely named folder for one transcription."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    def open_entry(self, source_name: str) -> Path:
+        """Create a uniquely named folder for one transcription, marked incomplete; return it."""
+        make_dirs(self.root)
         now = _clock.next()
         stem = safe_stem(source_name)[:MAX_NAME_CHARS].strip(" .") or "transcript"
         base = f"{now.strftime(_TIME_FORMAT)}.{now.microsecond // 1000:03d}_{stem}"
         for n in range(1, 1000):  # another process may have taken the name
             path = self.root / (base if n == 1 else f"{base}-{n}")
             try:
-                path.mkdir()
-                return path
+                make_new_dir(path)
             except FileExistsError:
                 continue
+            atomic_write_text(path / INCOMPLETE, "")
+            return path
         raise FileExistsError(f"no free entry name for {base!r} in {self.root}")
+
+    def finish(self, entry_dir: str | os.PathLike, audio: str | os.PathLike | None = None) -> str:
+        """Mark an entry complete once its outputs are written; return its id.
+
+        With ``audio``, first keep a copy of it for replaying segments: a nicety, so
+        an ``OSError`` (a full disk) is logged and only the replay is lost.
+        """
+        entry = self._own_folder(entry_dir)
+        if audio is not None:
+            try:
+                self.save_audio(entry, audio)
+            except OSError as exc:
+                report(exc, f"keeping a copy of {Path(audio).name} for replay")
+        (entry / INCOMPLETE).unlink(missing_ok=True)  # last: from here on the entry is listed
+        return entry.name
+
+    def discard(self, entry_dir: str | os.PathLike) -> None:
+        """Remove an entry that will not be finished (its file failed, or the job stopped); gone is fine."""
+        try:
+            entry = self._own_folder(entry_dir)
+        except HistoryEntryNotFoundError:
+            return
+        shutil.rmtree(entry, ignore_errors=True)
+        self._parsed.pop(entry.name, None)
+
+    def job(self) -> "JobEntries":
+        """The entries of one job of many files: see :class:`JobEntries`."""
+        return JobEntries(self)
 
     def save_audio(self, entry_dir: str | os.PathLike, src_path: str | os.PathLike) -> Path | None:
         """Copy the input beside its outputs as ``audio<ext>``; None if it is over MAX_AUDIO_BYTES."""
-        entry = self._entry_path(Path(entry_dir).name)
-        if Path(entry_dir).resolve() != entry.resolve():
-            raise HistoryEntryNotFoundError(f"{entry_dir} is not a folder of this History.")
+        entry = self._own_folder(entry_dir)
         src = Path(src_path)
         ext = src.suffix.lower()
         if not re.fullmatch(r"\.[a-z0-9]{1,10}", ext) or ext[1:] in FORMATS:  # odd, or would pass for an output
@@ -120,15 +163,7 @@ class HistoryStore:
         if size > MAX_AUDIO_BYTES:
             log.info("Not keeping %s in History: %d bytes is over the %d-byte limit", src.name, size, MAX_AUDIO_BYTES)
             return None
-        target = entry / f"audio{ext}"
-        tmp = entry / f".{target.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return target
+        return atomic_copy(src, entry / f"audio{ext}")
 
     # --- reading ---------------------------------------------------------------
 
@@ -175,9 +210,10 @@ class HistoryStore:
         self._parsed.pop(entry_id, None)
 
     def cleanup_incomplete(self, older_than_s: float = 24 * 3600) -> list[str]:
-        """Remove folders with no JSON (a crash mid-write) untouched for ``older_than_s``; return their ids.
+        """Remove folders marked incomplete or without a JSON (a crash mid-write) untouched for
+        ``older_than_s``; return their ids.
 
-        Folders with a damaged JSON are kept: their other outputs may still be worth having.
+        Folders with a damaged JSON and no marker are kept: their other outputs may still be worth having.
         """
         removed, cutoff = [], time.time() - older_than_s
         try:
@@ -186,9 +222,16 @@ class HistoryStore:
             return removed
         for folder in folders:
             path = Path(folder.path)
-            if _json_file(_files(path)) is None and folder.stat(follow_symlinks=False).st_mtime < cutoff:
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(folder.name)
+            try:
+                files, complete = _scan(path)
+                if (complete and _json_file(files) is not None) or _last_change(path) >= cutoff:
+                    continue
+            except OSError:  # vanished meanwhile
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(folder.name)
+        if removed:
+            log.info("Removed %d History folder(s) left incomplete by a crash: %s", len(removed), ", ".join(removed))
         return removed
 
     # --- helpers ---------------------------------------------------------------
@@ -209,12 +252,19 @@ class HistoryStore:
             raise HistoryEntryNotFoundError(f"There is no History entry {shown}.")
         return path
 
+    def _own_folder(self, entry_dir: str | os.PathLike) -> Path:
+        """``entry_dir`` if it is a folder of this History (by its full path, not only its name)."""
+        entry = self._entry_path(Path(entry_dir).name)
+        if Path(entry_dir).resolve() != entry.resolve():
+            raise HistoryEntryNotFoundError(f"{entry_dir} is not a folder of this History.")
+        return entry
+
     def _read_entry(self, path: Path) -> HistoryEntry | None:
-        """The entry in a folder, or None (logged) if its JSON is missing or unreadable."""
-        files = _files(path)
+        """The entry in a folder, or None (logged) if it is incomplete or its JSON is missing or unreadable."""
+        files, complete = _scan(path)
         json_path = _json_file(files)
-        if json_path is None:
-            log.debug("History folder %s has no JSON yet (being written, or cut short)", path.name)
+        if json_path is None or not complete:
+            log.debug("History folder %s is incomplete (being written, or cut short)", path.name)
             return None
         stat = json_path.stat()
         key = (json_path.name, stat.st_size, stat.st_mtime_ns)
@@ -229,10 +279,65 @@ class HistoryStore:
         return HistoryEntry(id=path.name, files=[p for p in files if p != audio], audio=audio, **summary)
 
 
-def _files(folder: Path) -> list[Path]:
-    """The folder's finished files: no temporary (hidden) files, no links that could point elsewhere."""
+class JobEntries:
+    """The History entries of one job of many files, one per input file.
+
+    ``open(source)`` as each file starts (fits ``batch.run_batch``'s ``output_dir_for``),
+    then ``finish(source)`` once its outputs are written (its audio is kept beside them)
+    or ``discard(source)`` if it failed. Used as a context manager: whatever is still
+    open when the job stops early (cancelled, the generator closed, an error) is
+    discarded on the way out, so a stopped job leaves only whole entries.
+    """
+
+    def __init__(self, store: HistoryStore):
+        self.store = store
+        self._open: dict[Path, Path] = {}
+
+    def open(self, source: Path) -> Path:
+        self._open[source] = folder = self.store.open_entry(source.name)
+        return folder
+
+    def finish(self, source: Path) -> str | None:
+        """Mark ``source``'s entry complete, keeping a copy of ``source``; its id (None if none was opened)."""
+        folder = self._open.pop(source, None)
+        return self.store.finish(folder, audio=source) if folder is not None else None
+
+    def discard(self, source: Path) -> None:
+        folder = self._open.pop(source, None)
+        if folder is not None:
+            self.store.discard(folder)
+
+    def discard_open(self) -> None:
+        for source in list(self._open):
+            self.discard(source)
+
+    def __enter__(self) -> "JobEntries":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.discard_open()
+
+
+def _scan(folder: Path) -> tuple[list[Path], bool]:
+    """The folder's finished files (no hidden or temporary files, no links that could point
+    elsewhere), and whether it is complete (no ``.incomplete`` marker)."""
     with os.scandir(folder) as found:
-        return sorted(Path(f.path) for f in found if f.is_file(follow_symlinks=False) and not f.name.startswith("."))
+        entries = list(found)
+    files = sorted(Path(f.path) for f in entries if f.is_file(follow_symlinks=False) and not f.name.startswith("."))
+    return files, not any(f.name == INCOMPLETE for f in entries)
+
+
+def _files(folder: Path) -> list[Path]:
+    return _scan(folder)[0]
+
+
+def _last_change(folder: Path) -> float:
+    """When the folder or its marker last changed (a file added or swapped in changes the folder)."""
+    times = [folder.stat(follow_symlinks=False).st_mtime]
+    marker = folder / INCOMPLETE
+    if marker.is_file():
+        times.append(marker.stat().st_mtime)
+    return max(times)
 
 
 def _json_file(files: list[Path]) -> Path | None:

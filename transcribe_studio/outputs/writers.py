@@ -18,8 +18,8 @@ one row per segment (start, end, text; seconds with 3 decimals); JSON the whole
 transcript plus the caller's metadata (model, revision, settings).
 
 ``write_outputs`` names files after the input (``meeting.mp4`` -> ``meeting.srt``),
-always inside ``output_dir``, and writes them atomically, so a crash or a player
-reading the file never sees half of one. Two inputs with the same stem
+always inside ``output_dir``, and writes each atomically (:mod:`..files`), so a
+crash or a player reading the file never sees half of one. Two inputs with the same stem
 (``a/talk.wav``, ``b/talk.mp3``) map to the same files: the later one replaces
 the earlier; callers batching such inputs should give each its own folder.
 """
@@ -33,11 +33,11 @@ import io
 import json
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, TextIO
 
+from ..files import atomic_write_text, make_dirs
 from ..transcript import Segment, Transcript, Word
 
 FORMATS = ("txt", "srt", "vtt", "json", "csv")
@@ -206,7 +206,7 @@ class WriteJSON(ResultWriter):
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         data = transcript.to_dict()
         # Short fields first, so the file reads well; default=str takes Paths in metadata.
-        ordered = {key: data[key] for key in ("text", "model", "duration", "segments", "words")}
+        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "segments", "words")}
         return json.dumps({**ordered, "metadata": metadata or {}}, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
@@ -253,29 +253,12 @@ def write_outputs(transcript: Transcript, source: str | os.PathLike, output_dir:
     """Write ``output_dir/<input stem>.<ext>`` for each format; return the paths written."""
     # Resolve every format first, so a bad name fails before any file is written.
     writers = list({w.extension: w for w in map(get_writer, formats)}.values())
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = make_dirs(output_dir)
     stem = safe_stem(source)
     paths = []
     for writer in writers:
         path = output_dir / f"{stem}.{writer.extension}"
-        _atomic_write(path, writer.render(transcript, metadata))
+        atomic_write_text(path, writer.render(transcript, metadata))
         paths.append(path)
     return paths
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write beside the target, flush to disk, then swap it in with one rename."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 honours the umask like a plain open (mkstemp would force 0600);
-    # O_BINARY stops Windows from turning "\n" into "\r\n" below Python.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -1,0 +1,188 @@
+"""The studio's named API endpoints, as plain functions: the page calls them, and so may anyone.
+
+Each function takes the app's :class:`ModelCache` (and, for History, its
+:class:`HistoryStore`) and plain values, and never raises for a bad file, a
+failed load or a bad question: the answer says what went wrong and what to do
+(the traceback goes to the log). The page serves them under these names:
+
+============================  ====================================================  ===============================
+``api_name``                  inputs (gradio_client, in order)                      outputs (in order)
+============================  ====================================================  ===============================
+``/transcribe``               files (list of files), recording (file or None),      text, segments, downloads,
+                              model (key, e.g. "parakeet"), formats (list)          files, message, status
+``/summarise``                text                                                  answer, status
+``/action_items``             text                                                  answer, status
+``/ask``                      text, question                                        answer, status
+``/history``                  (none)                                                rows
+``/load_model_<key>``         (none)                                                models, note, status
+``/unload_model_<key>``       (none)                                                models, note, status
+============================  ====================================================  ===============================
+
+Through gradio_client, tables (segments, files, rows, models) arrive as
+``{"headers": [...], "data": [[...], ...]}``; called here, they are lists of rows.
+All model work shares one queue slot on the page, so these run one at a time there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .. import assistant
+from ..batch import FileResult, run_batch
+from ..errors import StudioError, report
+from ..models import DEFAULT_MODEL, ModelCache
+from ..models.spec import label
+from ..outputs.history import HistoryStore
+from ..outputs.writers import DEFAULT_FORMATS
+from ..progress import Cancelled
+from . import model_table
+from .views import (
+    View,
+    error_markdown,
+    file_rows,
+    history_rows,
+    job_summary,
+    status_markdown,
+    view,
+)
+
+NO_INPUT = "Choose one or more audio or video files, or record from the microphone."
+
+# progress(fraction of the whole job done, what is happening now); raising Cancelled stops the job
+JobProgress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """What ``/transcribe`` answers, after each file and at the end of a job."""
+    text: str = ""                                           # the transcript of the last file finished
+    segments: list[list[str]] = field(default_factory=list)  # its [start, end, text] rows ("0:01.20")
+    downloads: list[str] = field(default_factory=list)       # paths of its output files
+    files: list[list[str]] = field(default_factory=list)     # [file, "done"/"failed", details] per file so far
+    message: str = ""                                        # markdown: progress, summary, what went wrong
+    status: str = ""                                         # markdown: the device and each model's state
+    entry: str | None = None                                 # the History entry of the last file finished
+    viewer: dict = field(default_factory=dict)               # for the page: replaying its segments
+
+    @classmethod
+    def of(cls, shown: View, files: list[list[str]], message: str, status: str) -> "Transcription":
+        return cls(shown.text, shown.segments, shown.downloads, files, message, status, shown.entry, shown.state)
+
+    def outputs(self) -> tuple:
+        """In the order of the page's outputs: text, segments, downloads, viewer, files, message, status."""
+        return self.text, self.segments, self.downloads, self.viewer, self.files, self.message, self.status
+
+
+def transcribe(cache: ModelCache, store: HistoryStore, files: Iterable[str | Path] | None,
+               recording: str | Path | None = None, model: str = DEFAULT_MODEL,
+               formats: Iterable[str] | None = DEFAULT_FORMATS, progress: JobProgress | None = None) -> Transcription:
+    """Transcribe ``files`` (and ``recording``) with ``model``; each finished file becomes a History entry.
+
+    Returns the answer after the last file (see :class:`Transcription`); a JSON is
+    always written besides ``formats``, as History reads it. ``progress`` may raise
+    :class:`Cancelled` to stop after the current step: finished files stay saved.
+    """
+    last = Transcription()
+    for last in transcribe_steps(cache, store, files, recording, model, formats, progress):
+        pass
+    return last
+
+
+def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str | Path] | None,
+                     recording: str | Path | None = None, model: str = DEFAULT_MODEL,
+                     formats: Iterable[str] | None = DEFAULT_FORMATS,
+                     progress: JobProgress | None = None) -> Iterator[Transcription]:
+    """:func:`transcribe`, answering after every file (the page streams these)."""
+    paths = [Path(f) for f in (files or [])] + ([Path(recording)] if recording else [])
+    if not paths:
+        yield Transcription(message=NO_INPUT, status=status_markdown(cache))
+        return
+    formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # History reads the JSON
+    started, results, shown = time.monotonic(), [], View()
+    on_start = _per_file_progress(progress, paths, results, started, label(model))
+    with store.job() as entries:
+        try:
+            for result in run_batch(cache, model, paths, formats, on_start, entries.open):
+                results.append(result)
+                if result.ok:
+                    shown = view(store, entries.finish(result.source))
+                else:
+                    entries.discard(result.source)
+                yield Transcription.of(shown, file_rows(results), job_summary(results, len(paths), started),
+                                       status_markdown(cache))
+        except Cancelled:
+            entries.discard_open()
+            yield Transcription.of(shown, file_rows(results), _cancelled(results), status_markdown(cache))
+
+
+def _per_file_progress(progress: JobProgress | None, paths: list[Path], results: list[FileResult],
+                       started: float, model_label: str):
+    """``run_batch``'s ``on_start``: each file's progress as a share of the whole job."""
+    def on_start(source: Path):
+        index = len(results)
+
+        def update(fraction: float, note: str) -> None:
+            if progress is not None:
+                progress((index + fraction) / len(paths),
+                         f"{source.name}: {note} ({time.monotonic() - started:.0f} s elapsed)")
+        update(0.0, f"loading {model_label} if needed, decoding")
+        return update
+    return on_start
+
+
+def _cancelled(results: list[FileResult]) -> str:
+    return f"Cancelled. {sum(r.ok for r in results)} finished file(s) are saved in History."
+
+
+# --- Ask the assistant --------------------------------------------------------
+
+def summarise(cache: ModelCache, text: str) -> tuple[str, str]:
+    """A summary of the transcript ``text``: (answer markdown, status markdown)."""
+    return _answer(lambda: assistant.summarise(cache, text), cache)
+
+
+def action_items(cache: ModelCache, text: str) -> tuple[str, str]:
+    """The action items in the transcript ``text``: (answer markdown, status markdown)."""
+    return _answer(lambda: assistant.action_items(cache, text), cache)
+
+
+def ask(cache: ModelCache, text: str, question: str) -> tuple[str, str]:
+    """An answer to ``question`` from the transcript ``text``: (answer markdown, status markdown)."""
+    return _answer(lambda: assistant.ask(cache, text, question), cache)
+
+
+def _answer(call: Callable[[], assistant.Answer], cache: ModelCache) -> tuple[str, str]:
+    try:
+        answer = call().markdown()
+    except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
+        answer = error_markdown(report(exc, f"asking {label(assistant.MODEL)}"))
+    return answer, status_markdown(cache)
+
+
+# --- History and models -------------------------------------------------------
+
+def history(store: HistoryStore) -> list[list[str]]:
+    """Every complete History entry, newest first: [id, created (UTC), file, model, duration, preview]."""
+    return history_rows(store)
+
+
+def load_model(cache: ModelCache, key: str) -> tuple[list[list[str]], str, str]:
+    """Load the model ``key`` now: (the Models table's rows, a note, status markdown)."""
+    return _model_action(cache.load, "{} is loaded.", cache, key)
+
+
+def unload_model(cache: ModelCache, key: str) -> tuple[list[list[str]], str, str]:
+    """Unload the model ``key``, freeing its memory: (the Models table's rows, a note, status markdown)."""
+    return _model_action(cache.unload, "{} was unloaded; its memory is free.", cache, key)
+
+
+def _model_action(action: Callable[[str], None], done: str, cache: ModelCache, key: str):
+    try:
+        action(key)
+        note = done.format(label(key))
+    except StudioError as error:
+        note = error_markdown(error)
+    return model_table.rows(cache), note, status_markdown(cache)

@@ -1,0 +1,155 @@
+"""The page's layout: its components and tabs, and nothing they do (see :mod:`.handlers`).
+
+:func:`build` is called inside a ``gr.Blocks`` context and returns a :class:`Page`
+holding every component an event needs. What the page offers (the models, the
+formats, the texts) comes in as arguments, so nothing here names a model.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gradio as gr
+
+from ..outputs.writers import DEFAULT_FORMATS, FORMATS
+from . import model_table
+from .text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE
+from .views import FILE_HEADERS, HISTORY_HEADERS, SEGMENT_HEADERS
+
+TITLE = "NeMo Transcription Studio"
+LOAD, UNLOAD = "load", "unload"
+
+
+class Page:
+    """The components of the page, by name (set by :func:`build`)."""
+    job: gr.State              # the running job's flags ({"cancel": True} asks it to stop)
+    viewer: gr.State           # the transcript shown: its History entry, audio and segment times
+    tabs: gr.Tabs
+    # Transcribe
+    media: gr.File
+    recording: gr.Audio
+    model: gr.Radio
+    formats: gr.CheckboxGroup
+    run: gr.Button
+    stop: gr.Button
+    message: gr.Markdown
+    status: gr.Markdown
+    text: gr.Textbox
+    segments: gr.Dataframe
+    player: gr.Audio
+    downloads: gr.File
+    files_table: gr.Dataframe
+    summary_btn: gr.Button
+    actions_btn: gr.Button
+    question: gr.Textbox
+    ask_btn: gr.Button
+    answer: gr.Markdown
+    # History
+    history: gr.Dataframe
+    picked: gr.Textbox
+    open_btn: gr.Button
+    delete_btn: gr.Button
+    refresh_history: gr.Button
+    history_note: gr.Markdown
+    # Models
+    models_table: gr.Dataframe
+    model_buttons: list[tuple[str, str, gr.Button]]  # (model key, LOAD or UNLOAD, button)
+    idle: gr.Number
+    models_note: gr.Markdown
+    timer: gr.Timer
+
+
+def blocks() -> gr.Blocks:
+    """The page's frame; uploads older than an hour are deleted."""
+    return gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600))
+
+
+def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], default_model: str,
+          assistant_label: str, history_rows: Callable[[], list], model_rows: Callable[[], list],
+          idle_minutes: float, about_models: str) -> Page:
+    """The whole page. ``models``: (label, key) of each model offered for transcription, in order;
+    ``loadable``: (label, key) of each model the Models tab loads and unloads."""
+    page = Page()
+    gr.Markdown(f"# {TITLE}\nLocal, private speech-to-text with NVIDIA NeMo.")
+    page.job = gr.State({})
+    page.viewer = gr.State({})
+    with gr.Tabs() as page.tabs:
+        with gr.Tab("Transcribe", id="transcribe"):
+            _transcribe_tab(page, models, default_model)
+            _assistant(page, assistant_label)
+        with gr.Tab("History", id="history"):
+            _history_tab(page, history_rows)
+        with gr.Tab("Models", id="models"):
+            _models_tab(page, loadable, model_rows, idle_minutes)
+        with gr.Tab("Help", id="help"):
+            _help_tab(about_models)
+    page.timer = gr.Timer(5.0)
+    return page
+
+
+def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: str) -> None:
+    with gr.Row():
+        with gr.Column(scale=1):
+            page.media = gr.File(label="Audio or video files", file_count="multiple",
+                                 file_types=["audio", "video"], type="filepath")
+            page.recording = gr.Audio(sources=["microphone"], type="filepath", label="Or record")
+            page.model = gr.Radio(models, value=default_model, label="Model")
+            with gr.Accordion("Settings", open=False):
+                page.formats = gr.CheckboxGroup(list(FORMATS), value=list(DEFAULT_FORMATS),
+                                                label="Save as (JSON is always kept for History)")
+            with gr.Row():
+                page.run = gr.Button("Transcribe", variant="primary")
+                page.stop = gr.Button("Cancel", variant="stop")
+            page.message = gr.Markdown()
+            page.status = gr.Markdown()  # filled at page load: the page need not wait for torch
+        with gr.Column(scale=2):
+            page.text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False)
+            page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments (click a row to listen)",
+                                         interactive=False, wrap=True)
+            page.player = gr.Audio(label="Segment", autoplay=True, interactive=False)
+            page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+            page.files_table = gr.Dataframe(headers=FILE_HEADERS, label="Files", interactive=False, wrap=True)
+
+
+def _assistant(page: Page, assistant_label: str) -> None:
+    with gr.Accordion(f"Ask {assistant_label} about this transcript", open=False):
+        gr.Markdown(f"Uses {assistant_label}'s language model on the transcript text (it does not hear the "
+                    f"audio). Loads {assistant_label} if it is not loaded yet.")
+        with gr.Row():
+            page.summary_btn = gr.Button("Summary")
+            page.actions_btn = gr.Button("Action items")
+        page.question = gr.Textbox(label="Question", placeholder="What did they decide about the budget?")
+        page.ask_btn = gr.Button("Ask")
+        page.answer = gr.Markdown()
+
+
+def _history_tab(page: Page, history_rows: Callable[[], list]) -> None:
+    page.history = gr.Dataframe(headers=HISTORY_HEADERS, value=history_rows, interactive=False, wrap=True,
+                                label="Finished transcriptions (newest first; click a row to select it)")
+    page.picked = gr.Textbox(label="Selected entry", interactive=False)
+    with gr.Row():
+        page.open_btn = gr.Button("Open")
+        page.delete_btn = gr.Button("Delete", variant="stop")
+        page.refresh_history = gr.Button("Refresh")
+    page.history_note = gr.Markdown()
+
+
+def _models_tab(page: Page, models: list[tuple[str, str]], model_rows: Callable[[], list],
+                idle_minutes: float) -> None:
+    page.models_table = gr.Dataframe(headers=model_table.HEADERS, value=model_rows, interactive=False, wrap=True)
+    page.model_buttons = []
+    for name, key in models:
+        with gr.Row():
+            page.model_buttons.append((key, LOAD, gr.Button(f"Load {name}")))
+            page.model_buttons.append((key, UNLOAD, gr.Button(f"Unload {name}")))
+    page.idle = gr.Number(value=idle_minutes, minimum=0, label="Unload after N idle minutes (0: never)")
+    page.models_note = gr.Markdown()
+
+
+def _help_tab(about_models: str) -> None:
+    with gr.Accordion("How to Use", open=True):
+        gr.Markdown(HOW_TO_USE)
+    with gr.Accordion("Privacy & Performance", open=True):
+        gr.Markdown(PRIVACY_AND_PERFORMANCE)
+    with gr.Accordion("About the models", open=True):
+        gr.Markdown(about_models)

@@ -1,0 +1,69 @@
+"""Every file and folder the app creates goes through here: written whole or not at all.
+
+* :func:`atomic_write_text` and :func:`atomic_copy` write to a hidden temporary
+  file beside the target (``.<name>.<random>.tmp``, so it is on the same
+  filesystem and a listing that skips hidden names never shows it), flush it to
+  disk, then swap it in with one ``os.replace``. A reader (a player, the History
+  listing, a crash) sees the old file or the new one, never half of one.
+* On any failure, a full disk or an interrupt included, the temporary file is
+  removed before the error goes on: no ``*.tmp`` or ``*.part`` is ever left.
+* Files are created with :data:`FILE_MODE` and folders with :data:`DIR_MODE`,
+  both filtered by the umask as a plain ``open``/``mkdir`` would be. Making the
+  app's files private to the user on POSIX is a change of these two constants.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+FILE_MODE = 0o666
+DIR_MODE = 0o777
+_COPY_CHUNK = 1024 * 1024
+
+
+def make_dirs(path: str | os.PathLike) -> Path:
+    """The folder and its parents, created if missing."""
+    path = Path(path)
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    return path
+
+
+def make_new_dir(path: str | os.PathLike) -> Path:
+    """A new folder; raises FileExistsError if the name is taken (parents must exist)."""
+    path = Path(path)
+    path.mkdir(mode=DIR_MODE)
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` (newlines as given, on every OS), atomically."""
+    data = text.encode("utf-8")
+    return _atomic(Path(path), lambda out: out.write(data))
+
+
+def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Copy the bytes of ``src`` to ``dst``, atomically (``dst``'s folder must exist)."""
+    def copy(out):
+        with open(src, "rb") as source:
+            shutil.copyfileobj(source, out, _COPY_CHUNK)
+    return _atomic(Path(dst), copy)
+
+
+def _atomic(path: Path, fill) -> Path:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # O_EXCL: never write through a file or link someone else put there; O_BINARY keeps
+    # Windows from turning "\n" into "\r\n".
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+    try:
+        with open(fd, "wb") as out:
+            fill(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
