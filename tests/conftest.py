@@ -211,11 +211,43 @@ def studio_settings(settings, tmp_path) -> Settings:
     return dataclasses.replace(settings, output_dir=tmp_path / "outputs")
 
 
+def listening_addresses(port: int) -> list[str]:
+    """The local addresses of the sockets listening on TCP ``port`` on this machine (Linux /proc/net)."""
+    import ipaddress
+    import socket
+
+    found = []
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # /proc prints each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.append(str(ipaddress.ip_address(raw)))
+    return found
+
+
+def assert_serves_on_localhost_only(app, port: int) -> None:
+    """The server Gradio started listens on 127.0.0.1 and nowhere else, and says so."""
+    assert app.server_name == "127.0.0.1"
+    assert app.analytics_enabled is False
+    if Path("/proc/net/tcp").exists():
+        assert listening_addresses(port) == ["127.0.0.1"], listening_addresses(port)
+
+
 @pytest.fixture
 def serve_studio():
     """A factory: ``serve_studio(settings, cache=None, access=None)`` builds the studio with
-    ``build_app``, serves it on a free 127.0.0.1 port with ``launch`` (no thread lock, quiet)
-    and returns ``(app, url)``; every app it started is closed at teardown."""
+    ``build_app``, serves it on a free 127.0.0.1 port with ``launch`` (no thread lock, quiet),
+    checks that it listens on 127.0.0.1 only and returns ``(app, url)``; every app it started
+    is closed at teardown."""
     import socket
 
     from transcribe_studio.app.handlers import build_app, launch
@@ -229,6 +261,7 @@ def serve_studio():
             port = s.getsockname()[1]
         launch(app, settings, port, access=access, prevent_thread_lock=True, quiet=True)
         started.append(app)
+        assert_serves_on_localhost_only(app, port)
         return app, f"http://127.0.0.1:{port}/"
 
     yield serve

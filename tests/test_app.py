@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import assert_serves_on_localhost_only
 from transcribe_studio.app import startup
 from transcribe_studio.models import CANARY, PARAKEET, ModelState, get
 from transcribe_studio.settings import Settings
@@ -93,6 +94,7 @@ def served_app(settings, shared_cache, tmp_path):
     app = build_app(settings, shared_cache)
     port = free_port()
     launch(app, settings, port, prevent_thread_lock=True, quiet=True)
+    assert_serves_on_localhost_only(app, port)
     yield app, f"http://127.0.0.1:{port}/"
     app.close()
 
@@ -146,3 +148,17 @@ def test_the_page_documents_the_hybrid_loading(settings):
     assert "127.0.0.1" in PRIVACY_AND_PERFORMANCE and "analytics" in PRIVACY_AND_PERFORMANCE
     assert "Transcribe" in HOW_TO_USE
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+
+
+def test_the_page_sends_no_analytics_and_hugging_face_no_telemetry(settings):
+    import huggingface_hub.constants
+
+    from transcribe_studio.app import handlers
+
+    app = handlers.build_app(settings)
+    assert app.analytics_enabled is False
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    # Set by the package before huggingface_hub was imported (it reads the variable once, at import;
+    # a Blocks without analytics sets it again, to "True", too late for that).
+    assert os.environ["HF_HUB_DISABLE_TELEMETRY"].upper() in {"1", "ON", "YES", "TRUE"}
+    assert huggingface_hub.constants.HF_HUB_DISABLE_TELEMETRY is True
