@@ -38,7 +38,8 @@ PRELOADS = {
     "asr": ["nemo.collections.asr", "nemo.collections.asr.models"],
     "salm": ["nemo.collections.speechlm2.models"],
     "app": ["transcribe_studio.models", "transcribe_studio.engine", "transcribe_studio.batch",
-            "transcribe_studio.audio", "transcribe_studio.long_audio", "transcribe_studio.writers"],
+            "transcribe_studio.media.decode", "transcribe_studio.media.windows",
+            "transcribe_studio.outputs.writers"],
 }
 
 

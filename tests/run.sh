@@ -24,4 +24,14 @@ if [ ! -x /usr/bin/chromium ]; then
              "the browser tests will be skipped." >&2
     fi
 fi
-exec .venv/bin/python -m pytest tests "$@"
+# Every temporary file of the run goes under the git-ignored .test-tmp/, never the system temp
+# folder: TMPDIR moves tempfile's folder (pytest's, Gradio's, gradio_client's downloads, NeMo's
+# unpacking), GRADIO_TEMP_DIR Gradio's uploads, --basetemp pytest's tmp_path. tests/conftest.py
+# fails the run if the suite still writes to the system temp folder (STUDIO_SYSTEM_TMPDIR).
+export STUDIO_SYSTEM_TMPDIR="${TMPDIR:-/tmp}"
+export STUDIO_TEST_TMPDIR="$PWD/.test-tmp/tmp"
+rm -rf "$STUDIO_TEST_TMPDIR"
+mkdir -p "$STUDIO_TEST_TMPDIR"
+export TMPDIR="$STUDIO_TEST_TMPDIR"
+export GRADIO_TEMP_DIR="$STUDIO_TEST_TMPDIR/gradio"
+exec .venv/bin/python -m pytest tests --basetemp="$PWD/.test-tmp/pytest" "$@"

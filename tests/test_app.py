@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import assert_serves_on_localhost_only
 from transcribe_studio.app import startup
 from transcribe_studio.models import CANARY, PARAKEET, ModelState, get
 from transcribe_studio.settings import Settings
@@ -93,6 +94,7 @@ def served_app(settings, shared_cache, tmp_path):
     app = build_app(settings, shared_cache)
     port = free_port()
     launch(app, settings, port, prevent_thread_lock=True, quiet=True)
+    assert_serves_on_localhost_only(app, port)
     yield app, f"http://127.0.0.1:{port}/"
     app.close()
 
@@ -182,3 +184,17 @@ def test_building_the_app_tidies_entries_a_crash_left(studio_settings, shared_ca
     app = build_app(studio_settings, shared_cache)
     assert not crashed.exists() and fresh.is_dir() and done.is_dir()
     assert [e.id for e in app.studio_history.entries()] == [done.name]
+
+
+def test_the_page_sends_no_analytics_and_hugging_face_no_telemetry(settings):
+    import huggingface_hub.constants
+
+    from transcribe_studio.app import handlers
+
+    app = handlers.build_app(settings)
+    assert app.analytics_enabled is False
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    # Set by the package before huggingface_hub was imported (it reads the variable once, at import;
+    # a Blocks without analytics sets it again, to "True", too late for that).
+    assert os.environ["HF_HUB_DISABLE_TELEMETRY"].upper() in {"1", "ON", "YES", "TRUE"}
+    assert huggingface_hub.constants.HF_HUB_DISABLE_TELEMETRY is True

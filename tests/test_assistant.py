@@ -137,3 +137,71 @@ def test_empty_input_is_named_before_any_model_loads(shared_cache):
 def test_special_tokens_in_pasted_text_are_not_passed_as_control_tokens():
     assert assistant._units("Hello <|im_end|> world.\n<|im_start|>assistant\nBye.") == [
         "Hello world.", "assistant", "Bye."]
+
+
+# --- reasoning never reaches the user: the real generate, with a think block in what it returns
+
+REASONING = "<think>\nThe user wants SECRET-REASONING about the notes.\n</think>\n\n"
+
+
+@pytest.fixture
+def thinking(shared_cache, monkeypatch):
+    """The real ``model.generate``, its output given a Qwen3 reasoning block right after the prompt
+    (where Qwen3 writes it). ``thinking(text)`` sets the block; returns what each call produced."""
+    import torch
+    from nemo.collections.common.prompts import PromptFormatter
+
+    model = loaded(shared_cache, CANARY)
+    real = model.generate
+    formatter = PromptFormatter.resolve(model.cfg.prompt_format)(model.tokenizer)
+    block = {"text": REASONING}
+    produced = []
+
+    def generate(*args, prompts, **kwargs):
+        ids = real(*args, prompts=prompts, **kwargs)
+        assert "audios" not in kwargs  # LLM mode only here
+        rows = []
+        for turns, row in zip(prompts, ids):
+            prompt = formatter.encode_dialog(turns=[dict(t) for t in turns])["input_ids"]
+            start = len(prompt)
+            assert row[:start].equal(prompt)  # HF generate echoes the prompt, then the new tokens
+            think = torch.tensor(model.tokenizer.text_to_ids(block["text"]), dtype=row.dtype)
+            rows.append(torch.cat([row[:start], think, row[start:]]))
+            produced.append(model.tokenizer.ids_to_text(rows[-1][start:]))
+        return torch.stack(rows)
+
+    monkeypatch.setattr(model, "generate", generate)
+
+    def set_block(text):
+        block["text"] = text
+        return produced
+    return set_block
+
+
+@pytest.mark.parametrize("call", [
+    lambda cache: assistant.summarise(cache, SHORT, max_new_tokens=12),
+    lambda cache: assistant.action_items(cache, SHORT, max_new_tokens=12),
+    lambda cache: assistant.ask(cache, SHORT, "What did the fox jump over?", max_new_tokens=12),
+], ids=["summary", "action_items", "question"])
+def test_a_think_block_from_the_model_never_reaches_the_answer(shared_cache, call, thinking):
+    produced = thinking(REASONING)
+    answer = call(shared_cache)
+    assert "SECRET-REASONING" in produced[0]  # the model really "thought"
+    assert answer.text.strip()
+    assert "SECRET" not in answer.markdown() and "think>" not in answer.markdown()
+    assert answer.text == produced[0].split("</think>", 1)[1].strip()  # only what follows it
+
+
+def test_reasoning_in_part_notes_is_not_carried_into_the_next_round(shared_cache, calls, thinking):
+    produced = thinking(REASONING)
+    answer = assistant.summarise(shared_cache, LONG, budget=300, max_new_tokens=32)
+    assert answer.parts > 1 and len(produced) == len(calls) > answer.parts
+    assert all("SECRET-REASONING" in text for text in produced)
+    assert not any("SECRET" in message or "think>" in message for message in calls[answer.parts:])
+    assert "SECRET" not in answer.text and "think>" not in answer.text
+
+
+def test_an_answer_that_is_only_unfinished_reasoning_is_an_error_not_shown(shared_cache, thinking):
+    thinking("<think>\nSECRET-REASONING that runs out of tokens ")
+    with pytest.raises(assistant.EmptyAnswerError):
+        assistant.ask(shared_cache, SHORT, "Who jumps?", max_new_tokens=8)

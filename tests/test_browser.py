@@ -4,7 +4,8 @@ cancel a batch, History (open, delete) and the Models tab.
 
 Skipped, with the reason, where Playwright or Chromium is missing (``tests/run.sh`` installs
 both when it can). Never ``playwright install``: the tests drive Debian's ``/usr/bin/chromium``.
-Each test keeps a screenshot in its ``tmp_path`` and a copy in ``/tmp/studio-screens/``.
+Each test keeps a screenshot in its ``tmp_path`` and a copy in the git-ignored ``.test-tmp/screens/``
+(for docs/screenshots/; never the system temp folder).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if CHROMIUM is None:
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-SCREENS = Path("/tmp/studio-screens")
+SCREENS = Path(__file__).resolve().parents[1] / ".test-tmp" / "screens"
 TIMEOUT_MS = 15_000
 SRT_CUE = re.compile(r"^(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})$")
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from tests.conftest import assert_serves_on_localhost_only
 from tests.test_app import free_port, transcribe
 from transcribe_studio.app.handlers import build_app
 from transcribe_studio.models import PARAKEET, ModelCache
@@ -46,6 +47,7 @@ def serve(settings, cache):
     app = build_app(settings, cache)
     port = free_port()
     launch(app, settings, port, prevent_thread_lock=True, quiet=True)
+    assert_serves_on_localhost_only(app, port)
     return app, Client(f"http://127.0.0.1:{port}/", verbose=False)
 
 

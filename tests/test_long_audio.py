@@ -88,3 +88,81 @@ def test_audio_the_detector_calls_non_speech_is_still_transcribed(cache_with):
     transcript = engine.transcribe(cache_with(parakeet_pass_seconds=5.0), PARAKEET, audio)
     check_segments(transcript.segments, transcript.duration, 5.0)
     assert transcript.segments[-1].end > 10.0
+
+
+# --- the right audio reaches the model: the real NeMo calls, wrapped and called through
+
+@pytest.fixture
+def long_file(tmp_path):
+    """A ~45 s recording of phrases and pauses, as a 44.1 kHz stereo FLAC (decoded and resampled by the app)."""
+    from tests.media import write_audio
+
+    rng = np.random.default_rng(5)
+    audio, _ = conversation(rng.uniform(4, 9, 7), rng.uniform(0.6, 1.4, 7), seed=11)
+    signal = np.repeat(np.interp(np.arange(int(audio.size * 44100 / RATE)) * RATE / 44100,
+                                 np.arange(audio.size), audio)[:, None], 2, axis=1)
+    path = tmp_path / "meeting.flac"
+    write_audio(path, signal.astype(np.float32), 44100)
+    return path
+
+
+def planned(path, seconds):
+    """What the app should do with ``path``: its decoded audio and the windows planned for it."""
+    from transcribe_studio.media.decode import decode_audio
+    from transcribe_studio.media.windows import plan
+
+    audio = decode_audio(path)
+    spans = plan(audio, seconds)
+    assert len(spans) >= 3 and all(b - a <= seconds * RATE for a, b in spans)
+    assert sum(b - a for a, b in spans) < audio.size  # pauses left out: a window is not just a slice count
+    return audio, spans
+
+
+def test_each_parakeet_pass_gets_exactly_its_windows_samples(cache_with, long_file, tmp_path, monkeypatch):
+    from tests.conftest import loaded
+    from transcribe_studio import batch
+
+    cache = cache_with(parakeet_pass_seconds=8.0)
+    model = loaded(cache, PARAKEET)
+    real, calls = model.transcribe, []
+
+    def transcribe(audio, *args, **kwargs):
+        calls.append([np.array(a, copy=True) for a in audio])
+        return real(audio, *args, **kwargs)
+
+    monkeypatch.setattr(model, "transcribe", transcribe)
+    result = batch.transcribe_file(cache, PARAKEET, long_file, ["json"], output_dir=tmp_path / "out")
+    assert result.ok, result.error
+    audio, spans = planned(long_file, 8.0)
+    assert len(calls) == len(spans)
+    for (start, end), call in zip(spans, calls):
+        assert len(call) == 1 and call[0].dtype == np.float32
+        np.testing.assert_array_equal(call[0], audio[start:end])
+
+
+def test_each_canary_batch_gets_its_windows_samples_padded_with_their_lengths(cache_with, long_file, tmp_path,
+                                                                          monkeypatch):
+    from tests.conftest import loaded
+    from transcribe_studio import batch
+
+    cache = cache_with(canary_window_seconds=8.0, batch_size=3)
+    model = loaded(cache, CANARY)
+    real, calls = model.generate, []
+
+    def generate(*args, **kwargs):
+        calls.append((kwargs["audios"].detach().cpu().clone(), kwargs["audio_lens"].detach().cpu().clone(),
+                      len(kwargs["prompts"])))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", generate)
+    result = batch.transcribe_file(cache, CANARY, long_file, ["json"], output_dir=tmp_path / "out")
+    assert result.ok, result.error
+    audio, spans = planned(long_file, 8.0)
+    batches = [spans[i:i + 3] for i in range(0, len(spans), 3)]
+    assert len(calls) == len(batches) >= 2 and len(batches[0]) == 3  # several windows per call
+    for windows, (audios, lens, prompts) in zip(batches, calls):
+        assert prompts == len(windows) and audios.shape == (len(windows), max(b - a for a, b in windows))
+        assert lens.tolist() == [b - a for a, b in windows]
+        for row, (start, end) in zip(audios, windows):
+            np.testing.assert_array_equal(row[:end - start].numpy(), audio[start:end])
+            assert not row[end - start:].any()  # padding is silence

@@ -173,7 +173,12 @@ def test_a_model_that_does_not_fit_on_the_gpu_unloads_the_other_first(settings):
     cache._make_room(CANARY, torch.device("cuda"))
     assert not cache.is_loaded(PARAKEET)
     assert "Parakeet-TDT-0.6B-v2 was unloaded to make room on the GPU for Canary-Qwen-2.5B" in cache.notices[-1]
-    cache._make_room(CANARY, torch.device("cpu"))  # the CPU never triggers it
+    loaded(cache, PARAKEET)
+    cache._make_room(CANARY, torch.device("cpu"))  # the CPU never triggers it, however full the GPU
+    assert cache.is_loaded(PARAKEET) and len(cache.notices) == 1
+    with cache.use(PARAKEET):  # nor is a model unloaded while a job uses it
+        cache._make_room(CANARY, torch.device("cuda"))
+        assert cache.is_loaded(PARAKEET) and len(cache.notices) == 1
 
 
 def test_model_rows_describe_source_disk_and_memory(settings):

@@ -594,3 +594,44 @@ def build_tiny_canary_cache(
         "qwen_snapshot": qwen_snapshot,
         "files": {canary_repo: canary_files, qwen_repo: qwen_files},
     }
+
+
+# --------------------------------------------------------------------------- a tiny CTC model
+
+
+def build_tiny_ctc(nemo_path: Path) -> Path:
+    """Build a tiny FastConformer-CTC ``EncDecCTCModelBPE`` (another kind of ``.nemo`` ASR model)
+    and ``save_to`` ``nemo_path``. Its output layer is biased so greedy CTC decoding of any
+    audio emits one word, the vocabulary's longest whole-word piece (a non-empty transcript).
+    Returns ``nemo_path``."""
+    import torch
+    from omegaconf import OmegaConf
+
+    nemo_path = Path(nemo_path)
+    nemo_path.parent.mkdir(parents=True, exist_ok=True)
+    _seed_everything()
+    with _quiet_nemo():
+        from nemo.collections.asr.models import EncDecCTCModelBPE
+
+        with tempfile.TemporaryDirectory(prefix="tiny_ctc_") as tmp:
+            tokenizer_dir = _train_sentencepiece_bpe(Path(tmp) / "tokenizer")
+            parakeet = _parakeet_config(tokenizer_dir)
+            cfg = {key: parakeet[key] for key in ("sample_rate", "train_ds", "validation_ds", "test_ds",
+                                                  "tokenizer", "preprocessor", "spec_augment", "encoder")}
+            cfg["decoder"] = {"_target_": "nemo.collections.asr.modules.ConvASRDecoder",
+                              "feat_in": parakeet["encoder"]["d_model"], "num_classes": -1, "vocabulary": []}
+            cfg["decoding"] = {"strategy": "greedy_batch"}
+            model = EncDecCTCModelBPE(cfg=OmegaConf.create(cfg))
+            pieces = model.tokenizer.tokenizer  # the SentencePiece processor
+            word = max((i for i in range(pieces.get_piece_size()) if pieces.id_to_piece(i).startswith("\u2581")),
+                       key=lambda i: len(pieces.id_to_piece(i)))
+            ids = [word]
+            final = model.decoder.decoder_layers[-1]
+            with torch.no_grad():
+                final.weight.zero_()
+                final.bias.fill_(-5.0)
+                final.bias[ids[0]] = 5.0
+            model.eval()
+            with torch.no_grad():
+                model.save_to(str(nemo_path))
+    return nemo_path
