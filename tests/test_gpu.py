@@ -181,3 +181,12 @@ def test_a_cpu_only_torch_beside_an_nvidia_gpu_is_named_with_the_fix():
     assert "CPU-only build" in notice and "pip install --force-reinstall torch --index-url" in notice
     assert gpu.cpu_torch_notice(cuda_build="12.8", nvidia_gpu="NVIDIA driver found") is None
     assert gpu.cpu_torch_notice(cuda_build="", nvidia_gpu="") is None
+
+
+def test_the_page_shows_the_cpu_torch_notice_with_its_command(monkeypatch):
+    from transcribe_studio.app import views
+
+    notice = gpu.cpu_torch_notice(cuda_build="", nvidia_gpu="NVIDIA driver found")
+    monkeypatch.setattr(gpu, "cpu_torch_notice", lambda: notice)
+    shown = views.compute_device_note.__wrapped__()
+    assert "CPU-only build" in shown and f"```\n{gpu.CUDA_TORCH_COMMAND}\n```" in shown

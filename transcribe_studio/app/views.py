@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import StudioError
 from ..formatting import clock
 from ..media.decode import SAMPLE_RATE, decode_audio
-from ..models import ModelCache
+from ..models import ModelCache, gpu
 from ..outputs.history import HistoryStore
 
 SEGMENT_HEADERS = ["start", "end", "text"]
@@ -28,6 +28,10 @@ def compute_device_note() -> str:
 
     if torch.cuda.is_available():
         return f"Running on GPU: {torch.cuda.get_device_name(0)}."
+    notice = gpu.cpu_torch_notice()
+    if notice:  # an NVIDIA card that this PyTorch cannot use: say how to fix it, on the page too
+        message, _, command = notice.rpartition("\n")
+        return f"**{message}**\n\n```\n{command}\n```"
     return ("**No GPU detected: running on the CPU.** Transcription works but is much slower "
             "(minutes per minute of audio for the larger models).")
 

@@ -49,6 +49,8 @@ MIN_PASS_SECONDS = 15.0
 # The longest pass on a GPU when the settings leave it at 0: the model card's "up to 24 minutes", with margin.
 MAX_GPU_PASS_SECONDS = 20 * 60.0
 BF16_MIN_CAPABILITY = (8, 0)
+# PyTorch's own index of CUDA 12.8 builds (drivers from 570 on); pip's default on Windows is CPU-only.
+CUDA_TORCH_COMMAND = "pip install --force-reinstall torch --index-url https://download.pytorch.org/whl/cu128"
 
 _capped: set[str] = set()
 _cap_lock = threading.Lock()
@@ -147,10 +149,10 @@ def cpu_torch_notice(cuda_build: str | None = None, nvidia_gpu: str | None = Non
     gpu = nvidia_gpu if nvidia_gpu is not None else _nvidia_gpu_present()
     if not gpu:
         return None
-    return (f"This machine has an NVIDIA GPU ({gpu}), but the installed PyTorch is a CPU-only build, so both "
-            "models run on the CPU, much more slowly. Install a CUDA build of PyTorch (in this environment):\n"
-            "    pip install --force-reinstall torch --index-url https://download.pytorch.org/whl/cu128\n"
-            "then start the app again.")
+    return (f"This machine has an NVIDIA GPU ({gpu}), but the installed PyTorch is a CPU-only build, so the "
+            "models run on the CPU, much more slowly. To use the GPU, install a CUDA build of PyTorch in this "
+            "environment and start the app again (or take the command for your CUDA version from the PyTorch "
+            f"website's Get Started page):\n{CUDA_TORCH_COMMAND}")
 
 
 def _nvidia_gpu_present() -> str:
