@@ -56,16 +56,18 @@ def collect_inputs(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def provenance(cache: ModelCache, key: str) -> dict:
-    """What produced a transcript, saved beside it."""
-    spec = get(key)
+def provenance(cache: ModelCache, key: str, options: engine.Options | None = None) -> dict:
+    """What produced a transcript, and with which choices, saved beside it."""
+    spec, options = get(key), options or engine.Options()
     return {"model": spec.label, "model_source": spec.provenance(cache.settings), "device": cache.status(key).device,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "settings": {"vocabulary": list(options.vocabulary), "vocabulary_weight": cache.settings.vocabulary_weight,
+                         "word_timings": options.word_timings}}
 
 
 def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable[str],
                     progress: Progress | None = None, output_name: str | None = None,
-                    output_dir: Path | None = None) -> FileResult:
+                    output_dir: Path | None = None, options: engine.Options | None = None) -> FileResult:
     """Decode, transcribe and save one file (as ``output_name``, into ``output_dir`` if given).
 
     Never raises, except :class:`Cancelled` when ``progress`` asks to stop.
@@ -77,9 +79,9 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
     try:
         audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000),
                              progress=lambda done, total: progress(0.0, _decoding_note(done, total)))
-        result.transcript = engine.transcribe(cache, key, audio, progress)
+        result.transcript = engine.transcribe(cache, key, audio, progress, options)
         result.outputs = write_outputs(result.transcript, output_name or source, output_dir or settings.output_dir,
-                                       formats, metadata={**provenance(cache, key), "source": source.name})
+                                       formats, metadata={**provenance(cache, key, options), "source": source.name})
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
@@ -96,7 +98,8 @@ def _decoding_note(done: float, total: float | None) -> str:
 
 def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterable[str],
               on_start: Callable[[Path], Progress | None] | None = None,
-              output_dir_for: Callable[[Path], Path] | None = None) -> Iterator[FileResult]:
+              output_dir_for: Callable[[Path], Path] | None = None,
+              options: engine.Options | None = None) -> Iterator[FileResult]:
     """Yield one result per file, in order, each already saved when yielded.
 
     The model is loaded once up front: if that fails, every file gets that one
@@ -117,7 +120,7 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
         except OSError as exc:  # e.g. a full or read-only disk: this file fails, the batch goes on
             yield FileResult(source, error=report(exc, f"saving the results of {source.name}"))
             continue
-        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir)
+        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir, options)
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:

@@ -35,8 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", dest="formats", type=formats_arg, default=list(DEFAULT_FORMATS),
                         help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
                              f"(default: {','.join(DEFAULT_FORMATS)})")
+    parser.add_argument("--vocabulary", metavar='"A, B, C"|FILE',
+                        help="names and terms to spell right: comma-separated, or a text file of one per line. "
+                             "Parakeet favours them (--vocabulary-weight); Canary-Qwen's prompt is fixed by its "
+                             "training, so it does not use them")
+    parser.add_argument("--no-word-timings", dest="word_timings", action="store_false",
+                        help="Canary-Qwen: skip the Parakeet pass that gives its words their times "
+                             "(faster; segments are then whole windows of up to 40 s)")
     parser.add_argument("--quiet", action="store_true", help="do not print transcripts, only the summary")
     return parser
+
+
+def _options(args: argparse.Namespace):
+    """The job's options, or exit status 2 with the reason (an unusable names-and-terms list)."""
+    from .engine import Options
+    from .errors import StudioError
+    from .models.vocabulary import parse
+
+    try:
+        return Options(vocabulary=tuple(parse(args.vocabulary)), word_timings=args.word_timings)
+    except StudioError as error:
+        print(error.user_message(), file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from .models import ModelCache
 
     args, settings, log_file = start(build_parser(), argv)
+    options = _options(args)
     sources = collect_inputs(args.inputs)
     if not sources:
         print("No audio or video files found in the given folders.", file=sys.stderr)
@@ -59,13 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         return lambda fraction, note: bar.update(round(fraction * 100) - bar.n)
 
     results = []
-    for result in run_batch(cache, args.model, sources, args.formats, on_start):
+    for result in run_batch(cache, args.model, sources, args.formats, on_start, options=options):
         if bars:
             bars.pop().close()
         overall.update(1)
         results.append(result)
         if result.ok and not args.quiet:
             tqdm.write(f"== {result.source} ==\n{result.transcript.text or '(no speech recognised)'}")
+            for note in result.transcript.notes:  # how it was made: word times, names and terms, retries
+                tqdm.write(f"   note: {note}", file=sys.stderr)
     overall.close()
     failed = [r for r in results if not r.ok]
     print(summary(results), file=sys.stderr if failed else sys.stdout)

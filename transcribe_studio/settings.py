@@ -111,6 +111,10 @@ class Settings:
     canary_window_seconds: float = field(
         default=40.0, metadata={"env": "CANARY_WINDOW_SECONDS", "flag": "--canary-window-seconds",
                                 "help": "longest window Canary-Qwen gets (40 s at most: its training limit)"})
+    vocabulary_weight: float = field(
+        default=1.0, metadata={"env": "STUDIO_VOCABULARY_WEIGHT", "flag": "--vocabulary-weight",
+                               "help": "how strongly Parakeet favours the names and terms given (--vocabulary); "
+                                       "0 = not at all, higher = more (and more false hits)"})
     gpu_memory_gb: float = field(
         default=0.0, metadata={"env": "STUDIO_GPU_MEMORY_GB", "flag": "--gpu-memory-gb",
                                "help": "most GPU memory the app may use, in GB, for a card shared with other "
@@ -128,9 +132,11 @@ class Settings:
             raise ConfigurationError(f"CANARY_WINDOW_SECONDS must be between 1 and 40, not {self.canary_window_seconds}: "
                                      "Canary-Qwen was trained on audio of at most 40 s and drops what lies beyond.")
         if (self.batch_size < 1 or self.max_file_mb <= 0 or self.parakeet_pass_seconds < 0
-                or self.idle_unload_minutes < 0 or self.gpu_memory_gb < 0):
+                or self.idle_unload_minutes < 0 or self.gpu_memory_gb < 0
+                or self.vocabulary_weight < 0):
             raise ConfigurationError("The batch size and the file size limit must be positive; the Parakeet pass "
-                                     "length, the GPU memory limit and the idle minutes zero (automatic/off) or "
+                                     "length, the GPU memory limit, the vocabulary weight and the idle minutes zero "
+                                     "(automatic/off) or "
                                      "positive.")
         return self
 

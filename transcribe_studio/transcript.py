@@ -10,6 +10,7 @@ class Word:
     start: float
     end: float
     text: str
+    estimated: bool = False  # True when the time was interpolated, not heard (see align.py)
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,16 @@ class ModelCache:
             self._notice(f"{entry.spec.label} was unloaded to make room on the GPU for "
                          f"{self._entries[key].spec.label}.")
 
+    def fits_together(self, first: str, second: str) -> bool:
+        """Whether both models can be resident at once: always on the CPU; on a GPU, within the budget."""
+        device = resolve_device(self.settings.device)
+        if device.type != "cuda":
+            return True
+        held = sum(_memory_bytes(self._entries[k].model) for k in (first, second)
+                   if self._entries[k].model is not None)
+        needed = self._entries[first].spec.gpu_bytes + self._entries[second].spec.gpu_bytes
+        return gpu.budget_bytes(self.settings, device, self._free_gpu_bytes) + held >= needed
+
     def _notice(self, text: str) -> None:
         self.notices.append(text)
         log.warning(text)

@@ -162,5 +162,6 @@ SPEC = register(ModelSpec(
     window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
     setup=_setup, check=_check, startup_line=_startup_line, description=_description,
+    word_timings_from="parakeet",
     notes=["Loaded with `SALM.from_pretrained` from the Hugging Face cache at a pinned commit: "
            "the network is needed once, then never again."]))

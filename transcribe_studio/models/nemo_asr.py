@@ -38,6 +38,7 @@ from ..settings import SETUP_COMMAND, Settings
 from ..transcript import Segment, Transcript, Word
 from . import gpu
 from .spec import ModelSpec
+from .vocabulary import boosted
 
 log = logging.getLogger(__name__)
 
@@ -259,4 +260,5 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
         source=lambda settings: f"file {path(settings)}",
         on_disk=on_disk,
         provenance=lambda settings: {"file": str(path(settings))},
+        vocabulary=boosted,
         gpu_bytes=gpu_bytes, **extra)

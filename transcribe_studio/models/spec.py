@@ -40,6 +40,10 @@ class ModelSpec:
     check: Callable[["Settings"], str] | None = None
     # settings -> raises a StudioError when the app must not start without it
     required_at_startup: Callable[["Settings"], None] | None = None
+    # model, phrases, weight -> a context manager inside which the model favours those phrases; None: no vocabulary
+    vocabulary: Callable[[Any, list[str], float], Any] | None = None
+    # the key of a model whose pass over the same windows gives this one's words their times (Canary-Qwen: Parakeet)
+    word_timings_from: str | None = None
     # settings -> what the app prints about it at startup; by default its label and source
     startup_line: Callable[["Settings"], str] | None = None
     # the extra the README and the page say about it
