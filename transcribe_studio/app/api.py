@@ -13,6 +13,9 @@ failed load or a bad question: the answer says what went wrong and what to do
 ``/summarise``                text                                                  answer, status
 ``/action_items``             text                                                  answer, status
 ``/ask``                      text, question                                        answer, status
+``/cancel``                   (none)                                                message
+``/current_job``              (none): the caller's running job, watched to its end  as ``/transcribe`` (all empty
+                                                                                    when none runs)
 ``/history``                  (none)                                                rows
 ``/load_model_<key>``         (none)                                                models, note, status
 ``/unload_model_<key>``       (none)                                                models, note, status
