@@ -129,6 +129,24 @@ def srt_seconds(h, m, s, ms) -> float:
     return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
 
 
+def hold_the_second_file(monkeypatch):
+    """Wrap ``engine.transcribe`` (calling the real one) so that the second file waits for ``release``:
+    returns (second_started, release, calls, the real function)."""
+    second_started, release = threading.Event(), threading.Event()
+    calls = []
+    real = engine.transcribe
+
+    def held_at_the_second_file(cache, model_name, audio, progress=None):
+        calls.append(len(audio))
+        if len(calls) == 2:
+            second_started.set()
+            release.wait(timeout=TIMEOUT_MS / 1000)  # until Cancel was pressed
+        return real(cache, model_name, audio, progress)
+
+    monkeypatch.setattr(engine, "transcribe", held_at_the_second_file)
+    return second_started, release, calls, real
+
+
 # --- tests -----------------------------------------------------------------------
 
 def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_path):
@@ -200,18 +218,7 @@ def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path,
     the finished file stays in History, the one cut short leaves no folder, the rest never start."""
     app, _ = studio
     clips = [write_audio(tmp_path / f"part{i}.wav", speechlike(2.0, seed=i), 16000) for i in range(1, 4)]
-    second_started, release = threading.Event(), threading.Event()
-    calls = []
-    real = engine.transcribe
-
-    def held_at_the_second_file(cache, model_name, audio, progress=None):
-        calls.append(len(audio))
-        if len(calls) == 2:
-            second_started.set()
-            release.wait(timeout=TIMEOUT_MS / 1000)  # until Cancel was pressed
-        return real(cache, model_name, audio, progress)
-
-    monkeypatch.setattr(engine, "transcribe", held_at_the_second_file)
+    second_started, release, calls, real = hold_the_second_file(monkeypatch)
     upload(page, *clips)
     transcribe_button(page).click()
     assert second_started.wait(timeout=TIMEOUT_MS / 1000), "the second file never started"
@@ -235,6 +242,30 @@ def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path,
     transcribe_button(page).click()
     wait_for_text(page, "3 of 3 file(s) transcribed")
     assert len(app.studio_history.entries()) == 4
+
+
+def test_a_reloaded_page_shows_the_running_job_and_its_cancel_stops_it(page, studio, tmp_path, monkeypatch):
+    """A reload does not stop the job (it runs in the app's job registry); the new page attaches to
+    it on load, shows its progress in the one progress area, and its Cancel stops it."""
+    app, _ = studio
+    clips = [write_audio(tmp_path / f"part{i}.wav", speechlike(2.0, seed=i), 16000) for i in range(1, 4)]
+    second_started, release, calls, _ = hold_the_second_file(monkeypatch)
+    upload(page, *clips)
+    transcribe_button(page).click()
+    assert second_started.wait(timeout=TIMEOUT_MS / 1000), "the second file never started"
+    page.reload()
+    transcribe_button(page).wait_for()
+    wait_for_text(page, "part2.wav")  # the progress of the running job, shown again
+    wait_for_text(page, re.compile(r"Working .* 3\d%"))
+    assert page.locator(".progress-text, .eta-bar").count() == 0  # Gradio's own progress is not shown
+    job = app.studio_jobs.current(None)
+    assert job is not None and not job.cancel_requested
+    screenshot(page, tmp_path, "reload-attached")
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    wait_for_text(page, "Cancelling after the current step")
+    release.set()
+    wait_for_text(page, "Cancelled. 1 finished file(s) are saved in History.")
+    assert len(calls) == 2 and [e.source for e in app.studio_history.entries()] == ["part1.wav"]
 
 
 def _add_entry(store, source: str, text: str) -> str:

@@ -13,6 +13,9 @@ failed load or a bad question: the answer says what went wrong and what to do
 ``/summarise``                text                                                  answer, status
 ``/action_items``             text                                                  answer, status
 ``/ask``                      text, question                                        answer, status
+``/cancel``                   (none)                                                message
+``/current_job``              (none): the caller's running job, watched to its end  as ``/transcribe`` (all empty
+                                                                                    when none runs)
 ``/history``                  (none)                                                rows
 ``/load_model_<key>``         (none)                                                models, note, status
 ``/unload_model_<key>``       (none)                                                models, note, status
@@ -102,7 +105,7 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
         return
     formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # History reads the JSON
     started, results, shown = time.monotonic(), [], View()
-    on_start = _per_file_progress(progress, paths, results, started, label(model))
+    on_start = _per_file_progress(progress, paths, results, label(model))
     with store.job() as entries:
         try:
             for result in run_batch(cache, model, paths, formats, on_start, entries.open):
@@ -119,15 +122,14 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
 
 
 def _per_file_progress(progress: JobProgress | None, paths: list[Path], results: list[FileResult],
-                       started: float, model_label: str):
+                       model_label: str):
     """``run_batch``'s ``on_start``: each file's progress as a share of the whole job."""
     def on_start(source: Path):
         index = len(results)
 
         def update(fraction: float, note: str) -> None:
             if progress is not None:
-                progress((index + fraction) / len(paths),
-                         f"{source.name}: {note} ({time.monotonic() - started:.0f} s elapsed)")
+                progress((index + fraction) / len(paths), f"{source.name}: {note}")
         update(0.0, f"loading {model_label} if needed, decoding")
         return update
     return on_start

@@ -10,6 +10,7 @@ crash mid-file leaves an incomplete entry that the next start tidies away.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -28,15 +29,16 @@ from ..files import make_dirs  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
-from ..progress import Cancelled  # noqa: E402
 from ..settings import Settings  # noqa: E402
 from . import api, layout, model_table  # noqa: E402
 from .access import Access  # noqa: E402
+from .jobs import Job, JobRegistry  # noqa: E402
 from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
     View,
     error_markdown,
     history_rows,
+    progress_markdown,
     segment_clip,
     status_markdown,
     view,
@@ -45,30 +47,105 @@ from .views import (  # noqa: E402
 log = logging.getLogger(__name__)
 
 GPU = "gpu"  # the one queue slot every model call shares
+JOBS = "jobs"  # watching jobs: cheap, any number at once (the job registry runs one job at a time)
+WATCH_INTERVAL_S = 0.25  # how often a watcher yields, so a close from Gradio reaches it at once
+
+
+def _owner(request: gr.Request | None) -> str | None:
+    """Whose job this is: the logged-in user name, or None without logins."""
+    return getattr(request, "username", None) or None
+
+
+def _names(files, recording) -> list[str]:
+    return [Path(f).name for f in (files or [])] + ([Path(recording).name] if recording else [])
+
+
+def _gradio_event():
+    """The Gradio queue event running this handler, or None.
+
+    Gradio closes a handler's generator both for an explicit cancel (``/cancel``: the page's
+    Stop, gradio_client's ``Job.cancel()``) and for a client that went away (a reload, a closed
+    tab, a dropped connection), with nothing to tell the two apart at the ``yield``. What differs
+    is the event: Gradio marks it not ``alive`` when its client's stream is gone, before closing.
+    Read from Gradio's internals (6.x ``LocalContext`` and ``Queue.event_ids_to_events``); if they
+    change, None is returned and a close only stops watching (the safe side: nothing is lost, and
+    the page's Cancel and ``/cancel`` still cancel)."""
+    try:
+        from gradio.context import LocalContext
+
+        blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
+        return blocks._queue.event_ids_to_events.get(event_id) if blocks and event_id else None
+    except Exception:  # noqa: BLE001 - see above
+        return None
 
 
 class Handlers:
     """What each event does, for one app: its model cache and its History."""
 
-    def __init__(self, cache: ModelCache, store: HistoryStore):
+    def __init__(self, cache: ModelCache, store: HistoryStore, jobs: JobRegistry | None = None):
         self.cache, self.store = cache, store
+        self.jobs = jobs or JobRegistry()
 
     # --- Transcribe ------------------------------------------------------------
-    def transcribe(self, files, recording, model, formats, job, progress=gr.Progress()):
-        job["cancel"] = False
+    def transcribe(self, files, recording, model, formats, request: gr.Request = None):
+        """Start a job for the files (returns at once) and watch it; with nothing chosen, watch the
+        caller's running job if there is one, else explain what to choose."""
+        owner = _owner(request)
+        if files or recording:
+            job = self.jobs.submit(owner, _names(files, recording), model, functools.partial(
+                api.transcribe_steps, self.cache, self.store, files, recording, model, formats))
+        elif (job := self.jobs.current(owner)) is None:
+            yield *api.transcribe(self.cache, self.store, files, recording, model, formats).outputs(), {}
+            return
+        yield from self._watch(job)
 
-        def report(fraction: float, note: str) -> None:
-            if job.get("cancel"):
-                raise Cancelled()
-            progress(fraction, desc=note)
+    def attach(self, request: gr.Request = None):
+        """On page load (and ``/current_job``): show the caller's running job, if any, until it ends."""
+        job = self.jobs.current(_owner(request))
+        if job is None:
+            yield *api.Transcription(status=status_markdown(self.cache)).outputs(), {}
+            return
+        yield from self._watch(job)
 
-        for step in api.transcribe_steps(self.cache, self.store, files, recording, model, formats, report):
-            yield step.outputs()
+    def _watch(self, job: Job):
+        """The job's outputs every ``WATCH_INTERVAL_S`` until it ends. A close from Gradio lands at a
+        ``yield`` within that interval: an explicit cancel (the event's client is still there) cancels
+        the job; a closed page or dropped connection only stops watching."""
+        event = _gradio_event()
+        shown = None
+        try:
+            while True:
+                finished = job.wait(WATCH_INTERVAL_S)
+                yield self._job_outputs(job, shown, finished)
+                shown = job.result
+                if finished:
+                    return
+        except GeneratorExit:
+            if event is not None and event.alive:
+                log.info("%s cancelled by its client", job.id)
+                self.jobs.cancel(job.owner, job.id)
+            raise
 
-    @staticmethod
-    def cancel(job):
-        job["cancel"] = True
-        return "Cancelling after the current step..."
+    def _job_outputs(self, job: Job, shown, finished: bool) -> tuple:
+        """The page's outputs for ``job`` now: what changed since ``shown`` (gr.skip() for the rest)."""
+        result = job.result or api.Transcription()
+        status = status_markdown(self.cache)
+        state = {"job": job.id}
+        if finished:
+            message = error_markdown(job.error) if job.error else result.message
+            return *dataclasses.replace(result, message=message, status=status).outputs(), state
+        message = progress_markdown(job.progress())
+        if job.result is shown and not job.partial:
+            return *[gr.skip()] * 4, gr.skip(), message, status, state
+        text = job.partial or result.text
+        return text, result.segments, result.downloads, result.viewer, result.files, message, status, state
+
+    def cancel(self, job_state, request: gr.Request = None):
+        """Cancel the caller's job shown on this page (through the API: all the caller's jobs)."""
+        asked = self.jobs.cancel(_owner(request), (job_state or {}).get("job"))
+        if not asked:
+            return "Nothing of yours is running to cancel."
+        return f"**Cancelling after the current step...** ({len(asked)} job(s)) Finished files stay saved."
 
     @staticmethod
     def play_segment(state, event: gr.SelectData):
@@ -145,9 +222,13 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         _wire_history(page, handlers)
         _wire_models(page, handlers)
         app.load(handlers.status, outputs=page.status, api_name=False, queue=False)
+        attached = app.load(handlers.attach, outputs=_job_components(page), api_name="current_job",
+                            concurrency_id=JOBS, concurrency_limit=None, show_progress="hidden")
+        attached.then(handlers.history, outputs=page.history, api_name=False, show_progress="hidden")
     app.queue(default_concurrency_limit=1)
     app.studio_cache = cache  # for tests
     app.studio_history = store
+    app.studio_jobs = handlers.jobs
     return app
 
 
@@ -159,13 +240,20 @@ def _tidy(store: HistoryStore) -> None:
         log.warning("Could not tidy the History folder %s: %s", store.root, exc)
 
 
+def _job_components(page: layout.Page) -> list:
+    """What a watched job fills, in :meth:`Handlers._job_outputs`'s order. Its progress shows in one
+    place, the message; the events set ``show_progress="hidden"`` so the others stay quiet."""
+    return [page.text, page.segments, page.downloads, page.viewer, page.files_table, page.message, page.status,
+            page.job]
+
+
 def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
-    viewed = [page.text, page.segments, page.downloads, page.viewer]
-    job = page.run.click(h.transcribe, inputs=[page.media, page.recording, page.model, page.formats, page.job],
-                         outputs=[*viewed, page.files_table, page.message, page.status],
-                         api_name="transcribe", concurrency_id=GPU, concurrency_limit=1)
-    job.then(h.history, outputs=page.history, api_name=False)
-    page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name=False, queue=False)
+    job = page.run.click(h.transcribe, inputs=[page.media, page.recording, page.model, page.formats],
+                         outputs=_job_components(page), api_name="transcribe", concurrency_id=JOBS, concurrency_limit=None,
+                         show_progress="hidden")
+    job.then(h.history, outputs=page.history, api_name=False, show_progress="hidden")
+    page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,
+                    show_progress="hidden")
     page.segments.select(h.play_segment, inputs=page.viewer, outputs=page.player, api_name=False)
     answered = [page.answer, page.status]
     page.summary_btn.click(h.summarise, inputs=page.text, outputs=answered, api_name="summarise", concurrency_id=GPU)

@@ -22,7 +22,7 @@ LOAD, UNLOAD = "load", "unload"
 
 class Page:
     """The components of the page, by name (set by :func:`build`)."""
-    job: gr.State              # the running job's flags ({"cancel": True} asks it to stop)
+    job: gr.State              # the job this page shows ({"job": its id}), for Cancel
     viewer: gr.State           # the transcript shown: its History entry, audio and segment times
     tabs: gr.Tabs
     # Transcribe

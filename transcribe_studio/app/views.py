@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StudioError
-from ..formatting import clock
+from ..formatting import clock, duration_text
 from ..media.decode import SAMPLE_RATE, decode_audio
 from ..models import ModelCache, gpu
 from ..outputs.history import HistoryStore
+from .jobs import JobReport, JobState
 
 SEGMENT_HEADERS = ["start", "end", "text"]
 FILE_HEADERS = ["file", "status", "details"]
@@ -119,3 +120,20 @@ def job_summary(results, total: int, started: float) -> str:
     if len(results) < total:
         head = f"Working: {len(results)} of {total} file(s) done ({elapsed})..."
     return head + "".join(f"\n\n**{r.source.name}**: {error_markdown(r.error)}" for r in failed)
+
+
+PROGRESS_BAR_CELLS = 20
+
+
+def progress_markdown(report: JobReport) -> str:
+    """A running or queued job as the page's one progress area shows it."""
+    if report.cancelling:
+        return "**Cancelling after the current step...** Finished files stay saved."
+    if report.state is JobState.QUEUED:
+        return f"**Waiting** for {report.ahead} job(s) ahead of this one to finish..."
+    filled = round(report.fraction * PROGRESS_BAR_CELLS)
+    bar = "\u25b0" * filled + "\u25b1" * (PROGRESS_BAR_CELLS - filled)
+    timing = f"{duration_text(report.elapsed)} elapsed"
+    if report.remaining is not None:
+        timing += f", about {duration_text(report.remaining)} left"
+    return f"**Working** {bar} {report.fraction:.0%}\n\n{report.note}\n\n{timing}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..media.decode import SAMPLE_RATE
-from ..progress import Progress
+from ..progress import Progress, show_partial
 from ..settings import SETUP_COMMAND, Settings
 from ..transcript import Segment, Transcript
 from . import gpu, hub_cache
@@ -67,6 +67,7 @@ def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings:
             if text:
                 segments.append(Segment(start / SAMPLE_RATE, end / SAMPLE_RATE, text))
         done = min(first + size, len(spans))
+        show_partial(" ".join(s.text for s in segments))
         progress(done / len(spans), f"window {done} of {len(spans)}")
     return Transcript(text=" ".join(s.text for s in segments), segments=segments, duration=len(audio) / SAMPLE_RATE)
 

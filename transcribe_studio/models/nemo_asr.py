@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import STICKY_CUDA_ERRORS, GPUFailedError, GPUOutOfMemoryError, ModelFileError
 from ..media.decode import SAMPLE_RATE
-from ..progress import Progress
+from ..progress import Progress, show_partial
 from ..settings import SETUP_COMMAND, Settings
 from ..transcript import Segment, Transcript, Word
 from . import gpu
@@ -135,6 +135,7 @@ def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings:
         words += _shift(pass_words, start / SAMPLE_RATE)
         segments += _shift(pass_segments, start / SAMPLE_RATE)
         done, passes = done + end - start, passes + 1
+        show_partial(" ".join(s.text for s in segments))
         progress(done / total, f"part {passes} of {passes + len(todo)}")
     return Transcript(text=" ".join(s.text for s in segments), segments=segments, words=words,
                       duration=len(audio) / SAMPLE_RATE, notes=notes)
