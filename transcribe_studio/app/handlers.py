@@ -30,7 +30,7 @@ from ..models import DEFAULT_MODEL, ModelCache, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
 from ..settings import Settings  # noqa: E402
-from . import api, layout, model_table  # noqa: E402
+from . import api, cancels, layout, model_table  # noqa: E402
 from .access import Access  # noqa: E402
 from .jobs import Job, JobRegistry  # noqa: E402
 from .text import model_descriptions  # noqa: E402
@@ -58,6 +58,15 @@ def _owner(request: gr.Request | None) -> str | None:
 
 def _names(files, recording) -> list[str]:
     return [Path(f).name for f in (files or [])] + ([Path(recording).name] if recording else [])
+
+
+def _gradio_event_id() -> str | None:
+    try:
+        from gradio.context import LocalContext
+
+        return LocalContext.event_id.get(None)
+    except Exception:  # noqa: BLE001 - Gradio's internals moved: no id, the event flag still decides
+        return None
 
 
 def _gradio_event():
@@ -111,17 +120,18 @@ class Handlers:
         """The job's outputs every ``WATCH_INTERVAL_S`` until it ends. A close from Gradio lands at a
         ``yield`` within that interval: an explicit cancel (the event's client is still there) cancels
         the job; a closed page or dropped connection only stops watching."""
-        event = _gradio_event()
+        event, event_id = _gradio_event(), _gradio_event_id()
         shown = None
         try:
-            while True:
-                finished = job.wait(WATCH_INTERVAL_S)
-                yield self._job_outputs(job, shown, finished)
-                shown = job.result
-                if finished:
-                    return
+            with cancels.watch(event_id, lambda: self.jobs.cancel(job.owner, job.id)):
+                while True:
+                    finished = job.wait(WATCH_INTERVAL_S)
+                    yield self._job_outputs(job, shown, finished)
+                    shown = job.result
+                    if finished:
+                        return
         except GeneratorExit:
-            if event is not None and event.alive:
+            if cancels.was_cancelled(event_id) or (event is not None and event.alive):
                 log.info("%s cancelled by its client", job.id)
                 self.jobs.cancel(job.owner, job.id)
             raise
@@ -287,6 +297,9 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
     access = access or Access()
     make_dirs(settings.output_dir)
     app.studio_cache.watch_idle()
+    from starlette.middleware import Middleware
+
     return app.launch(server_name=access.host, server_port=port, share=access.share,
                       auth=access.credentials or None, show_error=False, allowed_paths=[str(settings.output_dir)],
-                      footer_links=["gradio", "settings"], **kwargs)
+                      footer_links=["gradio", "settings"],
+                      app_kwargs={"middleware": [Middleware(cancels.CancelRecorder)]}, **kwargs)

@@ -1,0 +1,92 @@
+"""Telling an explicit cancel from a client that went away.
+
+Gradio closes a running handler's generator in both cases: for a ``/cancel``
+request (the page's Stop, gradio_client's ``Job.cancel()``) and when the client's
+connection is gone (a reload, a closed tab). The studio must treat them apart: a
+cancel stops the job, a reload must not. Gradio's event ``alive`` flag tells them
+apart only until the client hangs up right after its cancel, which under load
+can come first, and Gradio may cancel the task without ever closing the generator.
+So this small ASGI middleware reads the ``event_id`` of every ``/cancel`` request
+before Gradio acts on it: a handler watching a job for that event registered a
+callback with :func:`watch`, which cancels the job at once; the id is also
+remembered for :func:`was_cancelled`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from typing import Callable
+
+_MAX_BODY = 64 * 1024
+_MAX_REMEMBERED = 1000
+_cancelled: dict[str, None] = {}  # insertion-ordered: the oldest are forgotten first
+_watchers: dict[str, Callable[[], None]] = {}
+_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def watch(event_id: str | None, on_cancel: Callable[[], None]):
+    """While the block runs, a ``/cancel`` naming ``event_id`` calls ``on_cancel``."""
+    if event_id:
+        with _lock:
+            _watchers[event_id] = on_cancel
+    try:
+        yield
+    finally:
+        if event_id:
+            with _lock:
+                _watchers.pop(event_id, None)
+
+
+def remember(event_id: str) -> None:
+    """Note a ``/cancel`` for ``event_id`` and tell its watcher, if one is registered."""
+    with _lock:
+        _cancelled[event_id] = None
+        while len(_cancelled) > _MAX_REMEMBERED:
+            _cancelled.pop(next(iter(_cancelled)))
+        on_cancel = _watchers.get(event_id)
+    if on_cancel is not None:
+        on_cancel()
+
+
+def was_cancelled(event_id: str | None) -> bool:
+    """Whether a ``/cancel`` request named this event (forgotten once asked)."""
+    if not event_id:
+        return False
+    with _lock:
+        return _cancelled.pop(event_id, 0) is None
+
+
+class CancelRecorder:
+    """ASGI middleware: remember the event of each ``POST .../cancel``, then pass the request on unchanged."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or not scope.get("path", "").endswith("/cancel"):
+            return await self.app(scope, receive, send)
+        messages, body = [], b""
+        while len(body) <= _MAX_BODY:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        try:
+            event_id = json.loads(body).get("event_id")
+            if isinstance(event_id, str):
+                remember(event_id)
+        except (ValueError, AttributeError):
+            pass  # not ours to judge: Gradio answers a malformed cancel itself
+        pending = iter(messages)
+
+        async def replay():
+            message = next(pending, None)
+            return message if message is not None else await receive()
+
+        await self.app(scope, replay, send)
