@@ -89,7 +89,8 @@ os.environ["HF_HUB_CACHE"] = os.path.join(_SESSION_DIR, "hf_home", "hub")
 os.environ["STUDIO_LOG_FILE"] = os.path.join(_SESSION_DIR, "studio.log")
 os.environ.pop("HF_TOKEN", None)
 for _name in ("PARAKEET_NEMO", "CANARY_REPO", "CANARY_REVISION", "QWEN_REPO", "QWEN_REVISION", "STUDIO_DEVICE",
-              "PARAKEET_REPO", "PARAKEET_REVISION", "PARAKEET_FILENAME", "PARAKEET_SHA256", "PARAKEET_SIZE"):
+              "PARAKEET_REPO", "PARAKEET_REVISION", "PARAKEET_FILENAME", "PARAKEET_SHA256", "PARAKEET_SIZE", "DIARIZER_NEMO", "DIARIZER_REPO", "DIARIZER_REVISION",
+              "DIARIZER_FILENAME"):
     os.environ.pop(_name, None)
 
 
