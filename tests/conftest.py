@@ -119,6 +119,12 @@ def tiny_parakeet(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_diarizer(tmp_path_factory) -> Path:
+    """A tiny real streaming Sortformer .nemo (SortformerEncLabelModel, random weights)."""
+    return tiny_models.build_tiny_diarizer(tmp_path_factory.mktemp("diarizer") / "diarizer.nemo", streaming=True)
+
+
+@pytest.fixture(scope="session")
 def pristine_canary_cache(tmp_path_factory) -> Path:
     """A Hugging Face cache holding a tiny real SALM as nvidia/canary-qwen-2.5b and its tiny Qwen."""
     hub = tmp_path_factory.mktemp("pristine_hub")

@@ -16,9 +16,10 @@ from typing import Callable, Iterable, Iterator
 from . import engine
 from .errors import StudioError, report
 from .media.decode import decode_audio
-from .models import ModelCache, get
+from .models import ModelCache, diarizers, get
 from .outputs.writers import safe_stem, write_outputs
 from .progress import Cancelled, Progress, no_progress
+from .speakers import label_transcript
 from .transcript import Transcript
 
 MEDIA_EXTENSIONS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif",
@@ -32,6 +33,7 @@ class FileResult:
     outputs: list[Path] = field(default_factory=list)
     error: StudioError | None = None
     seconds: float = 0.0
+    speaker_error: StudioError | None = None  # speakers were asked for but not found; the transcript stands
 
     @property
     def ok(self) -> bool:
@@ -63,12 +65,23 @@ def provenance(cache: ModelCache, key: str) -> dict:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
+def speaker_provenance(cache: ModelCache) -> dict:
+    """Which diarizer labelled the speakers, saved beside the transcript."""
+    found = diarizers()
+    if not found:
+        return {}
+    spec = found[0]
+    return {"model": spec.label, "model_source": spec.provenance(cache.settings), "device": cache.status(spec.key).device}
+
+
 def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable[str],
                     progress: Progress | None = None, output_name: str | None = None,
-                    output_dir: Path | None = None) -> FileResult:
-    """Decode, transcribe and save one file (as ``output_name``, into ``output_dir`` if given).
+                    output_dir: Path | None = None, speakers: bool = False) -> FileResult:
+    """Decode, transcribe (and with ``speakers``, label who spoke) and save one file (as ``output_name``,
+    into ``output_dir`` if given).
 
-    Never raises, except :class:`Cancelled` when ``progress`` asks to stop.
+    Never raises, except :class:`Cancelled` when ``progress`` asks to stop. A diarizer that fails
+    leaves the transcript unlabelled, with a note, and the file still succeeds.
     """
     started = time.perf_counter()
     result = FileResult(source)
@@ -78,8 +91,12 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
         audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000),
                              progress=lambda done, total: progress(0.0, _decoding_note(done, total)))
         result.transcript = engine.transcribe(cache, key, audio, progress)
+        metadata = {**provenance(cache, key), "source": source.name}
+        if speakers:
+            result.transcript, result.speaker_error = label_transcript(cache, result.transcript, audio, progress)
+            metadata["speakers"] = speaker_provenance(cache)
         result.outputs = write_outputs(result.transcript, output_name or source, output_dir or settings.output_dir,
-                                       formats, metadata={**provenance(cache, key), "source": source.name})
+                                       formats, metadata=metadata)
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
@@ -96,7 +113,7 @@ def _decoding_note(done: float, total: float | None) -> str:
 
 def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterable[str],
               on_start: Callable[[Path], Progress | None] | None = None,
-              output_dir_for: Callable[[Path], Path] | None = None) -> Iterator[FileResult]:
+              output_dir_for: Callable[[Path], Path] | None = None, speakers: bool = False) -> Iterator[FileResult]:
     """Yield one result per file, in order, each already saved when yielded.
 
     The model is loaded once up front: if that fails, every file gets that one
@@ -117,7 +134,8 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
         except OSError as exc:  # e.g. a full or read-only disk: this file fails, the batch goes on
             yield FileResult(source, error=report(exc, f"saving the results of {source.name}"))
             continue
-        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir)
+        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir,
+                              speakers)
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:
@@ -130,7 +148,9 @@ def _unique_name(source: Path, taken: dict[str, int]) -> str:
 def summary(results: list[FileResult]) -> str:
     done = [r for r in results if r.ok]
     lines = [f"{len(done)} of {len(results)} file(s) transcribed."]
-    lines += [f"  OK      {r.source}  ({r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}" for r in done]
+    lines += [f"  OK      {r.source}  ({r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}"
+              + (f"\n          without speaker labels: {r.speaker_error.user_message()}" if r.speaker_error else "")
+              for r in done]
     lines += [f"  FAILED  {r.source}: {r.error.user_message()}" for r in results if not r.ok]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m transcribe_studio FILE_OR_FOLDER... --model parakeet|canary``.
+"""Command line: ``python -m transcribe_studio FILE_OR_FOLDER... --model parakeet|canary [--speakers]``.
 
 Each file is transcribed and saved (``--format``, ``--output-dir``) as soon as
 it finishes; a bad file is reported and skipped. Exit status: 0 when every file
@@ -13,6 +13,7 @@ import sys
 from .batch import collect_inputs, run_batch, summary
 from .entry import command_line_parser, start
 from .models import DEFAULT_MODEL, transcribers
+from .models.diarizer import MAX_SPEAKERS
 from .outputs.writers import DEFAULT_FORMATS, FORMATS
 
 
@@ -35,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", dest="formats", type=formats_arg, default=list(DEFAULT_FORMATS),
                         help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
                              f"(default: {','.join(DEFAULT_FORMATS)})")
+    parser.add_argument("--speakers", action="store_true",
+                        help=f"label who spoke (\"Speaker 1\", \"Speaker 2\", ...) with the speaker diarizer; it tells "
+                             f"at most {MAX_SPEAKERS} speakers apart (with more, some are merged). Needs "
+                             "local_models/diarizer.nemo from the setup; without it the transcript is saved "
+                             "unlabelled, with a note")
     parser.add_argument("--quiet", action="store_true", help="do not print transcripts, only the summary")
     return parser
 
@@ -59,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return lambda fraction, note: bar.update(round(fraction * 100) - bar.n)
 
     results = []
-    for result in run_batch(cache, args.model, sources, args.formats, on_start):
+    for result in run_batch(cache, args.model, sources, args.formats, on_start, speakers=args.speakers):
         if bars:
             bars.pop().close()
         overall.update(1)
