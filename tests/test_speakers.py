@@ -5,15 +5,12 @@ import csv
 import dataclasses
 import io
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.conftest import loaded, tone
-from tests.test_cli import ROOT, cli_env
+from tests.test_cli import cli_env, run_cli
 from tests.tiny_models import build_tiny_diarizer
 from transcribe_studio.models import ModelCache, ModelState, diarizers, transcribers
 from transcribe_studio.models.diarizer import SpeakerTurn, parse_rows
@@ -149,11 +146,6 @@ def test_two_speakers_cannot_share_a_name():
 
 
 # --- the command line ------------------------------------------------------------------
-
-
-def run_cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "transcribe_studio", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_the_cli_with_speakers_writes_labelled_subtitles(tmp_path, tiny_parakeet, tiny_diarizer, canary_cache,

@@ -71,7 +71,8 @@ def speaker_provenance(cache: ModelCache) -> dict:
     if not found:
         return {}
     spec = found[0]
-    return {"model": spec.label, "model_source": spec.provenance(cache.settings), "device": cache.status(spec.key).device}
+    return {"model": spec.label, "model_source": spec.provenance(cache.settings),
+            "device": cache.status(spec.key).device}
 
 
 def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable[str],
