@@ -89,7 +89,8 @@ os.environ["HF_HUB_CACHE"] = os.path.join(_SESSION_DIR, "hf_home", "hub")
 os.environ["STUDIO_LOG_FILE"] = os.path.join(_SESSION_DIR, "studio.log")
 os.environ.pop("HF_TOKEN", None)
 for _name in ("PARAKEET_NEMO", "CANARY_REPO", "CANARY_REVISION", "QWEN_REPO", "QWEN_REVISION", "STUDIO_DEVICE",
-              "PARAKEET_REPO", "PARAKEET_REVISION", "PARAKEET_FILENAME", "PARAKEET_SHA256", "PARAKEET_SIZE"):
+              "PARAKEET_REPO", "PARAKEET_REVISION", "PARAKEET_FILENAME", "PARAKEET_SHA256", "PARAKEET_SIZE", "DIARIZER_NEMO", "DIARIZER_REPO", "DIARIZER_REVISION",
+              "DIARIZER_FILENAME"):
     os.environ.pop(_name, None)
 
 
@@ -115,6 +116,12 @@ from transcribe_studio.settings import (  # noqa: E402
 def tiny_parakeet(tmp_path_factory) -> Path:
     """A tiny real Parakeet-architecture .nemo (FastConformer + TDT, random weights)."""
     return tiny_models.build_tiny_parakeet(tmp_path_factory.mktemp("parakeet") / "parakeet.nemo")
+
+
+@pytest.fixture(scope="session")
+def tiny_diarizer(tmp_path_factory) -> Path:
+    """A tiny real streaming Sortformer .nemo (SortformerEncLabelModel, random weights)."""
+    return tiny_models.build_tiny_diarizer(tmp_path_factory.mktemp("diarizer") / "diarizer.nemo", streaming=True)
 
 
 @pytest.fixture(scope="session")

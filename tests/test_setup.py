@@ -15,6 +15,9 @@ from transcribe_studio.models import hub_cache
 from transcribe_studio.settings import (
     CANARY_REPO,
     CANARY_REVISION,
+    DIARIZER_FILENAME,
+    DIARIZER_REPO,
+    DIARIZER_REVISION,
     PARAKEET_FILENAME,
     PARAKEET_REPO,
     PARAKEET_REVISION,
@@ -42,6 +45,8 @@ def hub():
     with FakeHub() as hub:
         hub.parakeet = fake_nemo_bytes()
         hub.add_file(PARAKEET_REPO, PARAKEET_REVISION, PARAKEET_FILENAME, hub.parakeet, lfs=True)
+        hub.diarizer = fake_nemo_bytes()
+        hub.add_file(DIARIZER_REPO, DIARIZER_REVISION, DIARIZER_FILENAME, hub.diarizer, lfs=True)
         hub.add_file(CANARY_REPO, CANARY_REVISION, "config.json", b'{"pretrained_llm": "Qwen/Qwen3-1.7B"}')
         hub.add_file(CANARY_REPO, CANARY_REVISION, "model.safetensors", os.urandom(400_000), lfs=True)
         for name in hub_cache.QWEN_FILES:
@@ -55,6 +60,7 @@ def env(tmp_path, hub):
     environ.update(HF_ENDPOINT=hub.endpoint, HF_HUB_OFFLINE="0", HF_HOME=str(tmp_path / "hf_home"),
                    HF_HUB_CACHE=str(tmp_path / "hub"), PARAKEET_NEMO=str(tmp_path / "local_models" / "parakeet.nemo"),
                    PARAKEET_SHA256=hashlib.sha256(hub.parakeet).hexdigest(), PARAKEET_SIZE=str(len(hub.parakeet)),
+                   DIARIZER_NEMO=str(tmp_path / "local_models" / "diarizer.nemo"),
                    STUDIO_LOG_FILE=str(tmp_path / "setup.log"), PYTHONPATH=str(ROOT))
     return environ
 
@@ -84,7 +90,7 @@ def test_setup_downloads_verifies_and_is_idempotent(env, hub):
     assert (snapshot / "tokenizer.json").read_bytes() == b"qwen tokenizer.json"
     fetched = len(downloads(hub))
     resolved = {r.path.rsplit("/", 1)[-1] for r in downloads(hub) if "/resolve/" in r.path}
-    assert resolved == {PARAKEET_FILENAME, *hub_cache.CANARY_FILES, *hub_cache.QWEN_FILES}
+    assert resolved == {PARAKEET_FILENAME, DIARIZER_FILENAME, *hub_cache.CANARY_FILES, *hub_cache.QWEN_FILES}
 
     second = run_setup(env)
     assert second.returncode == 0, second.stderr
@@ -161,3 +167,49 @@ def test_not_enough_disk_space_is_reported_before_downloading(env, hub, monkeypa
     assert code == 1
     err = capsys.readouterr().err
     assert "Disk problem" in err and "GB" in err
+
+
+# --- the speaker diarizer: size and SHA-256 from the Hub at the first download, then a record ---
+
+def diarizer_record(env) -> dict:
+    import json
+
+    return json.loads(Path(env["DIARIZER_NEMO"] + ".source.json").read_text())
+
+
+def test_the_diarizer_is_verified_by_the_hubs_metadata_and_recorded(env, hub):
+    first = run_setup(env, "--skip-canary")
+    assert first.returncode == 0, first.stderr
+    diarizer = Path(env["DIARIZER_NEMO"])
+    assert diarizer.read_bytes() == hub.diarizer
+    assert diarizer_record(env) == {"repo": DIARIZER_REPO, "revision": DIARIZER_REVISION,
+                                    "filename": DIARIZER_FILENAME, "size": len(hub.diarizer),
+                                    "sha256": hashlib.sha256(hub.diarizer).hexdigest()}
+    fetched = len(downloads(hub))
+    assert run_setup(env, "--skip-canary").returncode == 0
+    assert len(downloads(hub)) == fetched, "a recorded, verified diarizer must not download again"
+
+    data = bytearray(diarizer.read_bytes())
+    data[-1000] ^= 0xFF  # same size, different content
+    diarizer.write_bytes(bytes(data))
+    check = run_setup(env, "--check", "--skip-canary")
+    assert check.returncode == 1 and "SHA-256" in check.stderr and "diarizer.nemo" in check.stderr
+    assert "Traceback" not in check.stderr
+
+
+def test_a_diarizer_download_that_does_not_match_the_hub_is_not_kept(env, hub):
+    partial = Path(env["DIARIZER_NEMO"]).with_name(DIARIZER_FILENAME + ".part")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"x" * 100_000)  # a partial download of other bytes: continued, then caught by the hash
+    result = run_setup(env, "--skip-canary")
+    assert result.returncode == 1 and "SHA-256" in result.stderr
+    assert not Path(env["DIARIZER_NEMO"]).exists()
+    assert not Path(env["DIARIZER_NEMO"] + ".source.json").exists()
+
+
+def test_the_diarizer_can_be_skipped(env, hub):
+    result = run_setup(env, "--skip-canary", "--skip-diarizer")
+    assert result.returncode == 0, result.stderr
+    assert "skipped (--skip-diarizer)" in result.stdout
+    assert not Path(env["DIARIZER_NEMO"]).exists()
+    assert DIARIZER_FILENAME not in {r.path.rsplit("/", 1)[-1] for r in downloads(hub)}

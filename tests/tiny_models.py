@@ -32,6 +32,7 @@ __all__ = [
     "TDT_DURATIONS",
     "build_tiny_parakeet",
     "build_tiny_canary_cache",
+    "build_tiny_diarizer",
 ]
 
 # Small English corpus for the tokenizers (both builders train on it).
@@ -634,4 +635,63 @@ def build_tiny_ctc(nemo_path: Path) -> Path:
             model.eval()
             with torch.no_grad():
                 model.save_to(str(nemo_path))
+    return nemo_path
+
+
+# --------------------------------------------------------------------------- Sortformer diarizer
+
+
+def _sortformer_config(streaming: bool) -> dict:
+    """The config layout of nvidia/diar_streaming_sortformer_4spk-v2, at a tiny size.
+
+    The real model: a 17-layer FastConformer (NEST) encoder at d_model 512, a
+    projection to 192, an 18-layer post-LN transformer encoder, and the
+    ``sortformer_modules`` head with 4 speaker outputs; streaming with a speaker
+    cache of 188 frames. Here: one layer each, d_model 32 and 16, and streaming
+    chunks small enough that a few seconds of audio take several steps.
+    """
+    fc_d_model, tf_d_model = 32, 16
+    return {
+        "sample_rate": 16000,
+        "max_num_of_spks": 4,
+        "streaming_mode": streaming,
+        "model_defaults": {"fc_d_model": fc_d_model, "tf_d_model": tf_d_model},
+        "preprocessor": {**MEL_PREPROCESSOR, "normalize": "NA", "dither": 0.0},
+        "encoder": _fastconformer(1, fc_d_model, n_heads=2, conv_channels=16),
+        "transformer_encoder": {
+            "_target_": "nemo.collections.asr.modules.transformer.transformer_encoders.TransformerEncoder",
+            "num_layers": 1, "hidden_size": tf_d_model, "inner_size": 32, "num_attention_heads": 2,
+            "attn_score_dropout": 0.5, "attn_layer_dropout": 0.5, "ffn_dropout": 0.5, "hidden_act": "relu",
+            "pre_ln": False, "pre_ln_final_layer_norm": True,
+        },
+        "sortformer_modules": {
+            "_target_": "nemo.collections.asr.modules.sortformer_modules.SortformerModules",
+            "num_spks": 4, "dropout_rate": 0.5, "fc_d_model": fc_d_model, "tf_d_model": tf_d_model,
+            "subsampling_factor": 8, "spkcache_len": 24, "fifo_len": 12, "chunk_len": 12,
+            "spkcache_update_period": 12, "chunk_left_context": 1, "chunk_right_context": 1,
+            "spkcache_sil_frames_per_spk": 3,
+        },
+        "loss": {"_target_": "nemo.collections.asr.losses.bce_loss.BCELoss", "weight": None, "reduction": "mean"},
+    }
+
+
+def build_tiny_diarizer(nemo_path: Path, streaming: bool = True) -> Path:
+    """Build a tiny ``SortformerEncLabelModel`` (random weights) and ``save_to`` ``nemo_path``.
+
+    ``streaming=True`` is the streaming Sortformer (speaker cache and FIFO, as
+    diar_streaming_sortformer_4spk-v2); ``False`` the offline one. Returns ``nemo_path``.
+    """
+    import torch
+    from omegaconf import OmegaConf
+
+    nemo_path = Path(nemo_path)
+    nemo_path.parent.mkdir(parents=True, exist_ok=True)
+    _seed_everything()
+    with _quiet_nemo():
+        from nemo.collections.asr.models import SortformerEncLabelModel
+
+        model = SortformerEncLabelModel(cfg=OmegaConf.create(_sortformer_config(streaming)))
+        model.eval()
+        with torch.no_grad():
+            model.save_to(str(nemo_path))
     return nemo_path

@@ -16,9 +16,10 @@ from typing import Callable, Iterable, Iterator
 from . import engine
 from .errors import StudioError, report
 from .media.decode import decode_audio
-from .models import ModelCache, get
+from .models import ModelCache, diarizers, get
 from .outputs.writers import safe_stem, write_outputs
 from .progress import Cancelled, Progress, no_progress
+from .speakers import label_transcript
 from .transcript import Transcript
 
 MEDIA_EXTENSIONS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif",
@@ -32,6 +33,7 @@ class FileResult:
     outputs: list[Path] = field(default_factory=list)
     error: StudioError | None = None
     seconds: float = 0.0
+    speaker_error: StudioError | None = None  # speakers were asked for but not found; the transcript stands
 
     @property
     def ok(self) -> bool:
@@ -65,12 +67,24 @@ def provenance(cache: ModelCache, key: str, options: engine.Options | None = Non
                          "word_timings": options.word_timings}}
 
 
+def speaker_provenance(cache: ModelCache) -> dict:
+    """Which diarizer labelled the speakers, saved beside the transcript."""
+    found = diarizers()
+    if not found:
+        return {}
+    spec = found[0]
+    return {"model": spec.label, "model_source": spec.provenance(cache.settings),
+            "device": cache.status(spec.key).device}
+
+
 def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable[str],
                     progress: Progress | None = None, output_name: str | None = None,
                     output_dir: Path | None = None, options: engine.Options | None = None) -> FileResult:
-    """Decode, transcribe and save one file (as ``output_name``, into ``output_dir`` if given).
+    """Decode, transcribe (and with ``options.speakers``, label who spoke) and save one file (as ``output_name``,
+    into ``output_dir`` if given).
 
-    Never raises, except :class:`Cancelled` when ``progress`` asks to stop.
+    Never raises, except :class:`Cancelled` when ``progress`` asks to stop. A diarizer that fails
+    leaves the transcript unlabelled, with a note, and the file still succeeds.
     """
     started = time.perf_counter()
     result = FileResult(source)
@@ -80,8 +94,12 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
         audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000),
                              progress=lambda done, total: progress(0.0, _decoding_note(done, total)))
         result.transcript = engine.transcribe(cache, key, audio, progress, options)
+        metadata = {**provenance(cache, key, options), "source": source.name}
+        if options is not None and options.speakers:
+            result.transcript, result.speaker_error = label_transcript(cache, result.transcript, audio, progress)
+            metadata["speakers"] = speaker_provenance(cache)
         result.outputs = write_outputs(result.transcript, output_name or source, output_dir or settings.output_dir,
-                                       formats, metadata={**provenance(cache, key, options), "source": source.name})
+                                       formats, metadata=metadata)
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
@@ -133,7 +151,9 @@ def _unique_name(source: Path, taken: dict[str, int]) -> str:
 def summary(results: list[FileResult]) -> str:
     done = [r for r in results if r.ok]
     lines = [f"{len(done)} of {len(results)} file(s) transcribed."]
-    lines += [f"  OK      {r.source}  ({r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}" for r in done]
+    lines += [f"  OK      {r.source}  ({r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}"
+              + (f"\n          without speaker labels: {r.speaker_error.user_message()}" if r.speaker_error else "")
+              for r in done]
     lines += [f"  FAILED  {r.source}: {r.error.user_message()}" for r in results if not r.ok]
     return "\n".join(lines)
 

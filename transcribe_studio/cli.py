@@ -1,4 +1,4 @@
-"""Command line: ``python -m transcribe_studio FILE_OR_FOLDER... --model parakeet|canary``.
+"""Command line: ``python -m transcribe_studio FILE_OR_FOLDER... --model parakeet|canary [--speakers]``.
 
 Each file is transcribed and saved (``--format``, ``--output-dir``) as soon as
 it finishes; a bad file is reported and skipped. Exit status: 0 when every file
@@ -13,6 +13,7 @@ import sys
 from .batch import collect_inputs, run_batch, summary
 from .entry import command_line_parser, start
 from .models import DEFAULT_MODEL, transcribers
+from .models.diarizer import MAX_SPEAKERS
 from .outputs.writers import DEFAULT_FORMATS, FORMATS
 
 
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-word-timings", dest="word_timings", action="store_false",
                         help="Canary-Qwen: skip the Parakeet pass that gives its words their times "
                              "(faster; segments are then whole windows of up to 40 s)")
+    parser.add_argument("--speakers", action="store_true",
+                        help=f"label who spoke (\"Speaker 1\", \"Speaker 2\", ...) with the speaker diarizer; it tells "
+                             f"at most {MAX_SPEAKERS} speakers apart (with more, some are merged). Needs "
+                             "local_models/diarizer.nemo from the setup; without it the transcript is saved "
+                             "unlabelled, with a note")
     parser.add_argument("--quiet", action="store_true", help="do not print transcripts, only the summary")
     return parser
 
@@ -53,7 +59,8 @@ def _options(args: argparse.Namespace):
     from .models.vocabulary import parse
 
     try:
-        return Options(vocabulary=tuple(parse(args.vocabulary)), word_timings=args.word_timings)
+        return Options(vocabulary=tuple(parse(args.vocabulary)), word_timings=args.word_timings,
+                       speakers=args.speakers)
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)
         raise SystemExit(2) from None

@@ -38,6 +38,7 @@ class Options:
     """What a person chose for one job, beyond the model."""
     vocabulary: tuple[str, ...] = ()  # names and terms to favour (models/vocabulary.py)
     word_timings: bool = True         # give a model without word times its timer's (Canary-Qwen: Parakeet's)
+    speakers: bool = False            # label who spoke (speakers.py), after transcribing
 
 
 def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progress | None = None,

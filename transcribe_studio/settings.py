@@ -36,6 +36,14 @@ CANARY_REVISION = "b1469e1bba1cfe140205529c79c434ca47180960"
 QWEN_REPO = "Qwen/Qwen3-1.7B"
 QWEN_REVISION = "70d244cc86ccca08cf5af4e1e306ecf908b1ad5e"
 
+# Streaming Sortformer, the speaker diarizer (``--speakers``). v2, not the newer v2.1: v2 is
+# CC-BY-4.0 (v2.1 is under NVIDIA's Open Model License) and its published DIHARD III 1-4 speaker
+# DER is better (13.24 vs 15.09). Its size and SHA-256 are not pinned here: setup takes them from
+# the Hub's metadata for this commit at the first download and records them beside the file.
+DIARIZER_REPO = "nvidia/diar_streaming_sortformer_4spk-v2"
+DIARIZER_REVISION = "579ffc4ec4dda621161097cf264503d76747d1f9"
+DIARIZER_FILENAME = "diar_streaming_sortformer_4spk-v2.nemo"
+
 SETUP_COMMAND = "python setup_local_models.py"
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -96,6 +104,18 @@ class Settings:
     qwen_revision: str = field(default=QWEN_REVISION,
                                metadata={"env": "QWEN_REVISION", "flag": "--qwen-revision",
                                          "help": "Qwen commit (40 hex characters)"})
+    diarizer_path: Path = field(default=PROJECT_ROOT / "local_models" / "diarizer.nemo",
+                                metadata={"env": "DIARIZER_NEMO", "flag": "--diarizer-nemo",
+                                          "help": "speaker diarizer (Streaming Sortformer) .nemo file"})
+    diarizer_repo: str = field(default=DIARIZER_REPO,
+                               metadata={"env": "DIARIZER_REPO", "flag": "--diarizer-repo",
+                                         "help": "Hub repository setup downloads the diarizer from"})
+    diarizer_revision: str = field(default=DIARIZER_REVISION,
+                                   metadata={"env": "DIARIZER_REVISION", "flag": "--diarizer-revision",
+                                             "help": "diarizer commit (40 hex characters)"})
+    diarizer_filename: str = field(default=DIARIZER_FILENAME,
+                                   metadata={"env": "DIARIZER_FILENAME", "flag": "--diarizer-filename",
+                                             "help": "diarizer .nemo file name in that repository"})
     device: str = field(default="auto", metadata={"env": "STUDIO_DEVICE", "flag": "--device",
                                                   "help": "auto, cuda, cuda:N or cpu"})
     batch_size: int = field(default=4, metadata={"env": "STUDIO_BATCH_SIZE", "flag": "--batch-size",
@@ -128,6 +148,7 @@ class Settings:
         validate_revision(self.parakeet_revision, "Parakeet")
         validate_revision(self.canary_revision, "Canary")
         validate_revision(self.qwen_revision, "Qwen")
+        validate_revision(self.diarizer_revision, "diarizer")
         if not 1.0 <= self.canary_window_seconds <= 40.0:
             raise ConfigurationError(f"CANARY_WINDOW_SECONDS must be between 1 and 40, not {self.canary_window_seconds}: "
                                      "Canary-Qwen was trained on audio of at most 40 s and drops what lies beyond.")

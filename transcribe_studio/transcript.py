@@ -1,4 +1,10 @@
-"""One transcript type for both models: text, segments and (where known) words."""
+"""One transcript type for both models: text, segments and (where known) words, and who spoke.
+
+Speakers (``--speakers``, :mod:`.speakers`) are stored as stable labels, "Speaker 1",
+"Speaker 2", ..., on segments and words; ``speaker_names`` maps a label to the name a
+person gave it ("Speaker 2" -> "Dana"). Writers show :meth:`Transcript.speaker_name`, so a
+rename is one change that every export of the entry follows, and it can be undone.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ class Word:
     end: float
     text: str
     estimated: bool = False  # True when the time was interpolated, not heard (see align.py)
+    speaker: str | None = None  # "Speaker 2"; None when speakers were not asked for
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,7 @@ class Segment:
     start: float
     end: float
     text: str
+    speaker: str | None = None
 
 
 @dataclass
@@ -28,6 +36,47 @@ class Transcript:
     model: str = ""
     duration: float = 0.0
     notes: list[str] = field(default_factory=list)  # what a person should know about how it was made
+    speaker_names: dict[str, str] = field(default_factory=dict)  # label -> the name a person gave it
+
+    @property
+    def has_speakers(self) -> bool:
+        return any(s.speaker for s in self.segments)
+
+    def speaker_name(self, label: str | None) -> str | None:
+        """What to show for a speaker label: the name given to it, else the label itself."""
+        return self.speaker_names.get(label, label) if label else label
+
+    def rename_speakers(self, names: dict[str, str]) -> None:
+        """Give speakers names ({"Speaker 2": "Dana"}; an empty name restores the label).
+
+        Raises ValueError for an unknown label, a name on several lines, or two speakers given one name
+        (the exports could then no longer tell them apart, nor History restore the labels).
+        """
+        labels = {s.speaker for s in self.segments if s.speaker}
+        merged = dict(self.speaker_names)
+        for label, name in names.items():
+            if label not in labels:
+                raise ValueError(f"There is no {label!r} in this transcript; its speakers are "
+                                 f"{', '.join(sorted(labels)) or 'none'}.")
+            name = " ".join(str(name).split())
+            if name and name != label:
+                merged[label] = name
+            else:
+                merged.pop(label, None)
+        shown = [merged.get(label, label) for label in labels]
+        if len(set(shown)) != len(shown):
+            raise ValueError("Two speakers cannot share one name.")
+        self.speaker_names = merged
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data; speaker fields appear only when speakers were labelled, ``estimated`` only when true."""
+        data = asdict(self)
+        for item in data["segments"] + data["words"]:
+            if item["speaker"] is None:
+                del item["speaker"]
+        for word in data["words"]:
+            if not word["estimated"]:
+                del word["estimated"]
+        if not data["speaker_names"]:
+            del data["speaker_names"]
+        return data

@@ -29,7 +29,7 @@ PRIVACY_AND_PERFORMANCE = """
 Your audio never leaves this machine: decoding and transcription run locally. Gradio's usage
 analytics and Hugging Face telemetry are switched off, and no public share link is created.
 
-**Network use.** Parakeet never uses the network. Canary-Qwen downloads its files from the
+**Network use.** Parakeet and the speaker diarizer never use the network. Canary-Qwen downloads its files from the
 Hugging Face Hub once, at a pinned commit (model files only, never your audio); after that it
 loads from the local cache with no network call. Run `python setup_local_models.py` once to
 fetch everything up front and work fully offline from then on.

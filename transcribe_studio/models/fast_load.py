@@ -145,13 +145,14 @@ def is_plain_tar(path: Path) -> bool:
         return False
 
 
-def restore(nemo_path: Path, map_location):
-    """``ASRModel.restore_from(nemo_path)``, minus the wasted initialisation and extraction."""
-    from nemo.collections.asr.models import ASRModel
+def restore(nemo_path: Path, map_location, model_class=None):
+    """``ASRModel.restore_from(nemo_path)`` (or ``model_class``'s), minus the wasted initialisation and extraction."""
+    if model_class is None:
+        from nemo.collections.asr.models import ASRModel as model_class
 
     connector = _connector(nemo_path) if is_plain_tar(nemo_path) else None
     with skip_weight_init():
-        return ASRModel.restore_from(str(nemo_path), map_location=map_location, save_restore_connector=connector)
+        return model_class.restore_from(str(nemo_path), map_location=map_location, save_restore_connector=connector)
 
 
 # --- Canary-Qwen (SALM) ----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``python setup_local_models.py``: fetch and verify both models once, so the app runs offline.
+"""``python setup_local_models.py``: fetch and verify the models once, so the app runs offline.
 
 * Parakeet: the published ``.nemo`` file at a pinned commit, downloaded straight
   into ``local_models/`` (an interrupted download continues where it stopped,
@@ -6,6 +6,9 @@
 * Canary-Qwen: its pinned files and the pinned Qwen tokenizer and config into
   the Hugging Face cache, plus the overlay that makes loading offline (see
   :mod:`hub_cache`).
+* The speaker diarizer (optional, ``--skip-diarizer``): like Parakeet, but its
+  size and SHA-256 come from the Hub at the first download and are recorded
+  beside the file (see "the speaker diarizer" below).
 
 Idempotent: what is already there and verified is not downloaded again. A
 verified Parakeet file gets a small ``.verified`` note (size, mtime, hash) so
@@ -57,18 +60,7 @@ def parakeet_problem(settings: Settings) -> str | None:
     path = settings.parakeet_path
     if not path.is_file():
         return f"{path} does not exist"
-    size = path.stat().st_size
-    if size != settings.parakeet_size:
-        return f"{path} has {size:,} bytes, expected {settings.parakeet_size:,}"
-    try:
-        if json.loads(_marker(path).read_text()) == _note(path, settings.parakeet_sha256):
-            return None
-    except (OSError, ValueError):
-        pass
-    if sha256_of(path) != settings.parakeet_sha256:
-        return f"{path} has the wrong SHA-256 (damaged or a different model)"
-    _remember_verified(path, settings.parakeet_sha256)
-    return None
+    return _verified_problem(path, settings.parakeet_size, settings.parakeet_sha256)
 
 
 def _note(path: Path, sha256: str) -> dict:
@@ -92,24 +84,96 @@ def ensure_free_space(folder: Path, needed: int, what: str) -> None:
 
 
 def download_parakeet(settings: Settings) -> Path:
-    target = settings.parakeet_path
-    staging = target.with_name(settings.parakeet_filename)
+    return download_verified(settings.parakeet_repo, settings.parakeet_filename, settings.parakeet_revision,
+                             settings.parakeet_path, settings.parakeet_size, settings.parakeet_sha256, "Parakeet")
+
+
+def download_verified(repo: str, filename: str, revision: str, target: Path, size: int, sha256: str,
+                      label: str) -> Path:
+    """Download ``filename`` at ``revision`` to ``target`` (resumably), check its SHA-256 and structure."""
+    staging = target.with_name(filename)
     partial = staging.with_name(staging.name + ".part")
     already = partial.stat().st_size if partial.exists() else 0
-    ensure_free_space(target.parent, settings.parakeet_size - already, "The Parakeet model")
-    print(f"Downloading {settings.parakeet_filename} from {settings.parakeet_repo} at "
-          f"{settings.parakeet_revision[:12]}" + (f", continuing at {already:,} bytes" if already else "") + " ...")
-    download_resumable(settings.parakeet_repo, settings.parakeet_filename, settings.parakeet_revision, staging,
-                       settings.parakeet_size)
-    if sha256_of(staging) != settings.parakeet_sha256:
+    ensure_free_space(target.parent, size - already, f"The {label} model")
+    print(f"Downloading {filename} from {repo} at {revision[:12]}"
+          + (f", continuing at {already:,} bytes" if already else "") + " ...")
+    download_resumable(repo, filename, revision, staging, size)
+    if sha256_of(staging) != sha256:
         staging.unlink(missing_ok=True)
-        raise ModelFileError(f"The downloaded {settings.parakeet_filename} does not match the expected SHA-256; "
-                             "it was deleted.",
+        raise ModelFileError(f"The downloaded {filename} does not match the expected SHA-256; it was deleted.",
                              next_steps=f"Run `{SETUP_COMMAND}` again; if it fails again, check the pinned "
                                         "revision and hash settings.")
     os.replace(staging, target)
-    check_nemo_file(target, "Parakeet")
-    _remember_verified(target, settings.parakeet_sha256)
+    check_nemo_file(target, label)
+    _remember_verified(target, sha256)
+    return target
+
+
+# --- the speaker diarizer ---------------------------------------------------
+# Its size and SHA-256 are not pinned in the code (our machines cannot reach the Hub to learn
+# them): the first networked download takes both from the Hub's metadata for the pinned commit
+# (an LFS file's ETag is its SHA-256), verifies the bytes, and records them beside the file in
+# ``<file>.source.json``. Every later --check, setup and load verifies against that record.
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".source.json")
+
+
+def diarizer_record(settings: Settings) -> dict | None:
+    """What setup recorded about the diarizer file (repo, revision, filename, size, sha256), or None."""
+    try:
+        record = json.loads(_record_path(settings.diarizer_path).read_text(encoding="utf-8"))
+        return record if isinstance(record, dict) and {"size", "sha256"} <= set(record) else None
+    except (OSError, ValueError):
+        return None
+
+
+def diarizer_problem(settings: Settings, require_record: bool = False) -> str | None:
+    """None if the diarizer file is present and matches its download record, else what is wrong.
+
+    Without a record (a file the user put there), only ``require_record`` (setup, --check) objects.
+    """
+    path = settings.diarizer_path
+    if not path.is_file():
+        return f"{path} does not exist"
+    record = diarizer_record(settings)
+    if record is None:
+        return f"{path} has no record of a verified download" if require_record else None
+    if require_record and (record.get("repo"), record.get("revision")) != (settings.diarizer_repo,
+                                                                          settings.diarizer_revision):
+        return f"{path} was downloaded from another repository or revision"
+    return _verified_problem(path, int(record["size"]), str(record["sha256"]))
+
+
+def _verified_problem(path: Path, size: int, sha256: str) -> str | None:
+    """None if ``path`` has ``size`` bytes and the SHA-256 ``sha256`` (remembered once hashed)."""
+    if path.stat().st_size != size:
+        return f"{path} has {path.stat().st_size:,} bytes, expected {size:,}"
+    try:
+        if json.loads(_marker(path).read_text()) == _note(path, sha256):
+            return None
+    except (OSError, ValueError):
+        pass
+    if sha256_of(path) != sha256:
+        return f"{path} has the wrong SHA-256 (damaged or a different model)"
+    _remember_verified(path, sha256)
+    return None
+
+
+def download_diarizer(settings: Settings) -> Path:
+    """Fetch the diarizer at the pinned commit, verified against the Hub's size and SHA-256, and record both."""
+    repo, filename, revision = settings.diarizer_repo, settings.diarizer_filename, settings.diarizer_revision
+    meta = file_metadata(repo, filename, revision)
+    sha256 = (meta.etag or "").strip('"').lower()
+    if len(sha256) != 64 or meta.size is None:
+        raise ModelFileError(f"The Hub gives no SHA-256 for {filename} in {repo} at {revision[:12]}, so its "
+                             "download cannot be verified.",
+                             next_steps="Check the diarizer repository, file name and revision settings.")
+    target = settings.diarizer_path
+    record = {"repo": repo, "revision": revision, "filename": filename, "size": meta.size, "sha256": sha256}
+    if not target.is_file() or _verified_problem(target, meta.size, sha256) is not None:
+        download_verified(repo, filename, revision, target, meta.size, sha256, "speaker diarizer")
+    atomic_write_text(_record_path(target), json.dumps(record, indent=2) + "\n")
     return target
 
 

@@ -26,7 +26,8 @@ class ModelSpec:
     summary: str             # one line for choices and --help: "fast, English, word timestamps"
     # settings, torch device -> the model, ready for inference (NeMo imported inside)
     load: Callable[["Settings", Any], Any]
-    # model, 16 kHz mono audio, [start, end) sample windows, settings, progress -> transcript
+    # model, 16 kHz mono audio, [start, end) sample windows, settings, progress -> transcript;
+    # None for a model that does not transcribe (the diarizer)
     transcribe: Callable[[Any, np.ndarray, list[tuple[int, int]], "Settings", "Progress"], "Transcript"] | None
     # settings, the loaded model -> the longest audio one model call takes now, in seconds
     window_seconds: Callable[["Settings", Any], float]
@@ -46,6 +47,8 @@ class ModelSpec:
     word_timings_from: str | None = None
     # settings -> what the app prints about it at startup; by default its label and source
     startup_line: Callable[["Settings"], str] | None = None
+    # a diarizer's: model, 16 kHz mono audio, settings, progress -> who spoke when (see speakers.py)
+    diarize: Callable[[Any, np.ndarray, "Settings", "Progress"], list] | None = None
     # the extra the README and the page say about it
     notes: list[str] = field(default_factory=list)
     # settings -> what the page's Help tab says about it (markdown, a paragraph or more)
@@ -87,6 +90,11 @@ def all_specs() -> list[ModelSpec]:
 def transcribers() -> list[ModelSpec]:
     """The models that turn speech into text, in the order the page and the CLI offer them."""
     return [spec for spec in _SPECS.values() if spec.transcribe is not None]
+
+
+def diarizers() -> list[ModelSpec]:
+    """The models that tell who spoke when (not offered as transcribers)."""
+    return [spec for spec in _SPECS.values() if spec.diarize is not None]
 
 
 def label(key: str) -> str:

@@ -51,7 +51,7 @@ from pathlib import Path
 from ..errors import StudioError, report
 from ..files import atomic_copy, atomic_write_text, make_dirs, make_new_dir
 from ..transcript import Segment, Transcript, Word
-from .writers import FORMATS, safe_stem
+from .writers import FORMATS, safe_stem, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -194,15 +194,37 @@ class HistoryStore:
             raise HistoryEntryNotFoundError(f"The History entry '{entry_id}' is incomplete or damaged.")
         try:
             data = json.loads(_json_file(_files(path)).read_text(encoding="utf-8"))
+            names = {str(label): str(name) for label, name in (data.get("speaker_names") or {}).items()}
+            labels = {name: label for label, name in names.items()}  # the JSON shows names; keep the labels
+
+            def speaker(item: dict) -> str | None:
+                shown = item.get("speaker")
+                return None if shown is None else labels.get(str(shown), str(shown))
+
             transcript = Transcript(
                 text=str(data.get("text", "")),
-                segments=[Segment(float(s["start"]), float(s["end"]), str(s["text"])) for s in data["segments"]],
-                words=[Word(float(w["start"]), float(w["end"]), str(w["text"])) for w in data["words"]],
+                segments=[Segment(float(s["start"]), float(s["end"]), str(s["text"]), speaker(s))
+                          for s in data["segments"]],
+                words=[Word(float(w["start"]), float(w["end"]), str(w["text"]), bool(w.get("estimated")), speaker(w))
+                       for w in data["words"]],
                 model=str(data.get("model", "")),
-                duration=float(data.get("duration") or 0.0))
+                duration=float(data.get("duration") or 0.0),
+                notes=[str(n) for n in data.get("notes") or []],
+                speaker_names=names)
             return transcript, dict(data.get("metadata") or {}), entry
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise HistoryEntryNotFoundError(f"The History entry '{entry_id}' is damaged: {exc}") from exc
+
+    def rename_speakers(self, entry_id: str, names: dict[str, str]) -> Transcript:
+        """Give the entry's speakers names ({"Speaker 2": "Dana"}) and rewrite every export in it to match.
+
+        Raises ValueError (an unknown speaker, two speakers with one name) before anything is written.
+        """
+        transcript, metadata, entry = self.load(entry_id)
+        transcript.rename_speakers(names)
+        formats = [p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS]
+        write_outputs(transcript, _json_file(entry.files).name, self._entry_path(entry_id), formats, metadata)
+        return transcript
 
     def delete(self, entry_id: str) -> None:
         """Remove the entry's folder and everything in it, and nothing else."""

@@ -17,6 +17,12 @@ TXT has one segment per line (easier to read and diff than one long line); CSV
 one row per segment (start, end, text; seconds with 3 decimals); JSON the whole
 transcript plus the caller's metadata (model, revision, settings).
 
+With speakers (``--speakers``): TXT is one paragraph per speaker turn ("Dana:
+..."), SRT starts each cue with the speaker's name (the lines leave room for
+it), VTT uses voice spans (``<v Dana>``), CSV gains a speaker column and JSON a
+``speaker`` on segments and words plus ``speaker_names``. Everywhere the name
+shown is the one a person gave the speaker (``Transcript.speaker_names``).
+
 ``write_outputs`` names files after the input (``meeting.mp4`` -> ``meeting.srt``),
 always inside ``output_dir``, and writes each atomically (:mod:`..files`), so a
 crash or a player reading the file never sees half of one. Two inputs with the same stem
@@ -57,15 +63,21 @@ class Cue:
     start_ms: int
     end_ms: int
     lines: tuple[str, ...]
+    speaker: str | None = None  # the name to show ("Dana"), when speakers were labelled
 
 
 def subtitle_cues(transcript: Transcript) -> list[Cue]:
-    """The transcript cut into readable, validly timed subtitle cues."""
+    """The transcript cut into readable, validly timed subtitle cues (one speaker per cue)."""
     words = sorted(transcript.words, key=lambda w: w.start)
     starts = [w.start for w in words]
-    raw = [(round(group[0].start * 1000), round(group[-1].end * 1000), _wrap([w.text for w in group]))
-           for segment in _segments(transcript)
-           for group in _group(_timed_words(segment, words, starts))]
+    raw = []
+    for segment in _segments(transcript):
+        speaker = transcript.speaker_name(segment.speaker)
+        # SRT puts "Dana: " before the first line, so the lines leave room for it.
+        reserve = len(speaker) + 2 if speaker else 0
+        raw += [(round(group[0].start * 1000), round(group[-1].end * 1000), _wrap([w.text for w in group], reserve),
+                 speaker)
+                for group in _group(_timed_words(segment, words, starts), reserve)]
     return _fit(raw, round(transcript.duration * 1000) if transcript.duration > 0 else None)
 
 
@@ -104,38 +116,39 @@ def _spread(start: float, end: float, texts: list[str]) -> list[Word]:
     return words
 
 
-def _wrap(texts: list[str]) -> tuple[str, ...] | None:
-    """The words as 1 line, or 2 balanced lines, of at most 42 characters; None if they do not fit."""
+def _wrap(texts: list[str], reserve: int = 0) -> tuple[str, ...] | None:
+    """The words as 1 line, or 2 balanced lines, of at most 42 characters (the first ``reserve`` shorter,
+    for a speaker's name); None if they do not fit."""
     one = " ".join(texts)
-    if len(one) <= MAX_LINE_CHARS:
+    if len(one) + reserve <= MAX_LINE_CHARS:
         return (one,)
     splits = [(" ".join(texts[:i]), " ".join(texts[i:])) for i in range(1, len(texts))]
-    fitting = [s for s in splits if max(map(len, s)) <= MAX_LINE_CHARS]
-    return min(fitting, key=lambda s: max(map(len, s)), default=None)
+    fitting = [s for s in splits if max(len(s[0]) + reserve, len(s[1])) <= MAX_LINE_CHARS]
+    return min(fitting, key=lambda s: max(len(s[0]) + reserve, len(s[1])), default=None)
 
 
-def _group(words: list[Word]) -> list[list[Word]]:
+def _group(words: list[Word], reserve: int = 0) -> list[list[Word]]:
     """Fill cues word by word; start a new one when the next word would break a limit."""
     groups: list[list[Word]] = []
     for word in words:
         cue = groups[-1] if groups else []
-        if cue and word.end - cue[0].start <= MAX_CUE_MS / 1000 and _wrap([w.text for w in cue + [word]]):
+        if cue and word.end - cue[0].start <= MAX_CUE_MS / 1000 and _wrap([w.text for w in cue + [word]], reserve):
             cue.append(word)
         else:
             groups.append([word])
     return groups
 
 
-def _fit(raw: list[tuple[int, int, tuple[str, ...]]], limit_ms: int | None) -> list[Cue]:
+def _fit(raw: list[tuple[int, int, tuple[str, ...], str | None]], limit_ms: int | None) -> list[Cue]:
     """Make the times valid for players: monotonic, no overlap, end > start, inside [0, limit]."""
     cues, prev_end = [], 0
-    for i, (start, end, lines) in enumerate(raw):
+    for i, (start, end, lines, speaker) in enumerate(raw):
         start = max(start, prev_end)
         # The readable minimum may stretch a cue, but never into the next cue's own time.
         next_start = raw[i + 1][0] if i + 1 < len(raw) else start + MIN_CUE_MS
         end = max(end, min(start + MIN_CUE_MS, next_start))
         end = max(min(end, start + MAX_CUE_MS), start + 1)
-        cues.append([start, end, lines])
+        cues.append([start, end, lines, speaker])
         prev_end = end
     if limit_ms is not None:
         # Walk back from the end of the audio: each cue ends by the time the next one starts.
@@ -144,7 +157,7 @@ def _fit(raw: list[tuple[int, int, tuple[str, ...]]], limit_ms: int | None) -> l
             cue[1] = min(cue[1], ceiling)
             cue[0] = min(cue[0], cue[1] - 1)
             ceiling = cue[0]
-    return [Cue(start, end, lines) for start, end, lines in cues]
+    return [Cue(*cue) for cue in cues]
 
 
 def _timestamp(ms: int, separator: str) -> str:
@@ -172,6 +185,8 @@ class WriteTXT(ResultWriter):
     extension = "txt"
 
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
+        if transcript.has_speakers:
+            return self._turns(transcript)
         lines = [s.text.strip() for s in transcript.segments]
         # One segment per line, unless the segments do not spell the text.
         if _squash(" ".join(lines)) != _squash(transcript.text):
@@ -179,14 +194,33 @@ class WriteTXT(ResultWriter):
         text = "\n".join(line for line in lines if line)
         return text + "\n" if text else ""
 
+    @staticmethod
+    def _turns(transcript: Transcript) -> str:
+        """One paragraph per speaker turn ("Dana: ..."), a blank line between turns."""
+        turns: list[tuple[str | None, list[str]]] = []
+        for segment in transcript.segments:
+            if turns and turns[-1][0] == segment.speaker:
+                turns[-1][1].append(segment.text.strip())
+            else:
+                turns.append((segment.speaker, [segment.text.strip()]))
+        return "".join(f"{transcript.speaker_name(speaker) or 'Unknown speaker'}: {' '.join(texts)}\n\n"
+                       for speaker, texts in turns).rstrip("\n") + "\n" if turns else ""
+
 
 class WriteSRT(ResultWriter):
     extension = "srt"
 
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         return "\n".join(
-            f"{n}\n{_timestamp(c.start_ms, ',')} --> {_timestamp(c.end_ms, ',')}\n" + "\n".join(c.lines) + "\n"
+            f"{n}\n{_timestamp(c.start_ms, ',')} --> {_timestamp(c.end_ms, ',')}\n" + "\n".join(self._lines(c)) + "\n"
             for n, c in enumerate(subtitle_cues(transcript), 1))
+
+    @staticmethod
+    def _lines(cue: Cue) -> tuple[str, ...]:
+        """The cue's lines, the first starting with its speaker's name ("Dana: ...")."""
+        if not cue.speaker:
+            return cue.lines
+        return (f"{cue.speaker}: {cue.lines[0]}", *cue.lines[1:])
 
 
 class WriteVTT(ResultWriter):
@@ -194,7 +228,9 @@ class WriteVTT(ResultWriter):
 
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         # WebVTT cue text is markup: "&" and "<" must be escaped (">" too, so "-->" never appears).
+        # The speaker is a voice span, <v Dana>: the tag is markup, only the name inside is escaped.
         blocks = [f"{_timestamp(c.start_ms, '.')} --> {_timestamp(c.end_ms, '.')}\n"
+                  + (f"<v {html.escape(c.speaker, quote=False)}>" if c.speaker else "")
                   + "\n".join(html.escape(line, quote=False) for line in c.lines) + "\n"
                   for c in subtitle_cues(transcript)]
         return "\n".join(["WEBVTT\n", *blocks])
@@ -205,8 +241,13 @@ class WriteJSON(ResultWriter):
 
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         data = transcript.to_dict()
+        # Speakers by the names people gave them; the labels stay recoverable through speaker_names.
+        for item in data["segments"] + data["words"]:
+            if "speaker" in item:
+                item["speaker"] = transcript.speaker_name(item["speaker"])
         # Short fields first, so the file reads well; default=str takes Paths in metadata.
-        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "segments", "words")}
+        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "speaker_names", "segments",
+                                              "words") if key in data}
         return json.dumps({**ordered, "metadata": metadata or {}}, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
@@ -216,6 +257,11 @@ class WriteCSV(ResultWriter):
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         out = io.StringIO()
         writer = csv.writer(out)  # RFC 4180: CRLF rows, fields quoted where needed
+        if transcript.has_speakers:
+            writer.writerow(["start", "end", "speaker", "text"])
+            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", transcript.speaker_name(s.speaker) or "",
+                              s.text.strip()] for s in _segments(transcript))
+            return out.getvalue()
         writer.writerow(["start", "end", "text"])
         writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", s.text.strip()] for s in _segments(transcript))
         return out.getvalue()

@@ -1,0 +1,194 @@
+"""Who said what: the tiny real Sortformer through the app, speaker assignment on known times, names in every
+export, and the CLI's --speakers (labelled when it can, unlabelled with a note when the diarizer cannot load)."""
+
+import csv
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import loaded, tone
+from tests.test_cli import cli_env, run_cli
+from tests.tiny_models import build_tiny_diarizer
+from transcribe_studio.models import ModelCache, ModelState, diarizers, transcribers
+from transcribe_studio.models.diarizer import SpeakerTurn, parse_rows
+from transcribe_studio.outputs.history import HistoryStore
+from transcribe_studio.outputs.writers import FORMATS, write_outputs
+from transcribe_studio.speakers import NO_SPEECH_NOTE, PER_SEGMENT_NOTE, assign_speakers, label_transcript
+from transcribe_studio.transcript import Segment, Transcript, Word
+
+# --- the tiny real model through the app ------------------------------------------------
+
+
+def test_the_diarizer_is_a_model_but_not_a_transcriber(settings):
+    assert [spec.key for spec in diarizers()] == ["diarizer"]
+    assert "diarizer" not in [spec.key for spec in transcribers()]
+    rows = ModelCache(settings).snapshot()
+    assert "diarizer" in [row.spec.key for row in rows]  # shown in the Models tab
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_the_tiny_sortformer_restores_and_diarizes_through_the_app(tmp_path, settings, streaming):
+    path = build_tiny_diarizer(tmp_path / "diarizer.nemo", streaming=streaming)
+    cache = ModelCache(dataclasses.replace(settings, diarizer_path=path))
+    model = loaded(cache, "diarizer")
+    assert type(model).__name__ == "SortformerEncLabelModel"
+    assert model.sortformer_modules.chunk_len == 340  # the model card's streaming setting
+    words = [Word(0.2 + 0.5 * i, 0.6 + 0.5 * i, f"w{i}") for i in range(6)]
+    transcript = Transcript("w0 w1 w2 w3 w4 w5", [Segment(0.2, 3.1, "w0 w1 w2 w3 w4 w5")], words, duration=4.0)
+    calls = []
+    real = type(model).diarize
+
+    def spy(self, *args, **kwargs):  # calls through to NeMo's own diarize
+        calls.append(kwargs)
+        return real(self, *args, **kwargs)
+
+    type(model).diarize = spy
+    try:
+        labelled, error = label_transcript(cache, transcript, tone(4.0))
+    finally:
+        type(model).diarize = real
+    assert error is None and calls and calls[0]["sample_rate"] == 16000
+    assert labelled.has_speakers and all(w.speaker and w.speaker.startswith("Speaker ") for w in labelled.words)
+    assert labelled.segments[0].speaker == "Speaker 1"
+
+
+# --- speakers laid onto known word times ------------------------------------------------
+
+
+def two_speaker_transcript() -> Transcript:
+    words = [Word(0.0, 0.4, "Hello"), Word(0.5, 0.9, "there."), Word(2.1, 2.5, "Hi,"), Word(2.6, 3.0, "Sam."),
+             Word(3.4, 3.8, "Bye.")]
+    segments = [Segment(0.0, 3.0, "Hello there. Hi, Sam."), Segment(3.4, 3.8, "Bye.")]
+    return Transcript("Hello there. Hi, Sam. Bye.", segments, words, duration=4.0)
+
+
+# Slot 2 speaks first, so it becomes "Speaker 1"; slot 0 answers; a short overlap at 2.0-2.2.
+TURNS = parse_rows(["0.000 2.200 speaker_2", "2.000 3.100 speaker_0", "3.300 3.900 speaker_2"])
+
+
+def test_rows_parse_into_turns():
+    assert TURNS[0] == SpeakerTurn(0.0, 2.2, 2) and [t.slot for t in TURNS] == [2, 0, 2]
+
+
+def test_each_word_goes_to_the_most_active_speaker_and_segments_split_where_it_changes():
+    labelled = assign_speakers(two_speaker_transcript(), TURNS)
+    assert [(w.text, w.speaker) for w in labelled.words] == [
+        ("Hello", "Speaker 1"), ("there.", "Speaker 1"), ("Hi,", "Speaker 2"), ("Sam.", "Speaker 2"),
+        ("Bye.", "Speaker 1")]
+    assert [(s.start, s.end, s.text, s.speaker) for s in labelled.segments] == [
+        (0.0, 0.9, "Hello there.", "Speaker 1"), (2.1, 3.0, "Hi, Sam.", "Speaker 2"), (3.4, 3.8, "Bye.", "Speaker 1")]
+    assert labelled.notes == []
+
+
+def test_a_word_between_turns_goes_to_the_nearest_speaker_and_one_speaker_is_speaker_1():
+    words = [Word(0.0, 0.4, "one"), Word(5.0, 5.4, "two")]
+    transcript = Transcript("one two", [Segment(0.0, 5.4, "one two")], words, duration=6.0)
+    labelled = assign_speakers(transcript, [SpeakerTurn(0.0, 1.0, 3), SpeakerTurn(4.0, 4.5, 3)])
+    assert [w.speaker for w in labelled.words] == ["Speaker 1", "Speaker 1"]
+    assert [(s.text, s.speaker) for s in labelled.segments] == [("one two", "Speaker 1")]
+
+
+def test_without_word_times_speakers_go_per_segment_and_the_notes_say_so():
+    segments = [Segment(0.0, 2.0, "first window"), Segment(2.0, 4.0, "second window")]
+    transcript = Transcript("first window second window", segments, duration=4.0)  # Canary: no words
+    labelled = assign_speakers(transcript, [SpeakerTurn(0.0, 1.5, 1), SpeakerTurn(1.5, 4.0, 0)])
+    assert [s.speaker for s in labelled.segments] == ["Speaker 1", "Speaker 2"]
+    assert PER_SEGMENT_NOTE in labelled.notes
+
+
+def test_silence_leaves_the_transcript_unlabelled_with_a_note():
+    labelled = assign_speakers(Transcript("", duration=3.0), [])
+    assert not labelled.has_speakers and labelled.notes == [NO_SPEECH_NOTE]
+
+
+# --- names, in every export and in History -----------------------------------------------
+
+
+def rendered(paths) -> dict:
+    return {p.suffix[1:]: p.read_text(encoding="utf-8") for p in paths}
+
+
+def test_a_name_given_to_a_speaker_flows_into_every_writer_and_history(tmp_path):
+    transcript = assign_speakers(two_speaker_transcript(), TURNS)
+    transcript.rename_speakers({"Speaker 2": "Dana & <Co>"})
+    text = rendered(write_outputs(transcript, "talk.wav", tmp_path, FORMATS))
+    assert text["txt"] == "Speaker 1: Hello there.\n\nDana & <Co>: Hi, Sam.\n\nSpeaker 1: Bye.\n"
+    assert "\nDana & <Co>: Hi, Sam.\n" in text["srt"] and "\nSpeaker 1: Hello there.\n" in text["srt"]
+    assert "\n<v Dana &amp; &lt;Co&gt;>Hi, Sam.\n" in text["vtt"] and "<v Speaker 1>Bye." in text["vtt"]
+    data = json.loads(text["json"])
+    assert [s["speaker"] for s in data["segments"]] == ["Speaker 1", "Dana & <Co>", "Speaker 1"]
+    assert [w["speaker"] for w in data["words"]][2:4] == ["Dana & <Co>"] * 2
+    assert data["speaker_names"] == {"Speaker 2": "Dana & <Co>"}
+    rows = list(csv.reader(io.StringIO(text["csv"], newline="")))
+    assert rows[0] == ["start", "end", "speaker", "text"] and rows[2][2:] == ["Dana & <Co>", "Hi, Sam."]
+
+    store = HistoryStore(tmp_path / "history")
+    folder = store.open_entry("talk.wav")
+    write_outputs(assign_speakers(two_speaker_transcript(), TURNS), "talk.wav", folder, FORMATS)
+    entry_id = store.finish(folder)
+    store.rename_speakers(entry_id, {"Speaker 1": "Ana"})
+    again, _, _ = store.load(entry_id)
+    assert [s.speaker for s in again.segments] == ["Speaker 1", "Speaker 2", "Speaker 1"]  # labels restored
+    assert again.speaker_names == {"Speaker 1": "Ana"}
+    assert (folder / "talk.txt").read_text().startswith("Ana: Hello there.")
+    assert "<v Ana>Bye." in (folder / "talk.vtt").read_text()
+
+
+def test_two_speakers_cannot_share_a_name():
+    transcript = assign_speakers(two_speaker_transcript(), TURNS)
+    with pytest.raises(ValueError, match="share"):
+        transcript.rename_speakers({"Speaker 1": "Sam", "Speaker 2": "Sam"})
+    with pytest.raises(ValueError, match="no 'Speaker 7'"):
+        transcript.rename_speakers({"Speaker 7": "Sam"})
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def test_the_cli_with_speakers_writes_labelled_subtitles(tmp_path, tiny_parakeet, tiny_diarizer, canary_cache,
+                                                         wav_file):
+    out = tmp_path / "out"
+    env = cli_env(tmp_path, tiny_parakeet, canary_cache, DIARIZER_NEMO=str(tiny_diarizer))
+    result = run_cli(env, str(wav_file), "--speakers", "--output-dir", str(out), "--format", "srt,vtt,json")
+    assert result.returncode == 0, result.stderr
+    text = rendered(sorted(out.iterdir()))
+    assert "Speaker 1: " in text["srt"] and "<v Speaker 1>" in text["vtt"]
+    data = json.loads(text["json"])
+    assert data["segments"] and all(s["speaker"].startswith("Speaker ") for s in data["segments"])
+    assert data["metadata"]["speakers"]["model"].startswith("Streaming Sortformer")
+
+
+@pytest.mark.parametrize("damage", ["missing", "cut short"])
+def test_a_missing_or_damaged_diarizer_gives_the_classified_error_and_an_unlabelled_transcript(
+        tmp_path, tiny_parakeet, tiny_diarizer, canary_cache, wav_file, damage):
+    broken = tmp_path / "diarizer.nemo"
+    if damage == "cut short":
+        broken.write_bytes(tiny_diarizer.read_bytes()[:50_000])
+    out = tmp_path / "out"
+    env = cli_env(tmp_path, tiny_parakeet, canary_cache, DIARIZER_NEMO=str(broken))
+    result = run_cli(env, str(wav_file), "--speakers", "--output-dir", str(out), "--format", "srt,json")
+    assert result.returncode == 0, result.stderr  # the file still succeeds
+    assert "without speaker labels: Model file missing or damaged" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    data = json.loads((out / "speech.json").read_text())
+    assert data["segments"] and not any("speaker" in s for s in data["segments"])
+    assert any(n.startswith("No speaker labels: Model file missing or damaged") and str(broken) in n
+               for n in data["notes"])
+    assert "Speaker" not in (out / "speech.srt").read_text()
+
+
+def test_the_help_states_the_four_speaker_limit():
+    from transcribe_studio.cli import build_parser
+
+    assert "at most 4 speakers" in " ".join(build_parser().format_help().split())
+
+
+def test_a_failed_diarizer_load_shows_in_the_models_tab(settings, tmp_path):
+    cache = ModelCache(dataclasses.replace(settings, diarizer_path=tmp_path / "absent.nemo"))
+    transcript, error = label_transcript(cache, Transcript("x", [Segment(0, 1, "x")], duration=1.0),
+                                         np.zeros(16000, np.float32))
+    assert error is not None and error.title == "Model file missing or damaged"
+    assert cache.status("diarizer").state is ModelState.FAILED and not transcript.has_speakers

@@ -1,0 +1,153 @@
+"""Streaming Sortformer 4spk-v2: who spoke when, for up to 4 speakers, from a local ``.nemo``.
+
+Not a transcriber: its spec has ``transcribe=None`` (so it is never offered as
+``--model``) and a ``diarize`` function instead, which :mod:`..speakers` calls
+on the same 16 kHz audio the transcript was made from. Loaded like Parakeet:
+the file is checked first (a missing or damaged file gets a message naming it
+and the fix, see :func:`.nemo_asr.check_nemo_file`), then
+``SortformerEncLabelModel.restore_from`` through :mod:`.fast_load`.
+
+**Streaming, with the model card's "very high latency" setting.** The model
+card lists four streaming settings (chunk, right context, FIFO, cache update
+period, speaker cache, in 80 ms frames); for a whole file, where latency does
+not matter, we take the most accurate one, 30.4 s: chunk 340, right context 40,
+FIFO 40, update period 300, speaker cache 188. Memory then stays bounded by the
+chunk, the FIFO and the cache, however long the recording. An offline (non
+streaming) Sortformer file is run offline up to :data:`OFFLINE_MAX_SECONDS`
+(its training session length) and streaming beyond.
+
+The model has 4 output slots: a fifth speaker cannot be told apart and is
+merged into one of the four.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..media.decode import SAMPLE_RATE
+from ..progress import Progress
+from ..settings import SETUP_COMMAND, Settings
+from .nemo_asr import check_nemo_file
+from .spec import ModelSpec, register
+
+log = logging.getLogger(__name__)
+
+LABEL = "Streaming Sortformer 4spk-v2"
+MAX_SPEAKERS = 4
+# The model card's "very high latency" (30.4 s) streaming setting, in 80 ms frames.
+STREAMING_SETTING = {"chunk_len": 340, "chunk_right_context": 40, "fifo_len": 40, "spkcache_update_period": 300,
+                     "spkcache_len": 188}
+# Offline Sortformer models were trained on 90 s sessions; longer audio goes in streaming mode.
+OFFLINE_MAX_SECONDS = 90.0
+# ~117 M parameters in fp32 plus the streaming working set.
+GPU_BYTES = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """One stretch of speech by one of the model's speaker slots (0..3), in seconds."""
+    start: float
+    end: float
+    slot: int
+
+
+def parse_rows(rows: list[str]) -> list[SpeakerTurn]:
+    """NeMo's ``"start end speaker_N"`` rows as turns, in time order."""
+    turns = []
+    for row in rows:
+        start, end, speaker = row.split()
+        turns.append(SpeakerTurn(float(start), float(end), int(speaker.rsplit("_", 1)[-1])))
+    return sorted(turns, key=lambda t: (t.start, t.end, t.slot))
+
+
+def load(settings: Settings, device):
+    """The diarizer from its local file, checked first (and against the setup's record, if there is one)."""
+    from ..errors import ModelFileError
+    from . import setup
+
+    path = settings.diarizer_path
+    check_nemo_file(path, "speaker diarizer")
+    problem = setup.diarizer_problem(settings)
+    if problem is not None:
+        raise ModelFileError(f"{problem}.", next_steps=f"Run `{SETUP_COMMAND}` to download it again.")
+    from nemo.collections.asr.models import SortformerEncLabelModel
+
+    from .fast_load import restore
+
+    model = restore(path, map_location=device, model_class=SortformerEncLabelModel)
+    model.eval()
+    modules = model.sortformer_modules
+    for name, value in STREAMING_SETTING.items():
+        setattr(modules, name, value)
+    modules._check_streaming_parameters()
+    model.studio_streaming = bool(model.cfg.get("streaming_mode", False))
+    model.studio_precision = "fp32"
+    return model
+
+
+def diarize(model, audio: np.ndarray, settings: Settings, progress: Progress) -> list[SpeakerTurn]:
+    """Who spoke when in ``audio`` (16 kHz mono): NeMo's ``diarize`` on the in-memory array."""
+    import torch
+
+    if len(audio) == 0:
+        return []
+    progress(0.0, "listening for speakers")
+    model.streaming_mode = model.studio_streaming or len(audio) / SAMPLE_RATE > OFFLINE_MAX_SECONDS
+    with torch.inference_mode():
+        # num_workers=0: Windows spawns DataLoader workers, which breaks in apps.
+        rows = model.diarize(audio=[audio], sample_rate=SAMPLE_RATE, batch_size=1, num_workers=0, verbose=False)[0]
+    progress(1.0, "speakers found")
+    return parse_rows(rows)
+
+
+def _setup(settings: Settings) -> str:
+    from . import setup
+
+    if setup.diarizer_problem(settings, require_record=True) is None:
+        return f"OK, {settings.diarizer_path} is present and verified."
+    return f"OK, downloaded and verified {setup.download_diarizer(settings)}."
+
+
+def _check(settings: Settings) -> str:
+    from ..errors import ModelFileError
+    from . import setup
+
+    problem = setup.diarizer_problem(settings, require_record=True)
+    if problem is not None:
+        raise ModelFileError(f"{problem}.", next_steps=f"Run `{SETUP_COMMAND}` to download it.")
+    return f"OK, {settings.diarizer_path} is present and verified."
+
+
+def _on_disk(settings: Settings) -> str:
+    from ..formatting import size_text
+
+    file = settings.diarizer_path
+    return f"present, {size_text(file.stat().st_size)}" if file.is_file() else "missing (optional)"
+
+
+def _startup_line(settings: Settings) -> str:
+    found = "found" if settings.diarizer_path.is_file() else f"not found; `{SETUP_COMMAND}` fetches it"
+    return f"{LABEL} (speakers, optional): {settings.diarizer_path} ({found})"
+
+
+def _description(settings: Settings) -> str:
+    return f"""**{LABEL}** (who spoke: `--speakers` in the CLI) tells up to {MAX_SPEAKERS} speakers apart and
+labels the transcript "Speaker 1", "Speaker 2", ... in order of first appearance. It loads from the local file
+`{settings.diarizer_path}` with NeMo's `SortformerEncLabelModel.restore_from`: fully offline. It has
+{MAX_SPEAKERS} output slots, so with more than {MAX_SPEAKERS} speakers some are merged. NVIDIA's model,
+CC-BY-4.0. Optional: without the file, transcripts are made without speaker labels."""
+
+
+SPEC = register(ModelSpec(
+    key="diarizer", label=LABEL, summary=f"who spoke: up to {MAX_SPEAKERS} speakers",
+    load=load, transcribe=None, diarize=diarize,
+    window_seconds=lambda settings, model: float("inf"),
+    source=lambda settings: f"file {settings.diarizer_path}",
+    on_disk=_on_disk,
+    provenance=lambda settings: {"file": str(settings.diarizer_path)},
+    gpu_bytes=GPU_BYTES, setup=_setup, check=_check, startup_line=_startup_line, description=_description,
+    notes=["Speaker diarization (optional): loaded with `SortformerEncLabelModel.restore_from` from a local "
+           "`.nemo` file; at most 4 speakers."]))
