@@ -19,6 +19,14 @@ class Segment:
     text: str
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A stretch of the recording that no model heard, and why (see media/windows.py)."""
+    start: float
+    end: float
+    why: str
+
+
 @dataclass
 class Transcript:
     text: str
@@ -27,6 +35,7 @@ class Transcript:
     model: str = ""
     duration: float = 0.0
     notes: list[str] = field(default_factory=list)  # what a person should know about how it was made
+    skipped: list[Skipped] = field(default_factory=list)  # stretches left out as silence
 
     def to_dict(self) -> dict:
         return asdict(self)

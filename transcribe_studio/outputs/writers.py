@@ -206,7 +206,7 @@ class WriteJSON(ResultWriter):
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         data = transcript.to_dict()
         # Short fields first, so the file reads well; default=str takes Paths in metadata.
-        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "segments", "words")}
+        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "skipped", "segments", "words")}
         return json.dumps({**ordered, "metadata": metadata or {}}, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
