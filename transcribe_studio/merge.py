@@ -34,6 +34,9 @@ MIN_WORD_SECONDS = 0.08
 # Two words from the two sides are the same word when their times overlap by more than this
 # share of the shorter one; neighbours whose stamps touch or graze are not.
 SAME_WORD_OVERLAP = 0.5
+# ...or when they say the same (normalised) word with their middles this close: one encoder frame
+# and a half, as two passes' frame grids put the same short word up to a frame apart.
+SAME_TEXT_SECONDS = 0.12
 # A common run of one word is trusted only where the two sides put it this close in time.
 ONE_WORD_RUN_SECONDS = 1.0
 
@@ -52,7 +55,10 @@ def _span(item) -> tuple[float, float]:
 def _same_word(a, b) -> bool:
     (a0, a1), (b0, b1) = _span(a), _span(b)
     shared = min(a1, b1) - max(a0, b0)
-    return shared > SAME_WORD_OVERLAP * min(a1 - a0, b1 - b0)
+    if shared > SAME_WORD_OVERLAP * min(a1 - a0, b1 - b0):
+        return True
+    text_a, text_b = _normalised(getattr(a, "text", "")), _normalised(getattr(b, "text", ""))
+    return bool(text_a) and text_a == text_b and abs(_middle(a) - _middle(b)) < SAME_TEXT_SECONDS
 
 
 def merge_timed(left: Sequence[Timed], right: Sequence[Timed], left_end: float, right_start: float) -> list[Timed]:
