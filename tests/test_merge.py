@@ -67,6 +67,15 @@ def test_zero_length_stamps_are_matched_too():
     assert len(merge_timed(left, right, LEFT_END, RIGHT_START)) == 1
 
 
+def test_a_short_word_stamped_a_frame_apart_on_the_two_sides_is_one_word():
+    left = words((9.6, 9.92, "over"), (10.0, 10.08, "a"))
+    right = words((9.62, 9.92, "over"), (10.08, 10.16, "A"), (10.2, 10.5, "hill"))
+    assert texts(merge_timed(left, right, LEFT_END, RIGHT_START)) == ["over", "A", "hill"]
+    # Two different short words that close stay two.
+    left, right = words((10.0, 10.08, "a")), words((10.08, 10.16, "I"))
+    assert texts(merge_timed(left, right, LEFT_END, RIGHT_START)) == ["a", "I"]
+
+
 def test_empty_sides():
     some = words((9.0, 9.4, "hello"))
     assert merge_timed([], some, LEFT_END, RIGHT_START) == some
