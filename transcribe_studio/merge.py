@@ -69,9 +69,9 @@ def merge_timed(left: Sequence[Timed], right: Sequence[Timed], left_end: float, 
     """
     if not left or not right:
         return [*left, *right]
-    right_from = min(_span(w)[0] for w in right)
-    left_to = max(_span(w)[1] for w in left)
-    # Only words whose times reach the other side's could be heard twice.
+    # Only words whose times reach (or nearly reach) the other side's could be heard twice.
+    right_from = min(_span(w)[0] for w in right) - SAME_TEXT_SECONDS
+    left_to = max(_span(w)[1] for w in left) + SAME_TEXT_SECONDS
     contested = ([(left_end - _middle(w), 0, w) for w in left if _span(w)[1] > right_from]
                  + [(_middle(w) - right_start, 1, w) for w in right if _span(w)[0] < left_to])
     kept: tuple[list, list] = ([], [])
