@@ -305,7 +305,9 @@ def _words_and_segments(hypothesis, duration: float) -> tuple[list[Word], list[S
     def clamp(t) -> float:
         return min(max(float(t), 0.0), duration)
 
-    words = [Word(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])]
+    # A word starting at or after the end lies wholly in that padding: it was not said.
+    words = [Word(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])
+             if float(w["start"]) < duration]
     segments = [Segment(clamp(s["start"]), clamp(s["end"]), s["segment"]) for s in stamps.get("segment", [])]
     return words, segments
 
