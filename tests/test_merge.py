@@ -83,11 +83,19 @@ def test_empty_sides():
     assert merge_timed([], [], LEFT_END, RIGHT_START) == []
 
 
+def _heard(spoken, start: float, end: float, near_edge, rng, frame: float = 0.08) -> list[Word]:
+    """What a window [start, end) hears of ``spoken``: stamps on its own frame grid, some edge words missed."""
+    def on_grid(t: float) -> float:
+        return float(start + np.floor((t - start) / frame) * frame)
+
+    return [Word(on_grid(a), on_grid(b), text) for a, b, text in spoken
+            if start <= a and b <= end and not (near_edge(a, b) and rng.random() < 0.5)]
+
+
 def test_random_hypotheses_on_two_frame_grids_never_lose_or_double_a_word():
     """Both sides hear the same words, stamped on their own 80 ms frame grids (as two passes starting
     at arbitrary samples are), and each misses some near its own edge."""
     rng = np.random.default_rng(7)
-    frame = 0.08
     for case in range(300):
         spoken, t = [], float(rng.uniform(0, 1))
         while t < 20.0:
@@ -97,13 +105,8 @@ def test_random_hypotheses_on_two_frame_grids_never_lose_or_double_a_word():
         left_end = float(rng.uniform(8.0, 12.0))
         right_start = left_end - float(rng.uniform(0.5, 4.0))
 
-        def heard(start, end, near_edge):
-            on_grid = lambda t: start + np.floor((t - start) / frame) * frame  # noqa: E731
-            return [Word(float(on_grid(a)), float(on_grid(b)), text) for a, b, text in spoken
-                    if start <= a and b <= end and not (near_edge(a, b) and rng.random() < 0.5)]
-
-        left = heard(0.0, left_end, lambda a, b: left_end - b < 0.5)
-        right = heard(right_start, 30.0, lambda a, b: a - right_start < 0.5)
+        left = _heard(spoken, 0.0, left_end, lambda a, b: left_end - b < 0.5, rng)  # noqa: B023 - used at once
+        right = _heard(spoken, right_start, 30.0, lambda a, b: a - right_start < 0.5, rng)  # noqa: B023
         merged = merge_timed(left, right, left_end, right_start)
         got = texts(merged)
         assert len(got) == len(set(got)), f"case {case}: doubled {got}"
