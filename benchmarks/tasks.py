@@ -286,7 +286,7 @@ def end_to_end(settings: dict, model_name: str, source: str, runs: int, warmups:
         return common.median(times), value
 
     decode_s, _ = timed(lambda: decode_audio(source))
-    window_s = get(model_name).window_seconds(s, model.device.type)
+    window_s = get(model_name).window_seconds(s, model)
     plan_s, spans = timed(lambda: long_audio.plan(audio, window_s))
     write_s, _ = timed(lambda: write_outputs(result.transcript, source, out_dir / "stage", ALL_FORMATS,
                                              metadata=batch.provenance(cache, model_name)))

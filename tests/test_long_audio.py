@@ -115,7 +115,10 @@ def planned(path, seconds):
     audio = decode_audio(path)
     spans = plan(audio, seconds)
     assert len(spans) >= 3 and all(b - a <= seconds * RATE for a, b in spans)
-    assert sum(b - a for a, b in spans) < audio.size  # pauses left out: a window is not just a slice count
+    covered = np.zeros(audio.size, bool)
+    for a, b in spans:
+        covered[a:b] = True
+    assert covered.sum() < audio.size  # silence left out: a window is not just a slice count
     return audio, spans
 
 
@@ -167,3 +170,120 @@ def test_each_canary_batch_gets_its_windows_samples_padded_with_their_lengths(ca
         for row, (start, end) in zip(audios, windows):
             np.testing.assert_array_equal(row[:end - start].numpy(), audio[start:end])
             assert not row[end - start:].any()  # padding is silence
+
+
+# --- hard cuts, speech the detector misses, short clips: what reaches the model and the times that come back
+
+def calls_to_transcribe(model, monkeypatch) -> list[np.ndarray]:
+    """The audio of each call to the real ``model.transcribe`` (called through)."""
+    real, calls = model.transcribe, []
+
+    def transcribe(audio, *args, **kwargs):
+        calls.extend(np.array(a, copy=True) for a in audio)
+        return real(audio, *args, **kwargs)
+
+    monkeypatch.setattr(model, "transcribe", transcribe)
+    return calls
+
+
+def offset_in(audio: np.ndarray, piece: np.ndarray) -> int:
+    """Where ``piece`` lies in ``audio`` (exactly, sample for sample)."""
+    for start in np.flatnonzero(audio == piece[0]):
+        if np.array_equal(audio[start:start + piece.size], piece):
+            return int(start)
+    raise AssertionError("the model got audio that is not a piece of the recording")
+
+
+def test_unbroken_speech_is_cut_with_an_overlap_and_merged_into_increasing_words_with_no_gap(cache_with,
+                                                                                         monkeypatch):
+    from tests.conftest import loaded
+
+    audio = speechlike(22, seed=9)  # no pause anywhere: every cut is hard
+    cache = cache_with(parakeet_pass_seconds=8.0)
+    calls = calls_to_transcribe(loaded(cache, PARAKEET), monkeypatch)
+    transcript = engine.transcribe(cache, PARAKEET, audio)
+    windows = [(offset_in(audio, c), offset_in(audio, c) + c.size) for c in calls]
+    assert len(windows) >= 3 and all(b - a <= 8 * RATE for a, b in windows)
+    for (_, end), (start, _) in zip(windows, windows[1:]):
+        assert end - start == 2 * RATE  # each hard cut heard by both sides (a quarter of 8 s)
+    words = transcript.words
+    assert words and all(a.end <= b.start for a, b in zip(words, words[1:])), "times increase"
+    # (A word heard twice would overlap its twin; pushed past it to keep times increasing, it would
+    # be left with no length. The tiny model's words all last 80 ms or more.)
+    assert all(w.end - w.start > 0.05 for w in words), "no word doubled at a cut"
+    assert all(0 <= w.start <= w.end <= transcript.duration for w in words)
+    starts = [0.0] + [w.start for w in words] + [transcript.duration]
+    for (_, end), (start, _) in zip(windows, windows[1:]):
+        middle = (start + end) / 2 / RATE
+        nearest_before = max(t for t in starts if t <= middle)
+        nearest_after = min(t for t in starts if t > middle)
+        assert nearest_after - nearest_before < 1.0, f"a gap in the words at the cut at {middle:.1f} s"
+    # Segments are runs of those words, in order, and the text is said once.
+    assert " ".join(s.text for s in transcript.segments) == " ".join(w.text for w in words) == transcript.text
+    assert all(a.end <= b.start for a, b in zip(transcript.segments, transcript.segments[1:]))
+
+
+def whisper(seconds: float, level: float = 0.004, seed: int = 0) -> np.ndarray:
+    """Syllable-shaped hiss (about -47 dBFS): breathy speech that Silero does not call speech."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    envelope = np.abs(np.sin(2 * np.pi * 2.5 * np.arange(n) / RATE)) ** 0.6
+    return (level * np.diff(rng.standard_normal(n + 1)) * envelope).astype(np.float32)
+
+
+def under_music(seconds: float, seed: int = 6) -> np.ndarray:
+    """Speech 10 dB under a sustained chord, as in a podcast's music bed."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    chord = sum(a * np.sin(2 * np.pi * f * t) for a, f in ((0.3, 220), (0.2, 277), (0.2, 330)))
+    return (chord + 0.1 * speechlike(seconds, seed=seed)).astype(np.float32)
+
+
+def test_speech_the_detector_misses_reaches_the_model_and_only_silence_is_skipped(cache_with, monkeypatch):
+    from tests.conftest import loaded
+    from transcribe_studio.media.voice import speech_spans
+
+    parts = [speechlike(8, seed=1), room_tone(4, seed=1), under_music(12), room_tone(4, seed=2), whisper(10),
+             room_tone(4, seed=3), speechlike(8, seed=2)]
+    audio = np.concatenate(parts)
+    edges = np.cumsum([0] + [p.size for p in parts]) / RATE
+    music, hushed = (edges[2], edges[3]), (edges[4], edges[5])
+    found = speech_spans(audio)
+    for start, end in (music, hushed):  # the point of the test: the detector misses most of each
+        assert sum(max(0, min(b / RATE, end) - max(a / RATE, start)) for a, b in found) < 0.5 * (end - start)
+    cache = cache_with(parakeet_pass_seconds=10.0)
+    calls = calls_to_transcribe(loaded(cache, PARAKEET), monkeypatch)
+    transcript = engine.transcribe(cache, PARAKEET, audio)
+    heard = np.zeros(audio.size, bool)
+    for call in calls:
+        heard[offset_in(audio, call):offset_in(audio, call) + call.size] = True
+    for start, end in (music, hushed):
+        assert heard[int(start * RATE):int(end * RATE)].all(), (start, end)
+    # Only the room tone is left out, and the transcript says so, with why.
+    skipped = transcript.to_dict()["skipped"]
+    assert len(skipped) == 3 and all("no speech detected" in s["why"] for s in skipped)
+    for stretch, (start, end) in zip(skipped, [(edges[1], edges[2]), (edges[3], edges[4]), (edges[5], edges[6])]):
+        assert start <= stretch["start"] < stretch["end"] <= end and stretch["end"] - stretch["start"] > 3.0
+        assert not heard[int(stretch["start"] * RATE):int(stretch["end"] * RATE)].any()
+
+
+def test_a_clip_under_1_s_is_heard_from_its_first_sample_and_its_words_lie_inside_it(cache_with, monkeypatch):
+    from tests.conftest import loaded
+
+    clip = speechlike(0.6, seed=4)
+    cache = cache_with()
+    model = loaded(cache, PARAKEET)
+    real, heard = model.preprocessor.forward, []
+
+    def forward(*args, **kwargs):  # what the model itself hears, after NeMo's own padding
+        signal = kwargs.get("input_signal", args[0] if args else None)
+        heard.append(signal.detach().cpu().float().numpy().copy())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model.preprocessor, "forward", forward)
+    transcript = engine.transcribe(cache, PARAKEET, clip)
+    assert len(heard) == 1 and heard[0].shape[-1] >= RATE
+    row = heard[0].reshape(-1)
+    np.testing.assert_allclose(row[:clip.size], clip, atol=1e-6)  # not shifted: no silence before it
+    assert not row[clip.size:].any()
+    assert transcript.words, "the tiny model says something for any input"
+    assert all(0.0 <= w.start <= w.end <= 0.6 and w.start < 0.6 for w in transcript.words)

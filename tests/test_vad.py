@@ -67,9 +67,27 @@ def test_a_pause_that_straddles_the_limit_is_cut_in_its_usable_part():
     assert windows == [(0, s(39.5)), (s(39.5), s(50.0))]
 
 
-def test_speech_longer_than_the_limit_is_cut_hard():
-    windows = plan_windows(s(120), spans_s((0.0, 100.0)), max_seconds=40)
-    assert windows == [(0, s(40.0)), (s(40.0), s(80.0)), (s(80.0), s(100.0))]
+def test_speech_longer_than_the_limit_is_cut_hard_and_the_next_window_overlaps_it():
+    windows = plan_windows(s(120), spans_s((0.0, 100.0)), max_seconds=40, overlap_s=4.0)
+    assert windows == [(0, s(40.0)), (s(36.0), s(76.0)), (s(72.0), s(100.0))]
+    # The overlap is at most a quarter of a window, so windows always move on.
+    assert plan_windows(s(20), spans_s((0.0, 20.0)), max_seconds=8, overlap_s=4.0) == [
+        (0, s(8.0)), (s(6.0), s(14.0)), (s(12.0), s(20.0))]
+
+
+def test_audio_to_keep_is_covered_though_the_detector_found_no_speech_in_it():
+    # Speech at 0-10 s and 50-60 s; music-covered speech (kept by level) at 20-30 s.
+    spans, keep = spans_s((0.0, 10.0), (50.0, 60.0)), spans_s((20.0, 30.0))
+    assert plan_windows(s(60), spans, max_seconds=40, keep=keep) == [
+        (0, s(10.0)), (s(20.0), s(30.0)), (s(50.0), s(60.0))]
+    # Kept audio bridging two spans: their gap is no longer silence, so nothing is skipped there,
+    # and the window is cut in the detector's pause (10-20 s), never inside the kept audio alone.
+    windows = plan_windows(s(60), spans_s((0.0, 10.0), (20.0, 45.0)), max_seconds=40,
+                           keep=spans_s((9.0, 21.0)))
+    assert windows == [(0, s(15.0)), (s(15.0), s(45.0))]
+    # Before the first and after the last span too.
+    assert plan_windows(s(60), spans_s((10.0, 20.0)), max_seconds=40, keep=spans_s((0.0, 5.0), (55.0, 60.0))) == [
+        (0, s(5.0)), (s(10.0), s(20.0)), (s(55.0), s(60.0))]
 
 
 def test_touching_spans_keep_their_meeting_point_as_a_pause():
@@ -110,8 +128,10 @@ def test_windows_are_bounded_sorted_disjoint_and_cover_every_speech_sample():
         spans = _random_spans(rng, audio_len)
         max_seconds = float(rng.choice([0.05, 0.3, 1.0, 5.0, 40.0, rng.uniform(0.01, 60.0)]))
         skip_s = float(rng.choice([0.0, 0.5, 2.0, 10.0]))
-        windows = plan_windows(audio_len, spans, max_seconds=max_seconds, sample_rate=rate, min_gap_to_skip_s=skip_s)
+        windows = plan_windows(audio_len, spans, max_seconds=max_seconds, sample_rate=rate, min_gap_to_skip_s=skip_s,
+                               overlap_s=0.3)
         max_len = int(max_seconds * rate)
+        overlap = min(int(0.3 * rate), max_len // 4)
         speech = np.zeros(audio_len, bool)
         for a, b in spans:
             speech[max(a, 0):min(b, audio_len)] = True
@@ -120,10 +140,10 @@ def test_windows_are_bounded_sorted_disjoint_and_cover_every_speech_sample():
         for (a, b), following in zip(windows, windows[1:] + [None]):
             assert 0 <= a < b <= audio_len, context
             assert b - a <= max_len, context
-            if following is not None:
-                assert b <= following[0], context
+            if following is not None:  # in order; overlapping only by the overlap of a hard cut
+                assert a < following[0] and following[0] in (b, b - overlap) or b <= following[0], context
             covered[a:b] = True
-            if b < audio_len and speech[b - 1] and speech[b] and (following is None or following[0] != b):
+            if b < audio_len and speech[b - 1] and speech[b] and (following is None or following[0] > b):
                 raise AssertionError(f"{context}: speech cut without being continued")
         assert not (speech & ~covered).any(), f"{context}: uncovered speech"
         if not speech.any():

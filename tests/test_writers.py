@@ -229,7 +229,7 @@ def test_empty_transcript():
     assert render("vtt", empty) == "WEBVTT\n"
     assert render("txt", empty) == ""
     assert json.loads(render("json", empty)) == {"text": "", "model": "", "duration": 5.0, "notes": [],
-                                                 "segments": [], "words": [], "metadata": {}}
+                                                 "skipped": [], "segments": [], "words": [], "metadata": {}}
     assert list(csv.reader(io.StringIO(render("csv", empty)))) == [["start", "end", "text"]]
 
 

@@ -1,7 +1,9 @@
 """16 kHz mono audio in, :class:`Transcript` out, with the model from the cache.
 
 The model's spec says how long a piece of audio one model call takes; the
-audio is cut into such windows at pauses (:mod:`.media.windows`), and the
+audio is cut into such windows at pauses (:mod:`.media.windows`; stretches
+silent to the detector and by level are left out, and listed in the
+transcript's ``skipped``), and the
 spec's ``transcribe`` runs the plain NeMo call (``ASRModel.transcribe`` or
 ``SALM.generate``) on the in-memory windows, so nothing is re-read from disk.
 
@@ -27,10 +29,10 @@ import numpy as np
 from .align import align
 from .errors import StudioError
 from .media import SAMPLE_RATE
-from .media.windows import plan
+from .media.windows import plan_cuts
 from .models import ModelCache, get
 from .progress import Progress, no_progress
-from .transcript import Segment, Transcript, Word
+from .transcript import Segment, Skipped, Transcript, Word
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,15 @@ def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progres
     spec = get(key)
     notes = []
     with cache.use(key) as model:
-        spans = plan(audio, spec.window_seconds(cache.settings, model), progress)
+        cuts = plan_cuts(audio, spec.window_seconds(cache.settings, model), progress)
         with _vocabulary(spec, model, options, cache.settings.vocabulary_weight, notes):
-            transcript = spec.transcribe(model, audio, spans, cache.settings,
+            transcript = spec.transcribe(model, audio, cuts.windows, cache.settings,
                                          lambda fraction, note: progress(fraction, f"{spec.label}: {note}"))
     transcript.model = spec.label
+    transcript.skipped = [Skipped(round(start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3), cuts.why)
+                          for start, end in cuts.skipped]
     if spec.word_timings_from and transcript.segments:
-        notes.append(_word_timings(cache, spec, audio, transcript, options, progress))
+        notes.append(_word_timings(cache, spec, audio, cuts.windows, transcript, options, progress))
     transcript.notes = notes + transcript.notes
     return transcript
 
@@ -70,16 +74,16 @@ def _vocabulary(spec, model, options: Options, weight: float, notes: list[str]):
     return spec.vocabulary(model, list(options.vocabulary), weight)
 
 
-def _word_timings(cache: ModelCache, spec, audio: np.ndarray, transcript: Transcript, options: Options,
-                  progress: Progress) -> str:
-    """Give ``transcript`` (one segment per window) word times from the timer model; say how, or why not."""
+def _word_timings(cache: ModelCache, spec, audio: np.ndarray, windows: list[tuple[int, int]],
+                  transcript: Transcript, options: Options, progress: Progress) -> str:
+    """Give ``transcript`` (one segment per window) word times from the timer model run over the same
+    ``windows`` (its own merge handles their overlaps); say how, or why not."""
     timer = get(spec.word_timings_from)
     if not options.word_timings:
         return "Word timings were not asked for: one segment per window."
     if not cache.fits_together(spec.key, timer.key):
         return (f"Word timings skipped: {spec.label} and {timer.label} do not fit on the GPU together, and swapping "
                 "them for every file would reload a model each time. Segments are whole windows.")
-    windows = [(round(s.start * SAMPLE_RATE), round(s.end * SAMPLE_RATE)) for s in transcript.segments]
     try:
         with cache.use(timer.key) as model:
             timed = timer.transcribe(model, audio, windows, cache.settings,

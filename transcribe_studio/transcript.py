@@ -28,6 +28,14 @@ class Segment:
     speaker: str | None = None
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A stretch of the recording that no model heard, and why (see media/windows.py)."""
+    start: float
+    end: float
+    why: str
+
+
 @dataclass
 class Transcript:
     text: str
@@ -36,6 +44,7 @@ class Transcript:
     model: str = ""
     duration: float = 0.0
     notes: list[str] = field(default_factory=list)  # what a person should know about how it was made
+    skipped: list[Skipped] = field(default_factory=list)  # stretches left out as silence
     speaker_names: dict[str, str] = field(default_factory=dict)  # label -> the name a person gave it
 
     @property

@@ -4,10 +4,11 @@
 the TorchScript model, so it needs only torch and never the network) over 16 kHz
 mono audio and returns the sample ranges that hold speech.
 
-:func:`plan_windows` is a pure function of those spans: it covers all speech with
-windows of at most ``max_seconds``, cut preferably in the middle of a pause,
-hard-cut only when one stretch of speech has no pause at all, and leaves long
-silences out so that no model spends time (or invents words) on them.
+:func:`plan_windows` is a pure function of those spans (and of the audio that
+must be heard though the detector found no speech in it): it covers all of it
+with windows of at most ``max_seconds``, cut preferably in the middle of a
+pause, hard-cut with an overlap only when one stretch has no pause at all, and
+leaves long silences out so that no model spends time (or invents words) on them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ SPEECH_PAD_MS = 200
 MIN_SPEECH_MS = 250
 # A silence between spans at least this long is left out of every window (the spans keep their padding).
 MIN_GAP_TO_SKIP_S = 2.0
+# Where speech has no pause within the limit, the next window starts this much before the hard cut:
+# both hear every word near it with a second or two of context (see media/windows.py).
+HARD_CUT_OVERLAP_S = 4.0
 # Torch threads while Silero runs: it is built for one, and more make it 6-8x slower when it is
 # called from a worker thread (the UI's), where every tiny op pays to start an OpenMP/MKL team.
 # Restored right after, so the ASR models keep theirs.
@@ -114,53 +118,60 @@ def _normalised(spans: Sequence[tuple[int, int]], audio_len: int) -> list[tuple[
 
 
 def plan_windows(audio_len: int, spans: Sequence[tuple[int, int]], max_seconds: float = 40.0,
-                 sample_rate: int = SAMPLE_RATE,
-                 min_gap_to_skip_s: float = MIN_GAP_TO_SKIP_S) -> list[tuple[int, int]]:
-    """``[start, end)`` windows of at most ``max_seconds`` that cover every speech sample, in order.
+                 sample_rate: int = SAMPLE_RATE, min_gap_to_skip_s: float = MIN_GAP_TO_SKIP_S,
+                 keep: Sequence[tuple[int, int]] = (),
+                 overlap_s: float = HARD_CUT_OVERLAP_S) -> list[tuple[int, int]]:
+    """``[start, end)`` windows of at most ``max_seconds`` that cover every sample of ``spans``
+    (speech found by the detector) and of ``keep`` (audio that may hold speech it missed), in order.
 
-    Each window starts where speech (or the previous window) starts and ends:
-    at the last span if all remaining speech fits; else before a silence of at
-    least ``min_gap_to_skip_s`` that starts within the limit (the silence is
-    skipped); else in the middle of the longest pause available before the limit
-    (pauses in the window's second half preferred, so windows stay long); else,
-    for one stretch of speech longer than ``max_seconds``, with a hard cut at the
-    limit. Windows are sorted and never overlap; with no speech there are none.
+    Speech and kept audio separated by less than ``min_gap_to_skip_s`` form one block that
+    windows cover without a gap; longer gaps (and the audio before the first and after the last
+    block) are left out. A block longer than ``max_seconds`` is cut in the middle of the longest
+    pause between ``spans`` before the limit (pauses in the window's second half preferred, so
+    windows stay long); with no pause there, it is cut hard at the limit and the next window
+    starts ``overlap_s`` earlier (at most a quarter of the window), so both hear the words
+    around the cut and :mod:`..merge` keeps each once. Windows overlap only there.
     """
     max_len = int(max_seconds * sample_rate)
     if max_len < 1:
         raise ValueError(f"max_seconds must be positive, got {max_seconds}")
     skip = max(0, int(round(min_gap_to_skip_s * sample_rate)))
+    overlap = min(int(overlap_s * sample_rate), max_len // 4)
     spans = _normalised(spans, audio_len)
+    pauses = [(a_end, b_start) for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
     windows: list[tuple[int, int]] = []
-    if not spans:
-        return windows
-    start, i = spans[0][0], 0  # spans[i] is the first span not yet fully covered
-    while i < len(spans):
+    for block_start, block_end in _blocks(_normalised([*spans, *keep], audio_len), skip):
+        windows += _cover_block(block_start, block_end, pauses, max_len, overlap)
+    return windows
+
+
+def _blocks(regions: list[tuple[int, int]], skip: int) -> list[tuple[int, int]]:
+    """Sorted regions joined across gaps shorter than ``skip``: stretches to cover without a break."""
+    blocks: list[tuple[int, int]] = []
+    for start, end in regions:
+        if blocks and start - blocks[-1][1] < skip:
+            blocks[-1] = (blocks[-1][0], max(blocks[-1][1], end))
+        else:
+            blocks.append((start, end))
+    return blocks
+
+
+def _cover_block(block_start: int, block_end: int, pauses: list[tuple[int, int]], max_len: int,
+                 overlap: int) -> list[tuple[int, int]]:
+    """Windows of at most ``max_len`` from ``block_start`` to ``block_end``: cut in pauses, else hard."""
+    windows, start = [], block_start
+    while block_end - start > max_len:
         limit = start + max_len
-        pauses: list[tuple[int, int, int]] = []  # (pause start, usable end <= limit, index of span before it)
-        k, end_here = i, None
-        while k < len(spans) and spans[k][1] <= limit:
-            if k + 1 == len(spans):
-                end_here = (spans[k][1], None)  # the rest of the speech fits
-                break
-            gap_start, gap_end = spans[k][1], spans[k + 1][0]
-            if gap_end - gap_start >= skip:
-                end_here = (gap_start, gap_end)  # a long silence: stop here, resume after it
-                break
-            pauses.append((gap_start, min(gap_end, limit), k))
-            k += 1
-        if end_here is not None:
-            windows.append((start, end_here[0]))
-            if end_here[1] is None:
-                break
-            start, i = end_here[1], k + 1
-        elif pauses:
-            late = [p for p in pauses if (p[0] + p[1]) // 2 >= start + _PREFERRED_FRACTION * max_len]
-            gap_start, usable_end, k = max(late or pauses, key=lambda p: (p[1] - p[0], p[0]))
-            cut = (gap_start + usable_end) // 2
+        # Pauses that begin inside this window (not the one it starts in), cut off at the limit.
+        usable = [(a, min(b, limit)) for a, b in pauses if start < a <= limit]
+        if usable:
+            late = [p for p in usable if (p[0] + p[1]) // 2 >= start + _PREFERRED_FRACTION * max_len]
+            gap_start, gap_end = max(late or usable, key=lambda p: (p[1] - p[0], p[0]))
+            cut = (gap_start + gap_end) // 2
             windows.append((start, cut))
-            start, i = cut, k + 1
-        else:  # one stretch of speech longer than the limit: cut it hard
+            start = cut
+        else:  # one stretch of speech longer than the limit: cut it hard, the next window overlapping
             windows.append((start, limit))
-            start = limit
+            start = limit - overlap
+    windows.append((start, block_end))
     return windows

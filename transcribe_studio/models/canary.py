@@ -7,7 +7,8 @@ after :mod:`.hub_cache` has made every pinned file local. Never
 its cache folder and downloads again on every call (``nemo/core/classes/common.py``).
 
 It was trained on audio of at most 40 s, so it gets windows of at most 40 s,
-several per ``generate`` call (``--batch-size``).
+several per ``generate`` call (``--batch-size``). Where speech runs past 40 s
+without a pause, windows overlap and their texts are merged (:mod:`..merge`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..media.decode import SAMPLE_RATE
+from ..merge import merge_text
 from ..progress import Progress, show_partial
 from ..settings import SETUP_COMMAND, Settings
 from ..transcript import Segment, Transcript
@@ -58,18 +60,33 @@ def load(settings: Settings, device):
 
 def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
                progress: Progress) -> Transcript:
-    """``generate`` on batches of windows; one segment per window."""
-    segments: list[Segment] = []
+    """``generate`` on batches of windows; one segment per window, overlapping windows' texts merged."""
+    heard: list[tuple[int, int, str]] = []
     size = settings.batch_size
     for first in range(0, len(spans), size):
         batch = spans[first:first + size]
-        for (start, end), text in zip(batch, _generate(model, audio, batch)):
-            if text:
-                segments.append(Segment(start / SAMPLE_RATE, end / SAMPLE_RATE, text))
+        heard += [(start, end, text) for (start, end), text in zip(batch, _generate(model, audio, batch))]
         done = min(first + size, len(spans))
-        show_partial(" ".join(s.text for s in segments))
+        show_partial(" ".join(s.text for s in _segments(heard) if s.text))
         progress(done / len(spans), f"window {done} of {len(spans)}")
+    segments = [s for s in _segments(heard) if s.text]
     return Transcript(text=" ".join(s.text for s in segments), segments=segments, duration=len(audio) / SAMPLE_RATE)
+
+
+def _segments(heard: list[tuple[int, int, str]]) -> list[Segment]:
+    """One segment per window; where a window overlaps the one before (a hard cut), the two texts
+    are merged (:func:`..merge.merge_text`) and the segments meet in the middle of the overlap."""
+    segments: list[Segment] = []
+    for start, end, text in heard:
+        begin, finish = start / SAMPLE_RATE, end / SAMPLE_RATE
+        if segments and begin < segments[-1].end:
+            before = segments[-1]
+            kept_before, text = merge_text(before.text, text, (before.start, before.end), (begin, finish))
+            middle = (begin + before.end) / 2
+            segments[-1] = Segment(before.start, middle, kept_before)
+            begin = middle
+        segments.append(Segment(begin, finish, text))
+    return segments
 
 
 def _generate(model, audio: np.ndarray, batch: list[tuple[int, int]]) -> list[str]:

@@ -7,7 +7,10 @@ the fix instead of a tar or pickle traceback.
 
 Long audio goes in passes (see :mod:`..media.windows` for why): each pass is
 one ``transcribe`` call on in-memory audio, and its word and segment times are
-shifted back onto the recording's time axis. On a GPU the pass length follows
+shifted back onto the recording's time axis; where two passes overlap (a hard
+cut, see :mod:`..media.windows`) their words are merged by time
+(:func:`..merge.merge_timed`). Passes under 1 s are padded at their end, so
+NeMo does not pad both sides and shift their times. On a GPU the pass length follows
 the card's free memory (:mod:`.gpu`), and two failures are survived:
 
 * **Out of memory** in a pass: memory is freed and that pass is cut in half
@@ -24,8 +27,11 @@ the card's free memory (:mod:`.gpu`), and two failures are survived:
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +39,7 @@ import numpy as np
 
 from ..errors import STICKY_CUDA_ERRORS, GPUFailedError, GPUOutOfMemoryError, ModelFileError
 from ..media.decode import SAMPLE_RATE
+from ..merge import merge_timed
 from ..progress import Progress, show_partial
 from ..settings import SETUP_COMMAND, Settings
 from ..transcript import Segment, Transcript, Word
@@ -47,6 +54,9 @@ NEMO_REQUIRED_MEMBERS = ("model_config.yaml", "model_weights.ckpt")
 # The longest pass on the CPU when the settings leave it at 0: "a few minutes" keeps the
 # attention matrices under ~1 GB in fp32. (On a GPU the card's memory decides, see gpu.py.)
 CPU_PASS_SECONDS = 5 * 60.0
+# NeMo pads in-memory clips shorter than this with silence on both sides (``pad_min_duration``
+# of 1 s, ``pad_direction='both'`` in asr/parts/mixins/transcription.py): times would come out late.
+NEMO_PAD_MIN_SAMPLES = SAMPLE_RATE
 
 
 def check_nemo_file(path: Path, label: str = "model") -> None:
@@ -112,19 +122,31 @@ def pass_seconds(settings: Settings, model) -> float:
     return gpu.pass_seconds_for(gpu.budget_bytes(settings, device), gpu.precision_of(model), maximum)
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """A word of one pass on the recording's clock, and the segment (pass, index) it belongs to.
+
+    A pass with text but no word times gives its segments as pieces (``is_word`` False).
+    """
+    start: float
+    end: float
+    text: str
+    segment: tuple[int, int]
+    is_word: bool = True
+
+
 def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
                progress: Progress) -> Transcript:
-    """One ``transcribe`` call per pass; words and segments shifted onto the recording's clock."""
-    words: list[Word] = []
-    segments: list[Segment] = []
+    """One ``transcribe`` call per pass; times shifted onto the recording's clock, overlaps merged."""
+    passes: list[tuple[int, int, list[_Piece]]] = []
     notes: list[str] = []
     todo = list(spans)
     total = sum(end - start for start, end in spans) or 1
-    done = passes = 0
+    done = 0
     while todo:
         start, end = todo.pop(0)
         try:
-            pass_words, pass_segments = _one_pass_with_fallback(model, audio[start:end])
+            words, segments = _one_pass_with_fallback(model, audio[start:end])
         except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled; the rest is re-raised
             if not _is_out_of_memory(exc):
                 raise
@@ -132,13 +154,56 @@ def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings:
             if _decoder_graphs_on(model):  # an out-of-memory inside graph replay can leave it broken
                 _switch_decoder_graphs_off(model)
             continue
-        words += _shift(pass_words, start / SAMPLE_RATE)
-        segments += _shift(pass_segments, start / SAMPLE_RATE)
-        done, passes = done + end - start, passes + 1
-        show_partial(" ".join(s.text for s in segments))
-        progress(done / total, f"part {passes} of {passes + len(todo)}")
+        passes.append((start, end, _pieces(words, segments, start / SAMPLE_RATE, len(passes))))
+        done += end - start
+        show_partial(" ".join(w.text for w in _merged(passes)))
+        progress(min(done / total, 1.0), f"part {len(passes)} of {len(passes) + len(todo)}")
+    words, segments = _words_and_segments_of(_merged(passes))
     return Transcript(text=" ".join(s.text for s in segments), segments=segments, words=words,
                       duration=len(audio) / SAMPLE_RATE, notes=notes)
+
+
+def _pieces(words: list[Word], segments: list[Segment], offset: float, pass_index: int) -> list[_Piece]:
+    """The pass's words, shifted by ``offset`` and tagged with their segment (NeMo's segments are
+    runs of consecutive words joined by spaces); its segments themselves where it has no words."""
+    if not words:
+        return [_Piece(s.start + offset, s.end + offset, s.text, (pass_index, i), is_word=False)
+                for i, s in enumerate(segments)]
+    counts = [len(s.text.split()) for s in segments]
+    if sum(counts) == len(words):
+        owners = [i for i, count in enumerate(counts) for _ in range(count)]
+    else:  # not NeMo's usual make-up: the last segment starting at or before the word
+        owners = [max([i for i, s in enumerate(segments) if s.start <= w.start + 1e-6] or [0]) for w in words]
+    return [_Piece(w.start + offset, w.end + offset, w.text, (pass_index, owner))
+            for w, owner in zip(words, owners)]
+
+
+def _merged(passes: list[tuple[int, int, list[_Piece]]]) -> list[_Piece]:
+    """All passes' pieces in time order; where a pass overlaps the one before (a hard cut), each
+    word is kept once (:func:`..merge.merge_timed`), and times never run backwards."""
+    pieces: list[_Piece] = []
+    reached = 0
+    for start, end, own in passes:
+        if pieces and start < reached:
+            pieces = merge_timed(pieces, own, reached / SAMPLE_RATE, start / SAMPLE_RATE)
+        else:
+            pieces = pieces + own
+        reached = max(reached, end)
+    untangled: list[_Piece] = []
+    for piece in pieces:  # words kept from two sides may graze each other at the seam
+        begin = max(piece.start, untangled[-1].end) if untangled else piece.start
+        untangled.append(dataclasses.replace(piece, start=begin, end=max(piece.end, begin)))
+    return untangled
+
+
+def _words_and_segments_of(pieces: list[_Piece]) -> tuple[list[Word], list[Segment]]:
+    """Words, and segments rebuilt from runs of pieces of one segment (first start, last end, texts joined)."""
+    words = [Word(p.start, p.end, p.text) for p in pieces if p.is_word]
+    segments: list[Segment] = []
+    for _, run in itertools.groupby(pieces, key=lambda p: p.segment):
+        run = list(run)
+        segments.append(Segment(run[0].start, run[-1].end, " ".join(p.text for p in run)))
+    return words, segments
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -157,14 +222,17 @@ def _halved(audio: np.ndarray, start: int, end: int, notes: list[str]) -> list[t
     half = (end - start) / SAMPLE_RATE / 2
     if half < gpu.MIN_PASS_SECONDS:
         raise GPUOutOfMemoryError(f"The GPU ran out of memory even on a pass of {2 * half:.0f} s of audio.")
-    if not notes:
+    if not notes:  # said once, however often it happens
         notes.append(f"The GPU ran out of memory on a pass of {2 * half:.0f} s; the app retried in shorter "
                      "passes. To avoid the retry, set --parakeet-pass-seconds lower, or --gpu-memory-gb to what "
                      "the app may really use.")
         log.warning(notes[0])
-    from ..media.windows import plan
+    from ..media import voice
 
-    return [(start + a, start + b) for a, b in plan(audio[start:end], half)]
+    # Cut at pauses, or hard with an overlap; nothing of a pass is skipped (it was planned to be heard).
+    piece = audio[start:end]
+    halves = voice.plan_windows(len(piece), voice.speech_spans(piece), max_seconds=half, keep=[(0, len(piece))])
+    return [(start + a, start + b) for a, b in halves]
 
 
 def _one_pass_with_fallback(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
@@ -217,11 +285,14 @@ def _switch_decoder_graphs_off(model) -> None:
 def _one_pass(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
     import torch
 
+    duration = len(samples) / SAMPLE_RATE
+    if len(samples) < NEMO_PAD_MIN_SAMPLES:
+        # Padded at the end by us, so NeMo does not pad both sides (which would shift every time late).
+        samples = np.concatenate([samples, np.zeros(NEMO_PAD_MIN_SAMPLES - len(samples), np.float32)])
     with torch.inference_mode():
         # num_workers=0: Windows spawns DataLoader workers, which breaks in apps.
         # timestamps=True is sticky on the model (rnnt_models.py), which suits us.
         hypothesis = model.transcribe([samples], batch_size=1, timestamps=True, num_workers=0, verbose=False)[0]
-    duration = len(samples) / SAMPLE_RATE
     words, segments = _words_and_segments(hypothesis, duration)
     text = hypothesis.text.strip()
     if text and not segments:
@@ -232,17 +303,15 @@ def _one_pass(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
 def _words_and_segments(hypothesis, duration: float) -> tuple[list[Word], list[Segment]]:
     stamps = hypothesis.timestamp if isinstance(hypothesis.timestamp, dict) else {}
 
-    # NeMo pads clips to whole frames (and to 1 s), so the last stamp can end past the audio.
+    # NeMo pads clips to whole frames (and we to 1 s), so the last stamp can end past the audio.
     def clamp(t) -> float:
         return min(max(float(t), 0.0), duration)
 
-    words = [Word(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])]
+    # A word starting at or after the end lies wholly in that padding: it was not said.
+    words = [Word(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])
+             if float(w["start"]) < duration]
     segments = [Segment(clamp(s["start"]), clamp(s["end"]), s["segment"]) for s in stamps.get("segment", [])]
     return words, segments
-
-
-def _shift(items, offset: float):
-    return [type(item)(item.start + offset, item.end + offset, item.text) for item in items]
 
 
 def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings], Path], *,

@@ -246,8 +246,8 @@ class WriteJSON(ResultWriter):
             if "speaker" in item:
                 item["speaker"] = transcript.speaker_name(item["speaker"])
         # Short fields first, so the file reads well; default=str takes Paths in metadata.
-        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "speaker_names", "segments",
-                                              "words") if key in data}
+        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "skipped", "speaker_names",
+                                              "segments", "words") if key in data}
         return json.dumps({**ordered, "metadata": metadata or {}}, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
