@@ -1,4 +1,5 @@
-"""The start every command shares: flags, logging, and settings that are valid or exit status 2."""
+"""The start every command shares: flags, logging, settings that are valid and an output folder that can be
+written to, or exit status 2 with what to fix."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import StudioError
+from .errors import DiskError, StudioError
+from .files import check_writable
 from .logs import setup_logging
 from .settings import Settings
 
@@ -24,7 +26,23 @@ def start(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argp
     log_file = setup_logging(args.verbose)
     try:
         settings = Settings.from_args(args).validate()
+        check_output_folder(settings)
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)
         raise SystemExit(2) from None
     return args, settings, log_file
+
+
+def check_output_folder(settings: Settings) -> None:
+    """Raise a DiskError naming ``--output-dir`` unless the output folder can be created and written to.
+
+    Run before anything is transcribed (app and CLI), so no work is done that could not be saved.
+    """
+    try:
+        check_writable(settings.output_dir)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DiskError(f"The output folder {settings.output_dir} cannot be created or written to ({reason}).",
+                        next_steps="Choose a folder you can write to with --output-dir (or STUDIO_OUTPUT_DIR), "
+                                   "or fix that folder's permissions or free space, and start again.") from exc
+

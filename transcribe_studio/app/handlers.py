@@ -16,21 +16,22 @@ import os
 import tempfile
 from pathlib import Path
 
-# Uploads go to the app's own temporary folder (cleaned by delete_cache in layout.blocks),
-# not the shared system one. Set before gradio is imported, which reads it.
+# Uploads go to the app's own temporary folder (cleaned by delete_cache in layout.blocks, private
+# to the user: see launch), not the shared system one. Set before gradio is imported, which reads it.
 os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "transcribe_studio"))
 
 import gradio as gr  # noqa: E402
 
 from .. import assistant  # noqa: E402
+from ..entry import check_output_folder  # noqa: E402
 from ..errors import StudioError  # noqa: E402
-from ..files import make_dirs  # noqa: E402
+from ..files import make_private_dir  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
 from ..progress import Cancelled  # noqa: E402
 from ..settings import Settings  # noqa: E402
-from . import api, layout, model_table  # noqa: E402
+from . import api, guard, layout, model_table, startup  # noqa: E402
 from .access import Access  # noqa: E402
 from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
@@ -195,10 +196,22 @@ def _wire_models(page: layout.Page, h: Handlers) -> None:
 
 
 def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None = None, **kwargs):
-    """Serve on 127.0.0.1 unless ``access`` says otherwise; outputs may be downloaded."""
+    """Serve on 127.0.0.1 unless ``access`` says otherwise; keyword arguments go on to Gradio's ``launch``.
+
+    What Gradio may serve is narrowed to what the app wrote (History), uploads stop at
+    ``--max-file-mb`` (413), requests naming another host or site are refused (:mod:`.guard`),
+    Gradio's run history and its console hints are off. A port that cannot be served on raises a
+    :class:`ConfigurationError` naming ``--port``.
+    """
     access = access or Access()
-    make_dirs(settings.output_dir)
+    check_output_folder(settings)
+    make_private_dir(os.environ["GRADIO_TEMP_DIR"])
     app.studio_cache.watch_idle()
-    return app.launch(server_name=access.host, server_port=port, share=access.share,
-                      auth=access.credentials or None, show_error=False, allowed_paths=[str(settings.output_dir)],
-                      footer_links=["gradio", "settings"], **kwargs)
+    options = dict(server_name=access.host, server_port=port, share=access.share, auth=access.credentials or None,
+                   show_error=False, allowed_paths=[str(app.studio_history.root)], footer_links=["gradio", "settings"],
+                   run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
+                   app_kwargs={"middleware": guard.middleware(access)})
+    try:
+        return app.launch(**{**options, **kwargs})
+    except OSError as exc:
+        raise startup.port_error(port, exc) from None
