@@ -7,10 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import DiskError, StudioError
+from .errors import StudioError, folder_error
 from .files import check_writable
 from .logs import setup_logging
-from .settings import Settings
+from .settings import OUTPUT_DIR_FLAG, Settings
 
 
 def command_line_parser(description: str) -> argparse.ArgumentParser:
@@ -41,8 +41,4 @@ def check_output_folder(settings: Settings) -> None:
     try:
         check_writable(settings.output_dir)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise DiskError(f"The output folder {settings.output_dir} cannot be created or written to ({reason}).",
-                        next_steps="Choose a folder you can write to with --output-dir (or STUDIO_OUTPUT_DIR), "
-                                   "or fix that folder's permissions or free space, and start again.") from exc
-
+        raise folder_error(exc, settings.output_dir, OUTPUT_DIR_FLAG) from exc

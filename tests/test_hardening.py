@@ -1,0 +1,102 @@
+"""Faults an unlucky user meets: taken ports, unwritable folders, symlink loops, a History folder removed
+mid-batch, damaged model files, NaN audio; and the modes of the files the app creates."""
+
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from tests.conftest import tone
+from tests.test_app import ROOT, app_env, free_port
+from tests.test_cli import cli_env, run_cli
+
+POSIX = os.name == "posix"
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        (folder / ".probe").touch()
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+@pytest.fixture
+def read_only_folder(tmp_path) -> Path:
+    """A folder that exists and cannot be written to: a 0500 folder, or for root (whom permissions do not
+    stop) a kernel folder of /sys."""
+    if not POSIX:
+        pytest.skip("POSIX permissions")
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    for candidate in (folder, Path("/sys/kernel")):
+        if candidate.is_dir() and not _writable(candidate):
+            return candidate
+    pytest.skip("no read-only folder available")
+
+
+def test_a_port_in_use_exits_2_naming_the_flag_without_a_traceback(tmp_path, tiny_parakeet, pristine_canary_cache):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run([sys.executable, "transcribe_ui.py", "--port", str(port), "--output-dir",
+                                 str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                                env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet),
+                                            HF_HUB_CACHE=str(pristine_canary_cache)))
+    assert result.returncode == 2, result.stderr
+    assert "--port" in result.stderr and f"Port {port} is already in use" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Open http" not in result.stdout  # the URL would be the other program's
+    assert "share=True" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_an_invalid_port_exits_2(tmp_path, tiny_parakeet, port):
+    result = subprocess.run([sys.executable, "transcribe_ui.py", "--port", port, "--output-dir", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=240,
+                            env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet)))
+    assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_app_refuses_an_output_folder_it_cannot_create(tmp_path, tiny_parakeet, read_only_folder):
+    locked = read_only_folder
+    result = subprocess.run([sys.executable, "transcribe_ui.py", "--port", str(free_port()), "--output-dir",
+                             str(locked / "outputs")], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                            env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet)))
+    assert result.returncode == 2 and "--output-dir" in result.stderr and str(locked / "outputs") in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_cli_fails_before_transcribing_into_a_read_only_output_dir(tmp_path, tiny_parakeet, canary_cache,
+                                                                       wav_file, read_only_folder):
+    out = read_only_folder
+    log = tmp_path / "cli.log"
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(wav_file), "--output-dir", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "--output-dir" in result.stderr and str(out) in result.stderr and "Traceback" not in result.stderr
+    assert "==" not in result.stdout and "Transcribing" not in (log.read_text() if log.exists() else "")
+
+
+def test_a_symlink_loop_in_a_folder_is_skipped_and_the_rest_run(tmp_path, tiny_parakeet, canary_cache, wav_file):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    shutil.copy(wav_file, folder / "good.wav")
+    os.symlink(folder / "loop.wav", folder / "loop.wav")  # a link to itself
+    os.symlink(tmp_path / "gone.mp3", folder / "dangling.mp3")
+    out = tmp_path / "out"
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(folder), "--output-dir", str(out),
+                     "--format", "txt")
+    assert "Traceback" not in result.stderr
+    assert f"Skipped {folder / 'loop.wav'}: a symbolic link that loops back on itself" in result.stderr
+    assert f"Skipped {folder / 'dangling.mp3'}" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["good.txt"]
+    assert "1 of 1 file(s) transcribed" in result.stdout
