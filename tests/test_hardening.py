@@ -100,3 +100,51 @@ def test_a_symlink_loop_in_a_folder_is_skipped_and_the_rest_run(tmp_path, tiny_p
     assert f"Skipped {folder / 'dangling.mp3'}" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["good.txt"]
     assert "1 of 1 file(s) transcribed" in result.stdout
+
+
+def test_a_history_folder_removed_mid_batch_fails_that_file_only(shared_cache, tmp_path, wav_file):
+    from transcribe_studio.app import api
+    from transcribe_studio.outputs.history import HistoryStore
+
+    store = HistoryStore(tmp_path / "outputs" / "history")
+    files = [shutil.copy(wav_file, tmp_path / f"{name}.wav") for name in ("first", "second", "third")]
+    removed = []
+
+    def remove_history_while_the_second_runs(fraction: float, note: str) -> None:
+        if note.startswith("second.wav") and fraction > 1 / 3 + 0.01 and not removed:
+            shutil.rmtree(store.root)  # the user (or a cleaner) deletes the folder under the running job
+            removed.append(note)
+
+    answer = api.transcribe(shared_cache, store, files, model="parakeet", formats=["txt"],
+                            progress=remove_history_while_the_second_runs)
+    assert removed
+    outcomes = {row[0]: row[1] for row in answer.files}
+    assert outcomes == {"first.wav": "done", "second.wav": "failed", "third.wav": "done"}, answer.files
+    failure = next(row[2] for row in answer.files if row[0] == "second.wav")
+    assert "Traceback" not in failure and "Something unexpected" not in failure, failure
+    assert [e.source for e in store.entries()] == ["third.wav"]
+
+
+def test_a_history_delete_that_fails_for_a_disk_reason_is_explained(tmp_path, monkeypatch):
+    import errno
+
+    from transcribe_studio.app.handlers import Handlers
+    from transcribe_studio.files import atomic_write_text
+    from transcribe_studio.outputs import history
+    from transcribe_studio.outputs.history import HistoryStore
+
+    store = HistoryStore(tmp_path / "outputs" / "history")
+    entry = store.open_entry("talk.wav")
+    atomic_write_text(entry / "talk.json", '{"text": "hi", "segments": [], "words": []}')
+    entry_id = store.finish(entry)
+    real_rmtree = history.shutil.rmtree
+
+    def refuse_once(path, *args, **kwargs):  # one injected fault: the disk refuses, as a read-only mount would
+        monkeypatch.setattr(history.shutil, "rmtree", real_rmtree)
+        raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+    monkeypatch.setattr(history.shutil, "rmtree", refuse_once)
+
+    rows, picked, note = Handlers(None, store).delete_history(entry_id)
+    assert "Disk problem" in note and str(entry) in note and "--output-dir" in note, note
+    assert [row[0] for row in rows] == [entry_id]  # still there, still listed
+    assert "Deleted" in Handlers(None, store).delete_history(entry_id)[2]

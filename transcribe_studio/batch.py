@@ -111,7 +111,8 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
         folder = output_dir or settings.output_dir
         try:
             result.outputs = write_outputs(result.transcript, output_name or source, folder, formats,
-                                           metadata={**provenance(cache, key), "source": source.name})
+                                           metadata={**provenance(cache, key), "source": source.name},
+                                           create_folder=output_dir is None)  # a given folder must still be there
         except OSError as exc:
             raise folder_error(exc, folder, OUTPUT_DIR_FLAG) from exc
     except Cancelled:

@@ -111,9 +111,13 @@ class DiskError(StudioError):
 def folder_error(exc: OSError, folder, flag: str) -> DiskError:
     """A folder the app writes to failed (full, read-only, not creatable): name it and the flag that moves it."""
     full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
-    what = (f"The disk holding {folder} is full" if full
-            else f"{folder} cannot be created or written to ({exc.strerror or exc})")
-    fix = "Free some space on that disk" if full else "Fix that folder's permissions"
+    if full:
+        what, fix = f"The disk holding {folder} is full", "Free some space on that disk"
+    elif exc.errno == errno.ENOENT:
+        what, fix = f"{folder} was removed while the app was using it", "Leave the output folder in place"
+    else:
+        what = f"{folder} cannot be created or written to ({exc.strerror or exc})"
+        fix = "Fix that folder's permissions"
     error = DiskError(f"{what}.", next_steps=f"{fix}, or choose another folder with {flag}, then try again.")
     error.__cause__ = exc
     return error

@@ -24,7 +24,7 @@ import gradio as gr  # noqa: E402
 
 from .. import assistant  # noqa: E402
 from ..entry import check_output_folder  # noqa: E402
-from ..errors import StudioError  # noqa: E402
+from ..errors import StudioError, report  # noqa: E402
 from ..files import make_private_dir  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
@@ -37,7 +37,6 @@ from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
     View,
     error_markdown,
-    history_rows,
     segment_clip,
     status_markdown,
     view,
@@ -91,7 +90,10 @@ class Handlers:
 
     # --- History ---------------------------------------------------------------
     def history(self):
-        return api.history(self.store)
+        try:
+            return api.history(self.store)
+        except StudioError as error:  # shown as Gradio's notice: the table keeps its rows
+            raise gr.Error(error.user_message()) from error
 
     @staticmethod
     def pick_history(rows, event: gr.SelectData):
@@ -104,7 +106,8 @@ class Handlers:
             shown = view(self.store, entry_id)
             return shown.text, shown.segments, shown.downloads, shown.state, f"Opened {entry_id}.", \
                 gr.Tabs(selected="transcribe")
-        except StudioError as error:
+        except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
+            error = report(exc, f"opening the History entry {entry_id}")
             empty = View()
             return empty.text, empty.segments, empty.downloads, empty.state, error_markdown(error), gr.Tabs()
 
@@ -112,9 +115,9 @@ class Handlers:
         try:
             self.store.delete(entry_id)
             note = f"Deleted {entry_id}."
-        except StudioError as error:
-            note = error_markdown(error)
-        return history_rows(self.store), "", note
+        except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
+            note = error_markdown(report(exc, f"deleting the History entry {entry_id}"))
+        return self.history(), "", note
 
     # --- Models ----------------------------------------------------------------
     def set_idle(self, minutes):
