@@ -148,3 +148,36 @@ def test_a_history_delete_that_fails_for_a_disk_reason_is_explained(tmp_path, mo
     assert "Disk problem" in note and str(entry) in note and "--output-dir" in note, note
     assert [row[0] for row in rows] == [entry_id]  # still there, still listed
     assert "Deleted" in Handlers(None, store).delete_history(entry_id)[2]
+
+
+def _with_member(nemo: Path, member: str, data: bytes, out: Path) -> Path:
+    """A copy of the archive ``nemo`` whose ``member`` holds ``data`` instead."""
+    import io
+    import tarfile
+
+    with tarfile.open(nemo) as source, tarfile.open(out, "w") as copy:
+        for info in source.getmembers():
+            content = source.extractfile(info) if info.isfile() else None
+            if Path(info.name).name == member:
+                info.size, content = len(data), io.BytesIO(data)
+            copy.addfile(info, content)
+    return out
+
+
+@pytest.mark.parametrize("member, data", [
+    ("model_config.yaml", b"encoder: [unclosed\n  : : :\n"),  # not YAML
+    ("model_config.yaml", b"just a sentence\n"),  # YAML, but no model in it
+    ("model_weights.ckpt", bytes(range(256)) * 20),  # not a checkpoint
+])
+def test_a_damaged_member_of_a_nemo_file_is_a_model_file_error(tiny_parakeet, tmp_path, member, data):
+    from transcribe_studio.errors import ModelFileError
+    from transcribe_studio.models import ModelCache
+    from transcribe_studio.settings import Settings
+
+    damaged = _with_member(tiny_parakeet, member, data, tmp_path / "parakeet.nemo")
+    cache = ModelCache(Settings(parakeet_path=damaged, hf_cache_dir=tmp_path / "hub", device="cpu"))
+    with pytest.raises(ModelFileError) as raised:
+        cache.load("parakeet")
+    message = raised.value.user_message()
+    assert str(damaged) in message and member in message and "python setup_local_models.py" in message
+    assert "weights_only" not in message and "abstract" not in message and "Traceback" not in message

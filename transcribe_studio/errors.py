@@ -324,7 +324,8 @@ def _classify_one(exc: BaseException, context: str) -> StudioError | None:
     # Model archives: tar, zip (torch checkpoints) and safetensors headers.
     if {"ReadError", "CompressionError", "BadZipFile", "UnpicklingError", "SafetensorError", "EOFError",
             "HeaderTooLarge"} & names or "PytorchStreamReader failed" in text:
-        return ModelFileError(f"A model file is damaged or incomplete{where}: {text}",
+        # Not the library's text: torch's says to retry with weights_only=False, unsafe for a damaged file.
+        return ModelFileError(f"A model file is damaged or incomplete{where} ({type(exc).__name__}).",
                               next_steps="Run `python setup_local_models.py` to download and verify it again.")
 
     # Audio decoders.
