@@ -181,3 +181,65 @@ def test_a_damaged_member_of_a_nemo_file_is_a_model_file_error(tiny_parakeet, tm
     message = raised.value.user_message()
     assert str(damaged) in message and member in message and "python setup_local_models.py" in message
     assert "weights_only" not in message and "abstract" not in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_audio_of_nan_or_inf_samples_is_named_as_such(tmp_path, value):
+    from transcribe_studio.errors import CorruptMediaError
+    from transcribe_studio.media.decode import decode_audio
+
+    path = tmp_path / "float.wav"
+    soundfile.write(path, np.full(32000, value, dtype=np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(CorruptMediaError) as raised:
+        decode_audio(path)
+    assert "NaN or infinite" in raised.value.message and "zero" not in raised.value.message
+
+
+def test_a_few_nan_samples_are_repaired_not_refused(tmp_path):
+    from transcribe_studio.media.decode import decode_audio
+
+    samples = tone(2.0)
+    samples[100:200] = np.nan
+    path = tmp_path / "mostly-fine.wav"
+    soundfile.write(path, samples, 16000, subtype="FLOAT")
+    audio = decode_audio(path)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0.1
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX file modes")
+def test_everything_the_app_creates_is_private_to_the_user(tmp_path, serve_studio, studio_settings):
+    import logging
+
+    from transcribe_studio.files import make_dirs
+    from transcribe_studio.logs import _PrivateRotatingFile
+    from transcribe_studio.outputs.history import HistoryStore
+    from transcribe_studio.outputs.writers import write_outputs
+    from transcribe_studio.transcript import Transcript
+
+    old_umask = os.umask(0o022)  # the usual umask: it would leave 0755 folders and 0644 files
+    try:
+        written = write_outputs(Transcript(text="private words", segments=[], words=[], model="m", duration=1.0),
+                                "talk.wav", tmp_path / "cli-out" / "nested", ["txt", "json"])
+        store = HistoryStore(tmp_path / "outputs" / "history")
+        entry = store.open_entry("talk.wav")
+        write_outputs(Transcript(text="x", segments=[], words=[], model="m", duration=1.0), "talk.wav", entry,
+                      ["txt"])
+        store.finish(entry, audio=written[0])
+        make_dirs(tmp_path / "logs")  # as setup_logging does
+        handler = _PrivateRotatingFile(tmp_path / "logs" / "studio.log", maxBytes=200, backupCount=1)
+        for n in range(5):  # past maxBytes: rotated, and the new file is private too
+            handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, "line %d " + "x" * 80, (n,), None))
+        handler.close()
+        serve_studio(studio_settings)
+    finally:
+        os.umask(old_umask)
+    folders = [tmp_path / "cli-out", tmp_path / "cli-out" / "nested", store.root, entry,
+               tmp_path / "logs", Path(os.environ["GRADIO_TEMP_DIR"]), studio_settings.output_dir]
+    files = [*written, *entry.iterdir(), *(tmp_path / "logs").iterdir()]
+    assert len(list((tmp_path / "logs").iterdir())) == 2
+    assert {str(f): oct(_mode(f)) for f in folders if _mode(f) != 0o700} == {}
+    assert {str(f): oct(_mode(f)) for f in files if _mode(f) != 0o600} == {}

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
@@ -26,9 +27,12 @@ _COPY_CHUNK = 1024 * 1024
 
 
 def make_dirs(path: str | os.PathLike) -> Path:
-    """The folder and its parents, created if missing."""
+    """The folder and its parents, created if missing (all with :data:`DIR_MODE`: ``mkdir(parents=True)``
+    would give the parents the umask's default instead)."""
     path = Path(path)
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    missing = list(itertools.takewhile(lambda folder: not folder.is_dir(), (path, *path.parents)))
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
     return path
 
 
