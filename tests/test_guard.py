@@ -87,3 +87,31 @@ def test_repeated_wrong_logins_from_one_client_are_slowed_down(serve_studio, stu
     time.sleep(2.2)
     assert login("right").status_code == 200
     assert login("wrong").status_code == 400  # a right login cleared the count
+
+
+def test_listen_adds_this_machines_names_and_allowed_hosts_share_its_domain():
+    import socket
+
+    from transcribe_studio.app.guard import allowed_hosts
+
+    private = allowed_hosts(Access())
+    assert private == ["127.0.0.1", "localhost", "[::1]"]
+    listening = allowed_hosts(Access(host="0.0.0.0", listen=True, allowed_hosts=["Studio.LAN", "fe80::1"]))
+    assert socket.gethostname().lower() in listening and "studio.lan" in listening and "[fe80::1]" in listening
+    assert "*.gradio.live" in allowed_hosts(Access(share=True)) and "*.gradio.live" not in listening
+
+
+def test_logins_from_a_file_or_the_environment_and_a_warning_for_the_command_line(tmp_path, monkeypatch):
+    import argparse
+
+    from transcribe_studio.app import access
+
+    parser = argparse.ArgumentParser()
+    access.add_arguments(parser)
+    monkeypatch.setenv(access.AUTH_ENV, "ann:secret\nbob:pa,ss")
+    from_env = access.from_args(parser.parse_args(["--listen"]))
+    assert from_env.credentials == [("ann", "secret"), ("bob", "pa,ss")]
+    assert not any("ps" in w for w in from_env.warnings)
+    monkeypatch.delenv(access.AUTH_ENV)
+    on_command_line = access.from_args(parser.parse_args(["--listen", "--auth", "cy:pw"]))
+    assert any("command line" in w and "(ps)" in w for w in on_command_line.warnings)
