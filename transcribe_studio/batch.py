@@ -95,8 +95,11 @@ def provenance(cache: ModelCache, key: str) -> dict:
 
 def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable[str],
                     progress: Progress | None = None, output_name: str | None = None,
-                    output_dir: Path | None = None) -> FileResult:
+                    output_dir: Path | None = None, folder_must_exist: bool = False) -> FileResult:
     """Decode, transcribe and save one file (as ``output_name``, into ``output_dir`` if given).
+
+    ``folder_must_exist``: ``output_dir`` was made for this file (a History entry); if it is gone
+    by the time the outputs are written, the file fails rather than re-creating it half-filled.
 
     Never raises, except :class:`Cancelled` when ``progress`` asks to stop.
     """
@@ -112,7 +115,7 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
         try:
             result.outputs = write_outputs(result.transcript, output_name or source, folder, formats,
                                            metadata={**provenance(cache, key), "source": source.name},
-                                           create_folder=output_dir is None)  # a given folder must still be there
+                                           create_folder=not folder_must_exist)
         except OSError as exc:
             raise folder_error(exc, folder, OUTPUT_DIR_FLAG) from exc
     except Cancelled:
@@ -153,7 +156,8 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
             error = folder_error(exc, Path(exc.filename or cache.settings.output_dir).parent, OUTPUT_DIR_FLAG)
             yield FileResult(source, error=report(error, f"saving the results of {source.name}"))
             continue
-        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir)
+        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir,
+                              folder_must_exist=output_dir is not None)
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:

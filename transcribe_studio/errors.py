@@ -112,7 +112,7 @@ def folder_error(exc: OSError, folder, flag: str) -> DiskError:
     """A folder the app writes to failed (full, read-only, not creatable): name it and the flag that moves it."""
     full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
     if full:
-        what, fix = f"The disk holding {folder} is full", "Free some space on that disk"
+        what, fix = f"The disk is full ({folder} could not be written)", "Free some space on that disk"
     elif exc.errno == errno.ENOENT:
         what, fix = f"{folder} was removed while the app was using it", "Leave the output folder in place"
     else:
