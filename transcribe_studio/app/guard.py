@@ -126,6 +126,9 @@ class LoginBackoff:
             self.failures.pop(client, None)
             self.blocked_until.pop(client, None)
             return
+        if len(self.failures) > 10_000:  # many addresses: forget those no longer waiting, so memory stays small
+            now = time.monotonic()
+            self.failures = {c: n for c, n in self.failures.items() if self.blocked_until.get(c, 0.0) > now}
         failures = self.failures[client] = self.failures.get(client, 0) + 1
         if failures >= self.free_tries:
             wait = min(self.first_wait_s * 2 ** (failures - self.free_tries), self.longest_wait_s)
