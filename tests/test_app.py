@@ -81,6 +81,7 @@ def test_the_app_serves_on_localhost_only(tmp_path, tiny_parakeet, pristine_cana
         process.terminate()
         out = process.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}" in out and "loads offline" in out
+    assert "share=True" not in out and "Traceback" not in out  # no Gradio hint to publish the app
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ the media files inside the given folders, and the output folder are touched.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from dataclasses import dataclass, field
@@ -14,11 +15,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import engine
-from .errors import StudioError, report
+from .errors import StudioError, folder_error, report
 from .media.decode import decode_audio
 from .models import ModelCache, diarizers, get
 from .outputs.writers import safe_stem, write_outputs
 from .progress import Cancelled, Progress, no_progress
+from .settings import OUTPUT_DIR_FLAG
 from .speakers import label_transcript
 from .transcript import Transcript
 
@@ -40,22 +42,50 @@ class FileResult:
         return self.error is None
 
 
-def collect_inputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, plus the media files inside given folders (sorted; links out of a folder skipped)."""
+def collect_inputs(paths: Iterable[str | Path], skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Files as given, plus the media files inside given folders (sorted).
+
+    Inside a folder, an entry that cannot be used (a link that loops, leads nowhere or out of
+    the folder, an unreadable file or subfolder) is left out and, if ``skipped`` is given,
+    added to it as ``(path, reason)``: one bad entry must not stop the others.
+    """
     found: list[Path] = []
+    skipped = [] if skipped is None else skipped
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
             found.append(path)  # a missing file is reported when it is transcribed
             continue
         root = path.resolve()
-        for folder, dirs, files in os.walk(path):
+
+        def unreadable(exc: OSError) -> None:
+            skipped.append((Path(exc.filename or path), f"cannot be read ({exc.strerror or exc})"))
+        for folder, dirs, files in os.walk(path, onerror=unreadable):
             dirs.sort()
             for name in sorted(files):
                 candidate = Path(folder) / name
-                if candidate.suffix.lower() in MEDIA_EXTENSIONS and candidate.resolve().is_relative_to(root):
+                if candidate.suffix.lower() not in MEDIA_EXTENSIONS:
+                    continue
+                reason = _unusable(candidate, root)
+                if reason:
+                    skipped.append((candidate, reason))
+                else:
                     found.append(candidate)
     return found
+
+
+def _unusable(candidate: Path, root: Path) -> str | None:
+    """Why a media file found in a folder cannot be read, or None."""
+    try:
+        target = candidate.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop, on Python < 3.13
+        looped = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+        return "a symbolic link that loops back on itself" if looped else "a link to a file that does not exist"
+    if not target.is_relative_to(root):
+        return "a link that leads out of the folder (not followed)"
+    if not os.access(target, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
 
 
 def provenance(cache: ModelCache, key: str, options: engine.Options | None = None) -> dict:
@@ -79,9 +109,13 @@ def speaker_provenance(cache: ModelCache) -> dict:
 
 def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable[str],
                     progress: Progress | None = None, output_name: str | None = None,
-                    output_dir: Path | None = None, options: engine.Options | None = None) -> FileResult:
+                    output_dir: Path | None = None, options: engine.Options | None = None,
+                    folder_must_exist: bool = False) -> FileResult:
     """Decode, transcribe (and with ``options.speakers``, label who spoke) and save one file (as ``output_name``,
     into ``output_dir`` if given).
+
+    ``folder_must_exist``: ``output_dir`` was made for this file (a History entry); if it is gone
+    by the time the outputs are written, the file fails rather than re-creating it half-filled.
 
     Never raises, except :class:`Cancelled` when ``progress`` asks to stop. A diarizer that fails
     leaves the transcript unlabelled, with a note, and the file still succeeds.
@@ -93,13 +127,17 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
     try:
         audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000),
                              progress=lambda done, total: progress(0.0, _decoding_note(done, total)))
-        result.transcript = engine.transcribe(cache, key, audio, progress, options)
+        result.transcript = engine.transcribe(cache, key, audio, progress, options)  # kept even if saving fails
         metadata = {**provenance(cache, key, options), "source": source.name}
         if options is not None and options.speakers:
             result.transcript, result.speaker_error = label_transcript(cache, result.transcript, audio, progress)
             metadata["speakers"] = speaker_provenance(cache)
-        result.outputs = write_outputs(result.transcript, output_name or source, output_dir or settings.output_dir,
-                                       formats, metadata=metadata)
+        folder = output_dir or settings.output_dir
+        try:
+            result.outputs = write_outputs(result.transcript, output_name or source, folder, formats,
+                                           metadata=metadata, create_folder=not folder_must_exist)
+        except OSError as exc:
+            raise folder_error(exc, folder, OUTPUT_DIR_FLAG) from exc
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
@@ -135,10 +173,12 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
         progress = on_start(source) if on_start else None
         try:
             output_dir = output_dir_for(source) if output_dir_for else None
-        except OSError as exc:  # e.g. a full or read-only disk: this file fails, the batch goes on
-            yield FileResult(source, error=report(exc, f"saving the results of {source.name}"))
+        except OSError as exc:  # e.g. a full or read-only disk, a History folder removed: this file fails
+            error = folder_error(exc, Path(exc.filename or cache.settings.output_dir).parent, OUTPUT_DIR_FLAG)
+            yield FileResult(source, error=report(error, f"saving the results of {source.name}"))
             continue
-        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir, options)
+        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir, options,
+                              folder_must_exist=output_dir is not None)
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:

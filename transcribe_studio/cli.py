@@ -1,8 +1,12 @@
 """Command line: ``python -m transcribe_studio FILE_OR_FOLDER... --model parakeet|canary [--speakers]``.
 
 Each file is transcribed and saved (``--format``, ``--output-dir``) as soon as
-it finishes; a bad file is reported and skipped. Exit status: 0 when every file
-succeeded, 1 when any failed (each with its reason), 2 for invalid settings.
+it finishes; a bad file is reported and skipped, and so is an entry of a folder
+that cannot be read (a symlink loop, a file without permission). An output
+folder that cannot be written stops the run before any transcription; if saving
+one file fails later, its transcript is still printed and it counts as failed.
+Exit status: 0 when every file succeeded, 1 when any failed (each with its
+reason), 2 for invalid settings or an output folder that cannot be written.
 """
 
 from __future__ import annotations
@@ -73,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args, settings, log_file = start(build_parser(), argv)
     options = _options(args)
-    sources = collect_inputs(args.inputs)
+    skipped: list = []
+    sources = collect_inputs(args.inputs, skipped)
+    for path, reason in skipped:
+        print(f"Skipped {path}: {reason}.", file=sys.stderr)
     if not sources:
         print("No audio or video files found in the given folders.", file=sys.stderr)
         return 1
@@ -92,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             bars.pop().close()
         overall.update(1)
         results.append(result)
-        if result.ok and not args.quiet:
+        if result.transcript is not None and not args.quiet:  # even when saving it failed: the text is not lost
             tqdm.write(f"== {result.source} ==\n{result.transcript.text or '(no speech recognised)'}")
             for note in result.transcript.notes:  # how it was made: word times, names and terms, retries
                 tqdm.write(f"   note: {note}", file=sys.stderr)

@@ -108,6 +108,21 @@ class DiskError(StudioError):
     )
 
 
+def folder_error(exc: OSError, folder, flag: str) -> DiskError:
+    """A folder the app writes to failed (full, read-only, not creatable): name it and the flag that moves it."""
+    full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+    if full:
+        what, fix = f"The disk is full ({folder} could not be written)", "Free some space on that disk"
+    elif exc.errno == errno.ENOENT:
+        what, fix = f"{folder} was removed while the app was using it", "Leave the output folder in place"
+    else:
+        what = f"{folder} cannot be created or written to ({exc.strerror or exc})"
+        fix = "Fix that folder's permissions"
+    error = DiskError(f"{what}.", next_steps=f"{fix}, or choose another folder with {flag}, then try again.")
+    error.__cause__ = exc
+    return error
+
+
 class OutOfMemoryError(StudioError):
     kind = "out_of_memory"
 
@@ -309,7 +324,8 @@ def _classify_one(exc: BaseException, context: str) -> StudioError | None:
     # Model archives: tar, zip (torch checkpoints) and safetensors headers.
     if {"ReadError", "CompressionError", "BadZipFile", "UnpicklingError", "SafetensorError", "EOFError",
             "HeaderTooLarge"} & names or "PytorchStreamReader failed" in text:
-        return ModelFileError(f"A model file is damaged or incomplete{where}: {text}",
+        # Not the library's text: torch's says to retry with weights_only=False, unsafe for a damaged file.
+        return ModelFileError(f"A model file is damaged or incomplete{where} ({type(exc).__name__}).",
                               next_steps="Run `python setup_local_models.py` to download and verify it again.")
 
     # Audio decoders.

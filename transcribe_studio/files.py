@@ -7,28 +7,56 @@
   listing, a crash) sees the old file or the new one, never half of one.
 * On any failure, a full disk or an interrupt included, the temporary file is
   removed before the error goes on: no ``*.tmp`` or ``*.part`` is ever left.
-* Files are created with :data:`FILE_MODE` and folders with :data:`DIR_MODE`,
-  both filtered by the umask as a plain ``open``/``mkdir`` would be. Making the
-  app's files private to the user on POSIX is a change of these two constants.
+* Files are created with :data:`FILE_MODE` (0600) and folders with
+  :data:`DIR_MODE` (0700), so on POSIX transcripts, audio copies, History and
+  logs are readable by their user only (the umask can narrow this, not widen
+  it). Windows ignores these modes; its per-user profile folders do that job.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
 from pathlib import Path
 
-FILE_MODE = 0o666
-DIR_MODE = 0o777
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 _COPY_CHUNK = 1024 * 1024
 
 
 def make_dirs(path: str | os.PathLike) -> Path:
-    """The folder and its parents, created if missing."""
+    """The folder and its parents, created if missing (all with :data:`DIR_MODE`: ``mkdir(parents=True)``
+    would give the parents the umask's default instead)."""
     path = Path(path)
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    missing = list(itertools.takewhile(lambda folder: not folder.is_dir(), (path, *path.parents)))
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
     return path
+
+
+def make_private_dir(path: str | os.PathLike) -> Path:
+    """A folder the app owns outright (its upload temp folder): created if missing, and made private even
+    if it already existed. Never call this on a folder the user chose: it changes who may read it."""
+    path = make_dirs(path)
+    os.chmod(path, DIR_MODE)
+    return path
+
+
+def open_private_append(path: str | os.PathLike, encoding: str = "utf-8"):
+    """``path`` opened for appending text, created with :data:`FILE_MODE` if missing (log files)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), FILE_MODE)
+    return open(fd, "a", encoding=encoding)
+
+
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if missing and prove a file can be written there; raises OSError if not."""
+    folder = make_dirs(folder)
+    probe = folder / f".write-check.{secrets.token_hex(4)}.tmp"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    probe.unlink()
+    return folder
 
 
 def make_new_dir(path: str | os.PathLike) -> Path:

@@ -11,9 +11,17 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from .files import make_dirs, open_private_append
 from .settings import PROJECT_ROOT
 
 DEFAULT_LOG_FILE = PROJECT_ROOT / "logs" / "transcribe_studio.log"
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """Log files hold file names and transcripts' errors: readable by the user only (see :mod:`.files`)."""
+
+    def _open(self):
+        return open_private_append(self.baseFilename, self.encoding or "utf-8")
 
 
 class _NoTraceback(logging.Formatter):
@@ -33,8 +41,8 @@ def setup_logging(verbose: bool = False) -> Path | None:
     root.addHandler(console)
     log_file: Path | None = Path(os.environ.get("STUDIO_LOG_FILE", DEFAULT_LOG_FILE))
     try:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=5_000_000, backupCount=2, encoding="utf-8")
+        make_dirs(log_file.parent)
+        handler = _PrivateRotatingFile(log_file, maxBytes=5_000_000, backupCount=2, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     except OSError:

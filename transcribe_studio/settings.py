@@ -19,6 +19,7 @@ from pathlib import Path
 from .errors import ConfigurationError, InvalidRevisionError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_DIR_FLAG = "--output-dir"  # named in every message about a folder it chooses
 
 PARAKEET_REPO = "nvidia/parakeet-tdt-0.6b-v2"
 PARAKEET_REVISION = "ae9ad07059c7c739ffaf932226a8fe64ae2620b0"
@@ -121,7 +122,7 @@ class Settings:
     batch_size: int = field(default=4, metadata={"env": "STUDIO_BATCH_SIZE", "flag": "--batch-size",
                                                  "help": "audio windows per model call"})
     output_dir: Path = field(default=PROJECT_ROOT / "outputs",
-                             metadata={"env": "STUDIO_OUTPUT_DIR", "flag": "--output-dir",
+                             metadata={"env": "STUDIO_OUTPUT_DIR", "flag": OUTPUT_DIR_FLAG,
                                        "help": "folder for transcripts and subtitles"})
     max_file_mb: float = field(default=4096.0, metadata={"env": "STUDIO_MAX_FILE_MB", "flag": "--max-file-mb",
                                                          "help": "largest input file accepted, in MB"})

@@ -17,27 +17,27 @@ import os
 import tempfile
 from pathlib import Path
 
-# Uploads go to the app's own temporary folder (cleaned by delete_cache in layout.blocks),
-# not the shared system one. Set before gradio is imported, which reads it.
+# Uploads go to the app's own temporary folder (cleaned by delete_cache in layout.blocks, private
+# to the user: see launch), not the shared system one. Set before gradio is imported, which reads it.
 os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "transcribe_studio"))
 
 import gradio as gr  # noqa: E402
 
 from .. import assistant  # noqa: E402
-from ..errors import StudioError  # noqa: E402
-from ..files import make_dirs  # noqa: E402
+from ..entry import check_output_folder  # noqa: E402
+from ..errors import StudioError, report  # noqa: E402
+from ..files import make_private_dir  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
 from ..settings import Settings  # noqa: E402
-from . import api, cancels, layout, model_table  # noqa: E402
+from . import api, cancels, guard, layout, model_table, startup  # noqa: E402
 from .access import Access  # noqa: E402
 from .jobs import Job, JobRegistry  # noqa: E402
 from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
     View,
     error_markdown,
-    history_rows,
     progress_markdown,
     segment_clip,
     status_markdown,
@@ -177,7 +177,10 @@ class Handlers:
 
     # --- History ---------------------------------------------------------------
     def history(self):
-        return api.history(self.store)
+        try:
+            return api.history(self.store)
+        except StudioError as error:  # shown as Gradio's notice: the table keeps its rows
+            raise gr.Error(error.user_message()) from error
 
     @staticmethod
     def pick_history(rows, event: gr.SelectData):
@@ -190,7 +193,8 @@ class Handlers:
             shown = view(self.store, entry_id)
             return shown.text, shown.segments, shown.downloads, shown.state, f"Opened {entry_id}.", \
                 gr.Tabs(selected="transcribe")
-        except StudioError as error:
+        except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
+            error = report(exc, f"opening the History entry {entry_id}")
             empty = View()
             return empty.text, empty.segments, empty.downloads, empty.state, error_markdown(error), gr.Tabs()
 
@@ -198,9 +202,9 @@ class Handlers:
         try:
             self.store.delete(entry_id)
             note = f"Deleted {entry_id}."
-        except StudioError as error:
-            note = error_markdown(error)
-        return history_rows(self.store), "", note
+        except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
+            note = error_markdown(report(exc, f"deleting the History entry {entry_id}"))
+        return self.history(), "", note
 
     # --- Models ----------------------------------------------------------------
     def set_idle(self, minutes):
@@ -293,13 +297,24 @@ def _wire_models(page: layout.Page, h: Handlers) -> None:
 
 
 def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None = None, **kwargs):
-    """Serve on 127.0.0.1 unless ``access`` says otherwise; outputs may be downloaded."""
-    access = access or Access()
-    make_dirs(settings.output_dir)
-    app.studio_cache.watch_idle()
+    """Serve on 127.0.0.1 unless ``access`` says otherwise; keyword arguments go on to Gradio's ``launch``.
+
+    What Gradio may serve is narrowed to what the app wrote (History), uploads stop at
+    ``--max-file-mb`` (413), requests naming another host or site are refused (:mod:`.guard`),
+    Gradio's run history and its console hints are off. A port that cannot be served on raises a
+    :class:`ConfigurationError` naming ``--port``.
+    """
     from starlette.middleware import Middleware
 
-    return app.launch(server_name=access.host, server_port=port, share=access.share,
-                      auth=access.credentials or None, show_error=False, allowed_paths=[str(settings.output_dir)],
-                      footer_links=["gradio", "settings"],
-                      app_kwargs={"middleware": [Middleware(cancels.CancelRecorder)]}, **kwargs)
+    access = access or Access()
+    check_output_folder(settings)
+    make_private_dir(os.environ["GRADIO_TEMP_DIR"])
+    app.studio_cache.watch_idle()
+    options = dict(server_name=access.host, server_port=port, share=access.share, auth=access.credentials or None,
+                   show_error=False, allowed_paths=[str(app.studio_history.root)], footer_links=["gradio", "settings"],
+                   run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
+                   app_kwargs={"middleware": guard.middleware(access) + [Middleware(cancels.CancelRecorder)]})
+    try:
+        return app.launch(**{**options, **kwargs})
+    except OSError as exc:
+        raise startup.port_error(port, exc) from None

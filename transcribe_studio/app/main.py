@@ -1,4 +1,8 @@
-"""``python transcribe_ui.py``: validate, say where the models come from, serve (127.0.0.1 by default)."""
+"""``python transcribe_ui.py``: validate, say where the models come from, serve (127.0.0.1 by default).
+
+Every reason the app cannot start (a bad setting, a taken port, an output folder that cannot be
+written) is one paragraph and exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +40,15 @@ def main(argv: list[str] | None = None) -> int:
 
     for warning in served.warnings:
         print(warning, file=sys.stderr)
-    print(f"Open http://127.0.0.1:{args.port} in your browser (Ctrl+C stops the app).")
-    launch(build_app(settings), settings, args.port, access=served)
+    app = build_app(settings)
+    try:
+        launch(app, settings, args.port, access=served, prevent_thread_lock=True)
+    except StudioError as error:  # the port is taken or invalid: nothing is served
+        print(error.user_message(), file=sys.stderr)
+        return 2
+    # Only now is the server listening: the URL printed is this app's, not another program's.
+    print(f"Open http://127.0.0.1:{args.port} in your browser (Ctrl+C stops the app).", flush=True)
+    if app.share_url:
+        print(f"Public share link: {app.share_url}", flush=True)
+    app.block_thread()
     return 0

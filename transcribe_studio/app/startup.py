@@ -8,6 +8,7 @@ its spec only says where it will come from.
 
 from __future__ import annotations
 
+from ..errors import ConfigurationError
 from ..models import all_specs, gpu
 from ..models.device import resolve_device
 from ..settings import Settings
@@ -25,3 +26,13 @@ def validate(settings: Settings) -> list[str]:
     lines = [spec.describe_at_startup(settings) for spec in all_specs()]
     notice = gpu.cpu_torch_notice()
     return lines + ([f"WARNING: {notice}"] if notice else [])
+
+
+def port_error(port: int, exc: OSError) -> ConfigurationError:
+    """Why the app could not serve on ``port``, naming ``--port`` (Gradio says only that no port was free)."""
+    if "Cannot find empty port" in str(exc):
+        what = f"Port {port} is already in use by another program (perhaps the studio is already running)."
+    else:
+        what = f"The app could not serve on port {port} ({exc.strerror or exc})."
+    return ConfigurationError(what, next_steps=f"Choose another port with --port, for example --port {port + 1}, "
+                                               "or stop the program that holds it.")

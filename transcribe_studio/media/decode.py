@@ -385,6 +385,11 @@ def _check_usable(name: str, audio: np.ndarray, sample_rate: int, min_seconds: f
                                  f"{min_seconds * 1000:.0f} ms is needed to transcribe anything.")
     peak = max(float(audio.max()), -float(audio.min()))  # no temporary copy, unlike np.abs
     if not math.isfinite(peak):  # NaN or inf in a float file: would poison the models' features
+        bad = int(np.count_nonzero(~np.isfinite(audio)))
+        if bad == len(audio):
+            raise CorruptMediaError(f"'{name}' holds no sound: every one of its samples is NaN or infinite (not a "
+                                    "number), as in a damaged or wrongly written floating-point file.")
+        log.warning("'%s': %d of its samples were NaN or infinite; they were replaced.", name, bad)
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
         peak = max(float(audio.max()), -float(audio.min()))
     if peak <= 10 ** (silence_dbfs / 20):

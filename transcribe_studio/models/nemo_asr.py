@@ -37,7 +37,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import STICKY_CUDA_ERRORS, GPUFailedError, GPUOutOfMemoryError, ModelFileError
+from ..errors import (
+    STICKY_CUDA_ERRORS,
+    GPUFailedError,
+    GPUOutOfMemoryError,
+    ModelFileError,
+    StudioError,
+    classify,
+)
 from ..media.decode import SAMPLE_RATE
 from ..merge import merge_timed
 from ..progress import Progress, show_partial
@@ -59,9 +66,13 @@ CPU_PASS_SECONDS = 5 * 60.0
 NEMO_PAD_MIN_SAMPLES = SAMPLE_RATE
 
 
+def _setup_advice() -> str:
+    return f"Run `{SETUP_COMMAND}` to download and verify it, or point the setting for this file at a valid one."
+
+
 def check_nemo_file(path: Path, label: str = "model") -> None:
     """Fail fast, naming the file, if it is missing, empty, not a tar archive or lacks a NeMo member."""
-    fix = f"Run `{SETUP_COMMAND}` to download and verify it, or point the setting for this file at a valid one."
+    fix = _setup_advice()
     what = f"The {label} file {path}"
     if not path.is_file():
         raise ModelFileError(f"{what} does not exist.", next_steps=fix)
@@ -89,7 +100,10 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
 
     from .fast_load import restore
 
-    model = restore(path, map_location=device)
+    try:
+        model = restore(path, map_location=device)
+    except Exception as exc:  # noqa: BLE001 - classified: a damaged member, or a real cause (memory, disk)
+        raise _restore_error(exc, path, label) from exc
     model.eval()
     precision, why = gpu.choose_precision(device)
     # As NVIDIA's transcribe_speech.py: bf16 where the GPU supports it. The mel
@@ -100,6 +114,26 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
     if device.type == "cuda" and not cuda_graphs:
         _switch_decoder_graphs_off(model)
     return model
+
+
+# What a damaged member raises inside NeMo's restore: YAML and OmegaConf parse errors or a config
+# that builds no model (TypeError, KeyError, ...) for model_config.yaml; torch's unpickler and zip
+# reader, or a state_dict that does not fit, for model_weights.ckpt.
+_WEIGHTS_SIGNS = ("UnpicklingError", "PytorchStreamReader", "state_dict", "weights_only", "central directory")
+
+
+def _restore_error(exc: Exception, path: Path, label: str) -> StudioError:
+    """A named cause (out of memory, a full disk, a missing package) as classified; anything else raised
+    while NeMo reads a checked archive means a damaged member: "model file damaged" with the setup
+    command, never torch's or NeMo's own advice (that goes to the log with the traceback)."""
+    found = classify(exc, f"loading {label}")
+    if found.kind not in ("unexpected", "model_file", "bad_audio"):
+        return found
+    chain = f"{exc!r} {exc.__cause__!r} {exc.__context__!r}"
+    member = ("model_weights.ckpt (its weights)" if any(sign in chain for sign in _WEIGHTS_SIGNS)
+              else "model_config.yaml (its settings)")
+    return ModelFileError(f"The {label} file {path} is damaged: NeMo could not read {member}.",
+                          next_steps=_setup_advice())
 
 
 def load_for(settings: Settings, path: Path, label: str, device):

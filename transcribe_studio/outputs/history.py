@@ -48,8 +48,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..errors import StudioError, report
+from ..errors import StudioError, folder_error, report
 from ..files import atomic_copy, atomic_write_text, make_dirs, make_new_dir
+from ..settings import OUTPUT_DIR_FLAG
 from ..transcript import Segment, Transcript, Word
 from .writers import FORMATS, safe_stem, write_outputs
 
@@ -173,6 +174,8 @@ class HistoryStore:
             folders = self._folders()
         except FileNotFoundError:
             return []
+        except OSError as exc:  # unreadable: say which folder, not a bare "Error"
+            raise folder_error(exc, self.root, OUTPUT_DIR_FLAG) from exc
         found = []
         for folder in folders:
             try:
@@ -227,8 +230,12 @@ class HistoryStore:
         return transcript
 
     def delete(self, entry_id: str) -> None:
-        """Remove the entry's folder and everything in it, and nothing else."""
-        shutil.rmtree(self._entry_path(entry_id))
+        """Remove the entry's folder and everything in it, and nothing else; a failure is a DiskError."""
+        path = self._entry_path(entry_id)
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            raise folder_error(exc, path, OUTPUT_DIR_FLAG) from exc
         self._parsed.pop(entry_id, None)
 
     def cleanup_incomplete(self, older_than_s: float = 24 * 3600) -> list[str]:

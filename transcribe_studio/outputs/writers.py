@@ -295,11 +295,15 @@ def safe_stem(source: str | os.PathLike) -> str:
 
 
 def write_outputs(transcript: Transcript, source: str | os.PathLike, output_dir: str | os.PathLike,
-                  formats: Iterable[str], metadata: dict | None = None) -> list[Path]:
-    """Write ``output_dir/<input stem>.<ext>`` for each format; return the paths written."""
+                  formats: Iterable[str], metadata: dict | None = None, create_folder: bool = True) -> list[Path]:
+    """Write ``output_dir/<input stem>.<ext>`` for each format; return the paths written.
+
+    ``create_folder=False``: ``output_dir`` must exist (a History entry: one removed meanwhile
+    must fail that file, not come back half-filled).
+    """
     # Resolve every format first, so a bad name fails before any file is written.
     writers = list({w.extension: w for w in map(get_writer, formats)}.values())
-    output_dir = make_dirs(output_dir)
+    output_dir = make_dirs(output_dir) if create_folder else Path(output_dir)
     stem = safe_stem(source)
     paths = []
     for writer in writers:

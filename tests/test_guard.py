@@ -1,0 +1,117 @@
+"""The served app under attack, through HTTP: foreign Host names (DNS rebinding), other sites' requests,
+over-limit uploads, files the app did not write, login guessing, and Gradio's run history."""
+
+import dataclasses
+import os
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from transcribe_studio.app.access import Access
+from transcribe_studio.files import atomic_write_text
+
+
+def _port(url: str) -> int:
+    return urlsplit(url).port
+
+
+def test_a_foreign_host_is_refused_and_loopback_names_are_served(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings)
+    port = _port(url)
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost"):
+        assert httpx.get(url + "config", headers={"Host": host}).status_code == 200, host
+    for host in (f"rebind.attacker.example:{port}", "rebind.attacker.example", f"127.0.0.1.attacker.example:{port}"):
+        answer = httpx.get(url + "config", headers={"Host": host})
+        assert answer.status_code == 400 and "Invalid host" in answer.text, host
+        answer = httpx.post(url + "gradio_api/upload", headers={"Host": host}, files={"files": ("a.txt", b"x")})
+        assert answer.status_code == 400, host
+
+
+def test_requests_from_other_sites_are_refused(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings)
+    upload = {"files": ("a.wav", b"RIFF....")}
+    for origin in ("https://evil.example", "null", f"http://rebind.attacker.example:{_port(url)}"):
+        answer = httpx.post(url + "gradio_api/upload", headers={"Origin": origin}, files=upload)
+        assert answer.status_code == 403, origin
+        assert httpx.get(url + "gradio_api/info", headers={"Origin": origin}).status_code == 403
+    same_site = httpx.post(url + "gradio_api/upload", headers={"Origin": url.rstrip("/")}, files=upload)
+    assert same_site.status_code == 200, same_site.text
+
+
+def test_an_upload_over_the_limit_is_refused_at_the_upload(serve_studio, studio_settings):
+    limited = dataclasses.replace(studio_settings, max_file_mb=0.01)  # 10 000 bytes
+    _, url = serve_studio(limited)
+    over = httpx.post(url + "gradio_api/upload", files={"files": ("big.wav", b"\0" * 20_000)})
+    assert over.status_code == 413, over.text
+    under = httpx.post(url + "gradio_api/upload", files={"files": ("small.wav", b"\0" * 5_000)})
+    assert under.status_code == 200, under.text
+
+
+def test_only_what_the_app_wrote_is_served(serve_studio, studio_settings):
+    app, url = serve_studio(studio_settings)
+    output_dir = studio_settings.output_dir
+    planted = atomic_write_text(output_dir / "private-notes.txt", "not the app's")
+    (output_dir / "logs").mkdir()
+    log = atomic_write_text(output_dir / "logs" / "studio.log", "a log line")
+    store = app.studio_history
+    entry = store.open_entry("talk.wav")
+    transcript = atomic_write_text(entry / "talk.txt", "hello")
+    store.finish(entry)
+    assert httpx.get(f"{url}gradio_api/file={transcript}").text == "hello"  # what the app wrote is served
+    for path in (planted, log, studio_settings.parakeet_path):
+        answer = httpx.get(f"{url}gradio_api/file={path}")
+        assert answer.status_code in (403, 404) and "not the app's" not in answer.text, path
+
+
+def test_gradio_run_history_is_off(serve_studio, studio_settings):
+    app, url = serve_studio(studio_settings)
+    assert app.run_history is False
+    config = httpx.get(url + "config").json()
+    assert config["run_history"] is False and "runs" not in config.get("footer_links", [])
+
+
+def test_repeated_wrong_logins_from_one_client_are_slowed_down(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings, access=Access(credentials=[("ann", "right")]))
+
+    def login(password: str) -> httpx.Response:
+        return httpx.post(url + "login", data={"username": "ann", "password": password})
+
+    assert [login("wrong").status_code for _ in range(5)] == [400] * 5
+    blocked = login("right")  # even the right password waits: a guesser cannot tell
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    time.sleep(1.2)
+    assert login("wrong").status_code == 400
+    assert login("right").status_code == 429  # the wait doubled after another wrong try
+    time.sleep(2.2)
+    assert login("right").status_code == 200
+    assert login("wrong").status_code == 400  # a right login cleared the count
+
+
+def test_listen_adds_this_machines_names_and_allowed_hosts_share_its_domain():
+    import socket
+
+    from transcribe_studio.app.guard import allowed_hosts
+
+    private = allowed_hosts(Access())
+    assert private == ["127.0.0.1", "localhost", "[::1]"]
+    listening = allowed_hosts(Access(host="0.0.0.0", listen=True, allowed_hosts=["Studio.LAN", "fe80::1"]))
+    assert socket.gethostname().lower() in listening and "studio.lan" in listening and "[fe80::1]" in listening
+    assert "*.gradio.live" in allowed_hosts(Access(share=True)) and "*.gradio.live" not in listening
+
+
+def test_logins_from_a_file_or_the_environment_and_a_warning_for_the_command_line(tmp_path, monkeypatch):
+    import argparse
+
+    from transcribe_studio.app import access
+
+    parser = argparse.ArgumentParser()
+    access.add_arguments(parser)
+    monkeypatch.setenv(access.AUTH_ENV, "ann:secret\nbob:pa,ss")
+    from_env = access.from_args(parser.parse_args(["--listen"]))
+    assert from_env.credentials == [("ann", "secret"), ("bob", "pa,ss")]
+    assert not any("ps" in w for w in from_env.warnings)
+    monkeypatch.delenv(access.AUTH_ENV)
+    on_command_line = access.from_args(parser.parse_args(["--listen", "--auth", "cy:pw"]))
+    assert any("command line" in w and "(ps)" in w for w in on_command_line.warnings)

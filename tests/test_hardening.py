@@ -1,0 +1,245 @@
+"""Faults an unlucky user meets: taken ports, unwritable folders, symlink loops, a History folder removed
+mid-batch, damaged model files, NaN audio; and the modes of the files the app creates."""
+
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from tests.conftest import tone
+from tests.test_app import ROOT, app_env, free_port
+from tests.test_cli import cli_env, run_cli
+
+POSIX = os.name == "posix"
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        (folder / ".probe").touch()
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+@pytest.fixture
+def read_only_folder(tmp_path) -> Path:
+    """A folder that exists and cannot be written to: a 0500 folder, or for root (whom permissions do not
+    stop) a kernel folder of /sys."""
+    if not POSIX:
+        pytest.skip("POSIX permissions")
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    for candidate in (folder, Path("/sys/kernel")):
+        if candidate.is_dir() and not _writable(candidate):
+            return candidate
+    pytest.skip("no read-only folder available")
+
+
+def test_a_port_in_use_exits_2_naming_the_flag_without_a_traceback(tmp_path, tiny_parakeet, pristine_canary_cache):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run([sys.executable, "transcribe_ui.py", "--port", str(port), "--output-dir",
+                                 str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                                env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet),
+                                            HF_HUB_CACHE=str(pristine_canary_cache)))
+    assert result.returncode == 2, result.stderr
+    assert "--port" in result.stderr and f"Port {port} is already in use" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Open http" not in result.stdout  # the URL would be the other program's
+    assert "share=True" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_an_invalid_port_exits_2(tmp_path, tiny_parakeet, port):
+    result = subprocess.run([sys.executable, "transcribe_ui.py", "--port", port, "--output-dir", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=240,
+                            env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet)))
+    assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_app_refuses_an_output_folder_it_cannot_create(tmp_path, tiny_parakeet, read_only_folder):
+    locked = read_only_folder
+    result = subprocess.run([sys.executable, "transcribe_ui.py", "--port", str(free_port()), "--output-dir",
+                             str(locked / "outputs")], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                            env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet)))
+    assert result.returncode == 2 and "--output-dir" in result.stderr and str(locked / "outputs") in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_cli_fails_before_transcribing_into_a_read_only_output_dir(tmp_path, tiny_parakeet, canary_cache,
+                                                                       wav_file, read_only_folder):
+    out = read_only_folder
+    log = tmp_path / "cli.log"
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(wav_file), "--output-dir", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "--output-dir" in result.stderr and str(out) in result.stderr and "Traceback" not in result.stderr
+    assert "==" not in result.stdout and "Transcribing" not in (log.read_text() if log.exists() else "")
+
+
+def test_a_symlink_loop_in_a_folder_is_skipped_and_the_rest_run(tmp_path, tiny_parakeet, canary_cache, wav_file):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    shutil.copy(wav_file, folder / "good.wav")
+    os.symlink(folder / "loop.wav", folder / "loop.wav")  # a link to itself
+    os.symlink(tmp_path / "gone.mp3", folder / "dangling.mp3")
+    out = tmp_path / "out"
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(folder), "--output-dir", str(out),
+                     "--format", "txt")
+    assert "Traceback" not in result.stderr
+    assert f"Skipped {folder / 'loop.wav'}: a symbolic link that loops back on itself" in result.stderr
+    assert f"Skipped {folder / 'dangling.mp3'}" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["good.txt"]
+    assert "1 of 1 file(s) transcribed" in result.stdout
+
+
+def test_a_history_folder_removed_mid_batch_fails_that_file_only(shared_cache, tmp_path, wav_file):
+    from transcribe_studio.app import api
+    from transcribe_studio.outputs.history import HistoryStore
+
+    store = HistoryStore(tmp_path / "outputs" / "history")
+    files = [shutil.copy(wav_file, tmp_path / f"{name}.wav") for name in ("first", "second", "third")]
+    removed = []
+
+    def remove_history_while_the_second_runs(fraction: float, note: str) -> None:
+        if note.startswith("second.wav") and fraction > 1 / 3 + 0.01 and not removed:
+            shutil.rmtree(store.root)  # the user (or a cleaner) deletes the folder under the running job
+            removed.append(note)
+
+    answer = api.transcribe(shared_cache, store, files, model="parakeet", formats=["txt"],
+                            progress=remove_history_while_the_second_runs)
+    assert removed
+    outcomes = {row[0]: row[1] for row in answer.files}
+    assert outcomes == {"first.wav": "done", "second.wav": "failed", "third.wav": "done"}, answer.files
+    failure = next(row[2] for row in answer.files if row[0] == "second.wav")
+    assert "Traceback" not in failure and "Something unexpected" not in failure, failure
+    assert [e.source for e in store.entries()] == ["third.wav"]
+
+
+def test_a_history_delete_that_fails_for_a_disk_reason_is_explained(tmp_path, monkeypatch):
+    import errno
+
+    from transcribe_studio.app.handlers import Handlers
+    from transcribe_studio.files import atomic_write_text
+    from transcribe_studio.outputs import history
+    from transcribe_studio.outputs.history import HistoryStore
+
+    store = HistoryStore(tmp_path / "outputs" / "history")
+    entry = store.open_entry("talk.wav")
+    atomic_write_text(entry / "talk.json", '{"text": "hi", "segments": [], "words": []}')
+    entry_id = store.finish(entry)
+    real_rmtree = history.shutil.rmtree
+
+    def refuse_once(path, *args, **kwargs):  # one injected fault: the disk refuses, as a read-only mount would
+        monkeypatch.setattr(history.shutil, "rmtree", real_rmtree)
+        raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+    monkeypatch.setattr(history.shutil, "rmtree", refuse_once)
+
+    rows, picked, note = Handlers(None, store).delete_history(entry_id)
+    assert "Disk problem" in note and str(entry) in note and "--output-dir" in note, note
+    assert [row[0] for row in rows] == [entry_id]  # still there, still listed
+    assert "Deleted" in Handlers(None, store).delete_history(entry_id)[2]
+
+
+def _with_member(nemo: Path, member: str, data: bytes, out: Path) -> Path:
+    """A copy of the archive ``nemo`` whose ``member`` holds ``data`` instead."""
+    import io
+    import tarfile
+
+    with tarfile.open(nemo) as source, tarfile.open(out, "w") as copy:
+        for info in source.getmembers():
+            content = source.extractfile(info) if info.isfile() else None
+            if Path(info.name).name == member:
+                info.size, content = len(data), io.BytesIO(data)
+            copy.addfile(info, content)
+    return out
+
+
+@pytest.mark.parametrize("member, data", [
+    ("model_config.yaml", b"encoder: [unclosed\n  : : :\n"),  # not YAML
+    ("model_config.yaml", b"just a sentence\n"),  # YAML, but no model in it
+    ("model_weights.ckpt", bytes(range(256)) * 20),  # not a checkpoint
+])
+def test_a_damaged_member_of_a_nemo_file_is_a_model_file_error(tiny_parakeet, tmp_path, member, data):
+    from transcribe_studio.errors import ModelFileError
+    from transcribe_studio.models import ModelCache
+    from transcribe_studio.settings import Settings
+
+    damaged = _with_member(tiny_parakeet, member, data, tmp_path / "parakeet.nemo")
+    cache = ModelCache(Settings(parakeet_path=damaged, hf_cache_dir=tmp_path / "hub", device="cpu"))
+    with pytest.raises(ModelFileError) as raised:
+        cache.load("parakeet")
+    message = raised.value.user_message()
+    assert str(damaged) in message and member in message and "python setup_local_models.py" in message
+    assert "weights_only" not in message and "abstract" not in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_audio_of_nan_or_inf_samples_is_named_as_such(tmp_path, value):
+    from transcribe_studio.errors import CorruptMediaError
+    from transcribe_studio.media.decode import decode_audio
+
+    path = tmp_path / "float.wav"
+    soundfile.write(path, np.full(32000, value, dtype=np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(CorruptMediaError) as raised:
+        decode_audio(path)
+    assert "NaN or infinite" in raised.value.message and "zero" not in raised.value.message
+
+
+def test_a_few_nan_samples_are_repaired_not_refused(tmp_path):
+    from transcribe_studio.media.decode import decode_audio
+
+    samples = tone(2.0)
+    samples[100:200] = np.nan
+    path = tmp_path / "mostly-fine.wav"
+    soundfile.write(path, samples, 16000, subtype="FLOAT")
+    audio = decode_audio(path)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0.1
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX file modes")
+def test_everything_the_app_creates_is_private_to_the_user(tmp_path, serve_studio, studio_settings):
+    import logging
+
+    from transcribe_studio.files import make_dirs
+    from transcribe_studio.logs import _PrivateRotatingFile
+    from transcribe_studio.outputs.history import HistoryStore
+    from transcribe_studio.outputs.writers import write_outputs
+    from transcribe_studio.transcript import Transcript
+
+    old_umask = os.umask(0o022)  # the usual umask: it would leave 0755 folders and 0644 files
+    try:
+        written = write_outputs(Transcript(text="private words", segments=[], words=[], model="m", duration=1.0),
+                                "talk.wav", tmp_path / "cli-out" / "nested", ["txt", "json"])
+        store = HistoryStore(tmp_path / "outputs" / "history")
+        entry = store.open_entry("talk.wav")
+        write_outputs(Transcript(text="x", segments=[], words=[], model="m", duration=1.0), "talk.wav", entry,
+                      ["txt"])
+        store.finish(entry, audio=written[0])
+        make_dirs(tmp_path / "logs")  # as setup_logging does
+        handler = _PrivateRotatingFile(tmp_path / "logs" / "studio.log", maxBytes=200, backupCount=1)
+        for n in range(5):  # past maxBytes: rotated, and the new file is private too
+            handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, "line %d " + "x" * 80, (n,), None))
+        handler.close()
+        serve_studio(studio_settings)
+    finally:
+        os.umask(old_umask)
+    folders = [tmp_path / "cli-out", tmp_path / "cli-out" / "nested", store.root, entry,
+               tmp_path / "logs", Path(os.environ["GRADIO_TEMP_DIR"]), studio_settings.output_dir]
+    files = [*written, *entry.iterdir(), *(tmp_path / "logs").iterdir()]
+    assert len(list((tmp_path / "logs").iterdir())) == 2
+    assert {str(f): oct(_mode(f)) for f in folders if _mode(f) != 0o700} == {}
+    assert {str(f): oct(_mode(f)) for f in files if _mode(f) != 0o600} == {}

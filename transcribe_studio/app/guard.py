@@ -1,0 +1,143 @@
+"""What stands between the network and Gradio: the Host check, the Origin check and the login back-off.
+
+* **DNS rebinding.** Any web page the user visits can point its own name at
+  127.0.0.1 and then read the studio as if it were that site. The browser still
+  sends the page's name in ``Host``, so requests whose ``Host`` is not one of
+  the names the studio is really reached by are refused (Starlette's
+  ``TrustedHostMiddleware``, 400) before Gradio sees them.
+* **Other sites' pages.** A page on another origin may not read the answers
+  (Gradio's CORS), but a browser still *sends* its form posts and uploads.
+  Requests that carry an ``Origin`` naming another site are refused (403).
+* **Guessing logins.** Gradio's ``auth`` callable is not told who is asking, so
+  the back-off is a middleware on the login route: after a few wrong logins
+  from one client address, its next tries wait, twice as long each time.
+
+Gradio 6.31 builds a new app in ``launch()``: these reach it only through
+``launch(app_kwargs={"middleware": ...})`` (see :func:`middleware`).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlsplit
+
+from starlette._utils import parse_host_header
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import PlainTextResponse
+
+from .access import Access
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+SHARE_DOMAIN = "*.gradio.live"  # where Gradio's share links live
+
+
+def allowed_hosts(access: Access) -> list[str]:
+    """The names a request's ``Host`` may carry: loopback, plus this machine's under --listen, plus share."""
+    hosts = list(LOOPBACK_NAMES)
+    if access.listen:
+        hosts += own_names()
+    hosts += [_bracketed(name.lower()) for name in access.allowed_hosts]
+    if access.share:
+        hosts.append(SHARE_DOMAIN)
+    return list(dict.fromkeys(hosts))
+
+
+def own_names() -> list[str]:
+    """This machine's host names and the addresses they and its default route resolve to."""
+    names = {socket.gethostname(), socket.getfqdn()}
+    addresses = set()
+    for name in list(names):
+        try:
+            addresses |= {info[4][0] for info in socket.getaddrinfo(name, None)}
+        except OSError:
+            pass
+    try:  # the address other machines reach this one by; connect() on UDP sends nothing
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))
+            addresses.add(probe.getsockname()[0])
+    except OSError:
+        pass
+    return sorted(name.lower() for name in names if name) + sorted(_bracketed(a) for a in addresses)
+
+
+def _bracketed(host: str) -> str:
+    """IPv6 addresses appear in ``Host`` in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _matches(host: str, patterns: list[str]) -> bool:
+    return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
+
+
+class OriginCheck:
+    """Refuse (403) requests sent by a page of another site: their ``Origin`` names a host not allowed."""
+
+    def __init__(self, app, allowed_hosts: list[str]):
+        self.app, self.allowed = app, [h.lower() for h in allowed_hosts]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and not self._allowed(origin):
+                await PlainTextResponse("Requests from other sites are refused.", status_code=403)(
+                    scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, origin: str) -> bool:
+        parsed = parse_host_header(urlsplit(origin).netloc) if origin != "null" else None
+        return parsed is not None and _matches(parsed.host.lower(), self.allowed)
+
+
+class LoginBackoff:
+    """After ``free_tries`` wrong logins from one address, each next try waits ``first_wait_s``, doubling.
+
+    Answers 429 with ``Retry-After`` while a client must wait; a right login clears its count.
+    """
+
+    def __init__(self, app, free_tries: int = 5, first_wait_s: float = 1.0, longest_wait_s: float = 300.0):
+        self.app, self.free_tries = app, free_tries
+        self.first_wait_s, self.longest_wait_s = first_wait_s, longest_wait_s
+        self.failures: dict[str, int] = {}
+        self.blocked_until: dict[str, float] = {}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != "/login":
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("unknown",))[0]
+        wait = self.blocked_until.get(client, 0.0) - time.monotonic()
+        if wait > 0:
+            await PlainTextResponse(f"Too many wrong logins; try again in {wait:.0f} s.", status_code=429,
+                                    headers={"Retry-After": str(max(1, round(wait)))})(scope, receive, send)
+            return
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                self._record(client, ok=message["status"] < 400)
+            await send(message)
+        await self.app(scope, receive, watch)
+
+    def _record(self, client: str, ok: bool) -> None:
+        if ok:
+            self.failures.pop(client, None)
+            self.blocked_until.pop(client, None)
+            return
+        if len(self.failures) > 10_000:  # many addresses: forget those no longer waiting, so memory stays small
+            now = time.monotonic()
+            self.failures = {c: n for c, n in self.failures.items() if self.blocked_until.get(c, 0.0) > now}
+        failures = self.failures[client] = self.failures.get(client, 0) + 1
+        if failures >= self.free_tries:
+            wait = min(self.first_wait_s * 2 ** (failures - self.free_tries), self.longest_wait_s)
+            self.blocked_until[client] = time.monotonic() + wait
+
+
+def middleware(access: Access) -> list[Middleware]:
+    """For ``launch(app_kwargs={"middleware": ...})``: outermost first."""
+    hosts = allowed_hosts(access)
+    return [Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
+            Middleware(OriginCheck, allowed_hosts=hosts),
+            Middleware(LoginBackoff)]
