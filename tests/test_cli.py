@@ -81,3 +81,63 @@ def test_canary_not_cached_offline_is_explained(tmp_path, tiny_parakeet, wav_fil
     assert result.returncode == 1
     assert "Model not downloaded yet" in result.stderr and "setup_local_models.py" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- what goes where: transcripts on stdout, failures before any load, --device, --help ---
+
+CHATTER = ("NeMo", "Timestamps requested", "INFO", "[NeMo", "lhotse", "Lightning", "UserWarning")
+
+
+def test_stdout_holds_transcripts_only_and_nemo_logs_to_the_file(tmp_path, tiny_parakeet, canary_cache, wav_file):
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(wav_file), "--model", "parakeet",
+                     "--output-dir", str(tmp_path / "out"), "--format", "txt")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"== {wav_file} ==" and lines[2] == "1 of 1 file(s) transcribed."
+    assert len(lines) == 4 and lines[3].startswith("  OK      "), result.stdout  # transcript, then the summary
+    for chatter in CHATTER:
+        assert chatter not in result.stdout and chatter not in result.stderr, chatter
+    assert "nemo_logger" in (tmp_path / "cli.log").read_text()  # NeMo's own lines went to the log file
+
+
+def test_a_missing_path_fails_before_any_model_loads(tmp_path, canary_cache, wav_file):
+    damaged = tmp_path / "damaged.nemo"
+    damaged.write_bytes(b"not a nemo archive" * 100)  # loading it fails: its message must come after the path's
+    missing = tmp_path / "no-such-recording.wav"
+    result = run_cli(cli_env(tmp_path, damaged, canary_cache), str(missing), str(wav_file), "--model", "parakeet",
+                     "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "File not found" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.index("no-such-recording.wav") < result.stderr.index("damaged.nemo")
+
+    log = tmp_path / "only-missing.log"
+    only_missing = run_cli(cli_env(tmp_path, damaged, canary_cache, STUDIO_LOG_FILE=str(log)), str(missing),
+                           "--model", "parakeet", "--output-dir", str(tmp_path / "out"))
+    assert only_missing.returncode == 1 and "File not found" in only_missing.stderr
+    assert "0 of 1 file(s) transcribed" in only_missing.stderr
+    assert "damaged.nemo" not in only_missing.stderr + (log.read_text() if log.exists() else "")  # no load tried
+
+
+def test_cuda_without_a_gpu_exits_2_before_any_work(tmp_path, tiny_parakeet, canary_cache, wav_file):
+    import torch
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("this machine has a GPU")
+    out = tmp_path / "out"
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache, STUDIO_DEVICE="cuda"), str(wav_file),
+                     "--output-dir", str(out))
+    assert result.returncode == 2
+    assert "no usable GPU" in result.stderr and "--device cpu" in result.stderr
+    assert "Traceback" not in result.stderr and not any(out.glob("*"))
+
+
+def test_help_shows_every_default(tmp_path, tiny_parakeet, canary_cache):
+    import re
+
+    result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), "--help")
+    assert result.returncode == 0
+    options = re.split(r"\n  (?=-)", result.stdout.split("options:", 1)[1])
+    undocumented = [o.split()[0] for o in options if o.strip() and "default" not in o and not o.startswith("-h")]
+    assert undocumented == [], undocumented

@@ -213,3 +213,58 @@ def test_the_diarizer_can_be_skipped(env, hub):
     assert "skipped (--skip-diarizer)" in result.stdout
     assert not Path(env["DIARIZER_NEMO"]).exists()
     assert DIARIZER_FILENAME not in {r.path.rsplit("/", 1)[-1] for r in downloads(hub)}
+
+
+# --- messages: each failure once, the network named, --help, custom files ---
+
+def closed_port() -> str:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once the socket is closed: connection refused
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_no_connection_is_said_once_and_names_the_network(env, tmp_path):
+    env["HF_ENDPOINT"] = closed_port()
+    result = run_setup(env, "--skip-diarizer")
+    assert result.returncode == 1
+    failures = [line for line in (result.stdout + result.stderr).splitlines() if "unreachable" in line]
+    assert len(failures) == 2, result.stderr  # Parakeet and Canary-Qwen, each printed once
+    assert all("FAILED" in line and "network connection" in line for line in failures), failures
+    assert "Traceback" not in result.stderr
+    assert "Traceback" in (tmp_path / "setup.log").read_text()  # the details are in the log file
+
+
+def test_check_names_a_missing_canary_not_downloaded_yet(env, hub):
+    result = run_setup(env, "--check", "--skip-diarizer")
+    canary = [line for line in result.stderr.splitlines() if line.startswith("Canary-Qwen")]
+    assert len(canary) == 1 and "Model not downloaded yet" in canary[0], result.stderr
+    assert "Something unexpected" not in result.stderr
+
+
+def test_setup_help_lists_only_setup_options(env):
+    result = run_setup(env, "--help")
+    assert result.returncode == 0
+    for option in ("--check", "--skip-canary", "--parakeet-nemo", "--canary-revision", "--diarizer-nemo"):
+        assert option in result.stdout
+    for unrelated in ("--device", "--batch-size", "--output-dir", "--max-file-mb", "--gpu-memory-gb",
+                      "--idle-unload-minutes", "--vocabulary-weight", "--canary-window-seconds"):
+        assert unrelated not in result.stdout
+
+
+def test_a_custom_parakeet_file_passes_check_and_is_never_replaced(env, hub, tmp_path):
+    custom = tmp_path / "my-models" / "finetuned.nemo"
+    custom.parent.mkdir()
+    custom.write_bytes(fake_nemo_bytes() + b"\0" * 10240)  # a valid .nemo that is not the pinned download
+    env["PARAKEET_NEMO"] = str(custom)
+    check = run_setup(env, "--check", "--skip-canary", "--skip-diarizer")
+    assert check.returncode == 0, check.stderr
+    assert "custom file, not verified against the pinned download" in check.stdout
+    setup = run_setup(env, "--skip-canary", "--skip-diarizer")
+    assert setup.returncode == 0, setup.stderr
+    assert downloads(hub) == [] and custom.stat().st_size == len(fake_nemo_bytes()) + 10240
+
+    custom.write_bytes(b"not a nemo archive" * 1000)
+    broken = run_setup(env, "--check", "--skip-canary", "--skip-diarizer")
+    assert broken.returncode == 1 and "not a readable .nemo archive" in broken.stderr

@@ -5,8 +5,13 @@ it finishes; a bad file is reported and skipped, and so is an entry of a folder
 that cannot be read (a symlink loop, a file without permission). An output
 folder that cannot be written stops the run before any transcription; if saving
 one file fails later, its transcript is still printed and it counts as failed.
+A path that does not exist is reported at once, before any model loads; the
+other files still run. stdout holds the transcripts (and the summary when every
+file succeeded); everything else (progress, notes, failures) goes to stderr, and
+the chatter of NeMo and its libraries only to the log file.
 Exit status: 0 when every file succeeded, 1 when any failed (each with its
-reason), 2 for invalid settings or an output folder that cannot be written.
+reason), 2 for invalid settings, a device that is not there (``--device cuda``
+without a GPU) or an output folder that cannot be written.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .batch import collect_inputs, run_batch, summary
+from pathlib import Path
+
+from .batch import FileResult, collect_inputs, run_batch, summary
 from .entry import command_line_parser, start
+from .errors import MediaNotFoundError
 from .models import DEFAULT_MODEL, transcribers
 from .models.diarizer import MAX_SPEAKERS
 from .outputs.writers import DEFAULT_FORMATS, FORMATS
@@ -43,16 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vocabulary", metavar='"A, B, C"|FILE',
                         help="names and terms to spell right: comma-separated, or a text file of one per line. "
                              "Parakeet favours them (--vocabulary-weight); Canary-Qwen's prompt is fixed by its "
-                             "training, so it does not use them")
+                             "training, so it does not use them (default: none)")
     parser.add_argument("--no-word-timings", dest="word_timings", action="store_false",
                         help="Canary-Qwen: skip the Parakeet pass that gives its words their times "
-                             "(faster; segments are then whole windows of up to 40 s)")
+                             "(faster; segments are then whole windows of up to 40 s) (default: off, words are "
+                             "timed)")
     parser.add_argument("--speakers", action="store_true",
                         help=f"label who spoke (\"Speaker 1\", \"Speaker 2\", ...) with the speaker diarizer; it tells "
                              f"at most {MAX_SPEAKERS} speakers apart (with more, some are merged). Needs "
                              "local_models/diarizer.nemo from the setup; without it the transcript is saved "
-                             "unlabelled, with a note")
-    parser.add_argument("--quiet", action="store_true", help="do not print transcripts, only the summary")
+                             "unlabelled, with a note (default: off)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not print transcripts, only the summary (default: off)")
     return parser
 
 
@@ -70,9 +80,22 @@ def _options(args: argparse.Namespace):
         raise SystemExit(2) from None
 
 
+def split_missing(sources: list[Path]) -> tuple[list[Path], list[FileResult]]:
+    """The files that exist, and the failed results of those that do not, each reported now (before any load)."""
+    present, missing = [], []
+    for source in sources:
+        if source.is_file():
+            present.append(source)
+            continue
+        missing.append(FileResult(source, error=MediaNotFoundError(f"'{source}' does not exist or is not a file.")))
+        print(f"FAILED  {source}: {missing[-1].error.user_message()}", file=sys.stderr)
+    return present, missing
+
+
 def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
+    from .logs import route_library_logging
     from .models import ModelCache
 
     args, settings, log_file = start(build_parser(), argv)
@@ -81,9 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     sources = collect_inputs(args.inputs, skipped)
     for path, reason in skipped:
         print(f"Skipped {path}: {reason}.", file=sys.stderr)
+    sources, missing = split_missing(sources)
     if not sources:
-        print("No audio or video files found in the given folders.", file=sys.stderr)
+        print(summary(missing) if missing else "No audio or video files found in the given folders.",
+              file=sys.stderr)
         return 1
+    route_library_logging()  # before NeMo loads anything: its chatter to the log file, not among the transcripts
     cache = ModelCache(settings)
     overall = tqdm(total=len(sources), unit="file", desc="All files", position=0, disable=len(sources) < 2)
     bars = []
@@ -93,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         bars.append(bar)
         return lambda fraction, note: bar.update(round(fraction * 100) - bar.n)
 
-    results = []
+    results = list(missing)
     for result in run_batch(cache, args.model, sources, args.formats, on_start, options=options):
         if bars:
             bars.pop().close()

@@ -15,6 +15,10 @@ import logging
 
 log = logging.getLogger(__name__)
 
+# ``extra=`` for a log record meant for the log file only: the caller shows the user the message itself,
+# so the console must not print it a second time (see :mod:`.logs`).
+FILE_ONLY = {"studio_file_only": True}
+
 
 class StudioError(Exception):
     """Base class: a short message and the next steps for the user."""
@@ -70,8 +74,9 @@ class HubUnreachableError(NetworkError):
     kind = "hub_unreachable"
     title = "Hugging Face Hub unreachable"
     default_next_steps = (
-        "Check your internet connection, proxy (HTTPS_PROXY) or HF_ENDPOINT, then try again. "
-        "Models already downloaded keep working offline."
+        "No network connection to the Hugging Face Hub: connect to the internet (check the proxy, "
+        "HTTPS_PROXY, or HF_ENDPOINT if you set one), then try again. Models already downloaded keep "
+        "working offline."
     )
 
 
@@ -352,7 +357,11 @@ def classify(exc: BaseException, context: str = "") -> StudioError:
 
 
 def report(exc: BaseException, context: str = "") -> StudioError:
-    """Classify, log the full traceback, and return the error for display."""
+    """Classify, log the full traceback to the log file, and return the error for display.
+
+    The caller shows ``error.user_message()`` (the page, the CLI's summary, setup's FAILED line), so the
+    record is kept off the console: each failure is printed once.
+    """
     error = classify(exc, context)
-    log.error("%s [%s]", error.user_message(), error.kind, exc_info=exc)
+    log.error("%s [%s]", error.user_message(), error.kind, exc_info=exc, extra=FILE_ONLY)
     return error

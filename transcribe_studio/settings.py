@@ -80,42 +80,45 @@ def _hf_constants():
 @dataclass(frozen=True)
 class Settings:
     parakeet_path: Path = field(default=PROJECT_ROOT / "local_models" / "parakeet.nemo",
-                                metadata={"env": "PARAKEET_NEMO", "flag": "--parakeet-nemo",
+                                metadata={"env": "PARAKEET_NEMO", "setup": True, "flag": "--parakeet-nemo",
                                           "help": "Parakeet .nemo file"})
-    parakeet_repo: str = field(default=PARAKEET_REPO, metadata={"env": "PARAKEET_REPO", "flag": "--parakeet-repo",
-                                                                "help": "Hub repository setup downloads Parakeet from"})
+    parakeet_repo: str = field(default=PARAKEET_REPO,
+                               metadata={"env": "PARAKEET_REPO", "setup": True, "flag": "--parakeet-repo",
+                                         "help": "Hub repository setup downloads Parakeet from"})
     parakeet_revision: str = field(default=PARAKEET_REVISION,
-                                   metadata={"env": "PARAKEET_REVISION", "flag": "--parakeet-revision",
+                                   metadata={"env": "PARAKEET_REVISION", "setup": True, "flag": "--parakeet-revision",
                                              "help": "Parakeet commit (40 hex characters)"})
     parakeet_filename: str = field(default=PARAKEET_FILENAME,
-                                   metadata={"env": "PARAKEET_FILENAME", "flag": "--parakeet-filename",
+                                   metadata={"env": "PARAKEET_FILENAME", "setup": True, "flag": "--parakeet-filename",
                                              "help": ".nemo file name in that repository"})
     parakeet_sha256: str = field(default=PARAKEET_SHA256,
-                                 metadata={"env": "PARAKEET_SHA256", "flag": "--parakeet-sha256",
+                                 metadata={"env": "PARAKEET_SHA256", "setup": True, "flag": "--parakeet-sha256",
                                            "help": "expected SHA-256 of the .nemo file"})
-    parakeet_size: int = field(default=PARAKEET_SIZE, metadata={"env": "PARAKEET_SIZE", "flag": "--parakeet-size",
-                                                                "help": "expected size of the .nemo file in bytes"})
-    canary_repo: str = field(default=CANARY_REPO, metadata={"env": "CANARY_REPO", "flag": "--canary-repo",
-                                                            "help": "Canary-Qwen Hub repository"})
+    parakeet_size: int = field(default=PARAKEET_SIZE,
+                               metadata={"env": "PARAKEET_SIZE", "setup": True, "flag": "--parakeet-size",
+                                         "help": "expected size of the .nemo file in bytes"})
+    canary_repo: str = field(default=CANARY_REPO,
+                             metadata={"env": "CANARY_REPO", "setup": True, "flag": "--canary-repo",
+                                       "help": "Canary-Qwen Hub repository"})
     canary_revision: str = field(default=CANARY_REVISION,
-                                 metadata={"env": "CANARY_REVISION", "flag": "--canary-revision",
+                                 metadata={"env": "CANARY_REVISION", "setup": True, "flag": "--canary-revision",
                                            "help": "Canary-Qwen commit (40 hex characters)"})
-    qwen_repo: str = field(default=QWEN_REPO, metadata={"env": "QWEN_REPO", "flag": "--qwen-repo",
+    qwen_repo: str = field(default=QWEN_REPO, metadata={"env": "QWEN_REPO", "setup": True, "flag": "--qwen-repo",
                                                         "help": "repository of Canary's tokenizer and LLM config"})
     qwen_revision: str = field(default=QWEN_REVISION,
-                               metadata={"env": "QWEN_REVISION", "flag": "--qwen-revision",
+                               metadata={"env": "QWEN_REVISION", "setup": True, "flag": "--qwen-revision",
                                          "help": "Qwen commit (40 hex characters)"})
     diarizer_path: Path = field(default=PROJECT_ROOT / "local_models" / "diarizer.nemo",
-                                metadata={"env": "DIARIZER_NEMO", "flag": "--diarizer-nemo",
+                                metadata={"env": "DIARIZER_NEMO", "setup": True, "flag": "--diarizer-nemo",
                                           "help": "speaker diarizer (Streaming Sortformer) .nemo file"})
     diarizer_repo: str = field(default=DIARIZER_REPO,
-                               metadata={"env": "DIARIZER_REPO", "flag": "--diarizer-repo",
+                               metadata={"env": "DIARIZER_REPO", "setup": True, "flag": "--diarizer-repo",
                                          "help": "Hub repository setup downloads the diarizer from"})
     diarizer_revision: str = field(default=DIARIZER_REVISION,
-                                   metadata={"env": "DIARIZER_REVISION", "flag": "--diarizer-revision",
+                                   metadata={"env": "DIARIZER_REVISION", "setup": True, "flag": "--diarizer-revision",
                                              "help": "diarizer commit (40 hex characters)"})
     diarizer_filename: str = field(default=DIARIZER_FILENAME,
-                                   metadata={"env": "DIARIZER_FILENAME", "flag": "--diarizer-filename",
+                                   metadata={"env": "DIARIZER_FILENAME", "setup": True, "flag": "--diarizer-filename",
                                              "help": "diarizer .nemo file name in that repository"})
     device: str = field(default="auto", metadata={"env": "STUDIO_DEVICE", "flag": "--device",
                                                   "help": "auto, cuda, cuda:N or cpu"})
@@ -181,10 +184,11 @@ class Settings:
         return cls(**_typed(values))
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+    def add_arguments(cls, parser: argparse.ArgumentParser, setup_only: bool = False) -> None:
+        """A flag per setting; ``setup_only``: only those tagged ``"setup"`` (where the models come from)."""
         group = parser.add_argument_group("model settings (each also read from the environment variable shown)")
         for f in fields(cls):
-            if "flag" in f.metadata:
+            if "flag" in f.metadata and (f.metadata.get("setup") or not setup_only):
                 group.add_argument(f.metadata["flag"], dest=f.name, default=None,
                                    help=f"{f.metadata['help']} [env {f.metadata['env']}; default: {f.default}]")
 

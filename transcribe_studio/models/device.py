@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import StudioError
+from ..errors import ConfigurationError
 
 
 def resolve_device(setting: str):
@@ -11,9 +11,18 @@ def resolve_device(setting: str):
 
     if setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(setting)
+    try:
+        device = torch.device(setting)
+    except RuntimeError:
+        raise ConfigurationError(f"--device (STUDIO_DEVICE) must be auto, cuda, cuda:N or cpu, not {setting!r}.") \
+            from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise StudioError("A CUDA device was requested but PyTorch sees no usable GPU.",
-                          next_steps="Install a CUDA build of PyTorch and a current NVIDIA driver, or use --device cpu.")
+        raise ConfigurationError(
+            f"--device {setting} (STUDIO_DEVICE) asks for a CUDA GPU, but PyTorch sees no usable GPU on this machine.",
+            next_steps="Use --device cpu or --device auto (the CPU is slower), or install a CUDA build of PyTorch "
+                       "and a current NVIDIA driver.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigurationError(f"--device {setting} names GPU {device.index}, but this machine has "
+                                 f"{torch.cuda.device_count()} (numbered from 0).",
+                                 next_steps="Choose one of them, or use --device auto.")
     return device
-

@@ -55,13 +55,22 @@ def download_resumable(repo: str, filename: str, revision: str, dest: Path, size
         got = part.stat().st_size if part.exists() else 0
         raise HubUnreachableError(
             f"The download of {filename} stopped at {got:,} of {size:,} bytes ({exc}).",
-            next_steps="Run the setup again: it continues from where it stopped.") from exc
+            next_steps=_resume_advice(connected=type(exc).__name__ != "ConnectError")) from exc
     got = part.stat().st_size
     if got != size:
         raise HubUnreachableError(f"The download of {filename} ended at {got:,} of {size:,} bytes.",
-                                  next_steps="Run the setup again: it continues from where it stopped.")
+                                  next_steps=_resume_advice(connected=True))
     os.replace(part, dest)
     return dest
+
+
+def _resume_advice(connected: bool) -> str:
+    """What to do after a download stopped: a connection never made (no network, DNS) is the network's fault."""
+    again = "run the setup again: it continues from where it stopped."
+    if connected:
+        return f"The connection dropped: check the network, then {again}"
+    return (f"No network connection (the Hub's address could not be reached): connect to the internet, then "
+            f"{again}")
 
 
 def download_into_hf_cache(repo: str, filename: str, revision: str, hub_cache: Path) -> Path:

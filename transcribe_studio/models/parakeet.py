@@ -17,6 +17,8 @@ LABEL = "Parakeet-TDT-0.6B-v2"
 def _setup(settings: Settings) -> str:
     from . import setup
 
+    if setup.is_custom_parakeet(settings):
+        return setup.custom_parakeet_status(settings)
     if setup.parakeet_problem(settings) is None:
         return f"OK, {settings.parakeet_path} is present and verified."
     return f"OK, downloaded and verified {setup.download_parakeet(settings)}."
@@ -26,6 +28,8 @@ def _check(settings: Settings) -> str:
     from ..errors import ModelFileError
     from . import setup
 
+    if setup.is_custom_parakeet(settings):
+        return setup.custom_parakeet_status(settings)
     problem = setup.parakeet_problem(settings)
     if problem is not None:
         raise ModelFileError(f"{problem}.", next_steps=f"Run `{SETUP_COMMAND}` to download it.")

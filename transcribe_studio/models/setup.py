@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from ..entry import command_line_parser, start
@@ -61,6 +62,26 @@ def parakeet_problem(settings: Settings) -> str | None:
     if not path.is_file():
         return f"{path} does not exist"
     return _verified_problem(path, settings.parakeet_size, settings.parakeet_sha256)
+
+
+def is_custom_parakeet(settings: Settings) -> bool:
+    """The Parakeet file is the user's own model, not the pinned download (which the app loads just as well).
+
+    Its size differs from the pinned one and either ``PARAKEET_NEMO`` points elsewhere than the default or
+    no verified download was ever recorded there. Such a file is checked as a .nemo archive
+    (:func:`custom_parakeet_status`), never against the pinned size and SHA-256, and never replaced.
+    """
+    path = settings.parakeet_path
+    if not path.is_file() or path.stat().st_size == settings.parakeet_size:
+        return False
+    default = next(f.default for f in fields(Settings) if f.name == "parakeet_path")
+    return path.resolve() != Path(default).resolve() or not _marker(path).is_file()
+
+
+def custom_parakeet_status(settings: Settings) -> str:
+    """Check the user's own Parakeet file is a readable .nemo (ModelFileError if not) and say what it is."""
+    check_nemo_file(settings.parakeet_path, "Parakeet")
+    return f"OK, {settings.parakeet_path} is a custom file, not verified against the pinned download."
 
 
 def _note(path: Path, sha256: str) -> dict:
@@ -193,13 +214,15 @@ def download_canary(settings: Settings, missing: list[hub_cache.PinnedFile]) -> 
 # --- command line ---------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = command_line_parser("Download and verify the models once, so the app runs offline.")
-    parser.add_argument("--check", action="store_true", help="only verify what is present; download nothing")
+    parser = command_line_parser("Download and verify the models once, so the app runs offline.", setup_only=True)
+    parser.prog = SETUP_COMMAND
+    parser.add_argument("--check", action="store_true",
+                        help="only verify what is present; download nothing (default: off, set up what is missing)")
     parser.set_defaults(skip=set())
     for spec in all_specs():
         if spec.setup is not None and spec.required_at_startup is None:
             parser.add_argument(f"--skip-{spec.key}", dest="skip", action=_AddKey, const=spec.key, nargs=0,
-                                help=f"do not set up {spec.label} (it is then fetched on its first use)")
+                                help=f"do not set up {spec.label} (it is then fetched on its first use; default: off)")
     return parser
 
 
@@ -211,7 +234,7 @@ class _AddKey(argparse.Action):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, settings, _ = start(build_parser(), argv)
+    args, settings, _ = start(build_parser(), argv, transcribes=False)
     failed = False
     for spec in all_specs():
         if spec.setup is None:
@@ -221,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             print(f"{spec.label}: {(spec.check if args.check else spec.setup)(settings)}")
-        except Exception as exc:  # noqa: BLE001 - classified, traceback to the log
+        except Exception as exc:  # noqa: BLE001 - classified, traceback to the log file only: printed once here
             failed = True
             print(f"{spec.label}: FAILED. {report(exc, spec.label).user_message()}", file=sys.stderr)
     if failed:
