@@ -50,5 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Open http://127.0.0.1:{args.port} in your browser (Ctrl+C stops the app).", flush=True)
     if app.share_url:
         print(f"Public share link: {app.share_url}", flush=True)
+    # NeMo's and the other libraries' chatter to the log file, not the console. After the page is
+    # up: it imports nemo.utils (seconds), which the page must not wait for.
+    from ..logs import route_library_logging
+
+    route_library_logging()
     app.block_thread()
     return 0
