@@ -64,3 +64,11 @@ def test_times_outside_the_window_are_clipped_and_overlaps_removed():
 def test_normalise_ignores_case_and_punctuation():
     assert normalise("Hello,") == normalise("hello") == "hello"
     assert normalise("don't") == "don't" and normalise("'quoted'") == "quoted"
+
+
+def test_a_matched_word_keeps_its_speaker_and_whether_its_time_was_estimated():
+    """An edit saved twice: a word estimated at the first edit stays estimated, speakers stay."""
+    old = [Word(0.0, 0.4, "hello", speaker="Speaker 2"), Word(0.5, 0.8, "my", estimated=True, speaker="Speaker 2")]
+    words = align(["hello", "my", "friend"], old, 0.0, 2.0)
+    assert words[:2] == old and words[2].estimated and words[2].speaker is None
+    check(words, ["hello", "my", "friend"], 0.0, 2.0)

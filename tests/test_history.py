@@ -331,3 +331,105 @@ def test_listing_500_entries_is_quick(store, monkeypatch):
     assert fresh.entries() == listed and parsed == []  # unchanged JSONs are not parsed again
     add(fresh, "new.wav")
     assert fresh.entries()[0].source == "new.wav" and len(parsed) == 1
+
+
+# --- edits ----------------------------------------------------------------------------
+
+def two_speakers() -> Transcript:
+    """Dana says three words, Speaker 2 two; Parakeet-like word times."""
+    words = [Word(0.0, 0.4, "Hello", speaker="Speaker 1"), Word(0.5, 0.8, "there", speaker="Speaker 1"),
+             Word(0.9, 1.3, "friend.", speaker="Speaker 1"),
+             Word(2.0, 2.5, "General", speaker="Speaker 2"), Word(2.6, 3.2, "Kenobi!", speaker="Speaker 2")]
+    segments = [Segment(0.0, 1.3, "Hello there friend.", "Speaker 1"), Segment(2.0, 3.2, "General Kenobi!", "Speaker 2")]
+    return Transcript("Hello there friend. General Kenobi!", segments, words, "Parakeet-TDT-0.6B-v2", 4.0,
+                      speaker_names={"Speaker 1": "Dana"})
+
+
+def add_edited(store: HistoryStore, formats=("json", "txt", "srt", "docx", "md")) -> str:
+    entry_dir = store.open_entry("talk.wav")
+    write_outputs(two_speakers(), "talk.wav", entry_dir, formats, metadata("talk.wav"))
+    return store.finish(entry_dir)
+
+
+def test_save_edit_keeps_unchanged_words_and_estimates_new_ones_inside_their_segment(store):
+    import json
+
+    from tests.test_writers import docx_text
+
+    entry_id = add_edited(store)
+    edited = store.save_edit(entry_id, ["Hello there my friend.", "General Kenobi!"])
+    old = {w.text: w for w in two_speakers().words}
+    for word in edited.words:
+        if word.text == "my":
+            assert word.estimated and 0.8 <= word.start < word.end <= 0.9 and word.speaker == "Speaker 1"
+        else:
+            assert word == old[word.text]  # times, speaker and estimated exactly as they were
+    folder = store.root / entry_id
+    data = json.loads((folder / "talk.json").read_text(encoding="utf-8"))
+    assert [w["text"] for w in data["words"] if w.get("estimated")] == ["my"]
+    assert data["text"] == "Hello there my friend. General Kenobi!" and data["metadata"]["edited"]
+    assert "Dana: Hello there my friend." in (folder / "talk.txt").read_text(encoding="utf-8")
+    assert "my friend." in (folder / "talk.srt").read_text(encoding="utf-8")
+    assert "Dana: Hello there my friend." in docx_text(folder / "talk.docx")
+    assert "**Dana:** Hello there my friend." in (folder / "talk.md").read_text(encoding="utf-8")
+    reloaded, meta, entry = store.load(entry_id)
+    assert reloaded.text == edited.text and reloaded.words == edited.words and meta["source"] == "talk.wav"
+    assert ".original.json" not in [p.name for p in entry.files]  # kept, not listed as an export
+    assert store.original(entry_id).text == two_speakers().text
+    store.save_edit(entry_id, ["Hello friend.", "General Kenobi!"])  # a second edit keeps the model's text
+    assert store.original(entry_id).text == two_speakers().text
+    assert store.load(entry_id)[0].text == "Hello friend. General Kenobi!"
+    assert sorted(os.listdir(folder)) == [".original.json", "talk.docx", "talk.json", "talk.md", "talk.srt",
+                                          "talk.txt"]  # no temporary files left
+
+
+def test_an_emptied_segment_goes_with_its_words(store):
+    entry_id = add_edited(store, ("json", "txt"))
+    edited = store.save_edit(entry_id, ["Hello there friend.", "  "])
+    assert [s.text for s in edited.segments] == ["Hello there friend."]
+    assert [w.text for w in edited.words] == ["Hello", "there", "friend."]
+    assert "Kenobi" not in (store.root / entry_id / "talk.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("texts", [["only one"], ["a", "b", "c"], ["a", 3], "Hello there friend.", None])
+def test_a_malformed_edit_is_an_edit_error_and_changes_nothing(store, texts):
+    entry_id = add_edited(store, ("json", "txt"))
+    folder = store.root / entry_id
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(history.EditError) as caught:
+        store.save_edit(entry_id, texts)
+    assert "segment" in caught.value.user_message()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no .original.json either
+
+
+def test_an_edit_of_a_missing_entry_is_not_found(store):
+    with pytest.raises(HistoryEntryNotFoundError):
+        store.save_edit("2026-01-01_000000.000_gone", ["x"])
+
+
+# --- download all -----------------------------------------------------------------------
+
+def test_zip_entries_holds_every_entrys_outputs_and_audio_only_when_asked(store, tmp_path):
+    import zipfile
+
+    first, second = add(store, "one.wav"), add(store, "two.wav", formats=("json", "txt", "docx"))
+    audio = tmp_path / "two.wav"
+    audio.write_bytes(b"RIFF....WAVE")
+    store.save_audio(second, audio)
+    path = store.zip_entries([first.name, second.name, first.name])
+    assert path.parent == store.root / history.DOWNLOADS and path.suffix == ".zip"
+    assert re.fullmatch(r"transcripts_\d{4}-\d\d-\d\d_\d{6}\.\d{3}\.zip", path.name)
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            [f"{first.name}/one.{ext}" for ext in ("json", "srt", "txt")]
+            + [f"{second.name}/two.{ext}" for ext in ("docx", "json", "txt")])
+        assert archive.read(f"{first.name}/one.txt") == (first / "one.txt").read_bytes()
+    with zipfile.ZipFile(store.zip_entries([second.name], audio=True)) as archive:
+        assert f"{second.name}/audio.wav" in archive.namelist()
+    assert [e.id for e in store.entries()] == [second.name, first.name]  # the zips are not entries
+    with pytest.raises(HistoryEntryNotFoundError):
+        store.zip_entries([first.name, "../outside"])
+    with pytest.raises(HistoryEntryNotFoundError):
+        store.zip_entries([])
+    elsewhere = store.zip_entries([first.name], folder=tmp_path / "gradio")
+    assert elsewhere.parent == tmp_path / "gradio"

@@ -108,7 +108,10 @@ def test_silence_leaves_the_transcript_unlabelled_with_a_note():
 
 
 def rendered(paths) -> dict:
-    return {p.suffix[1:]: p.read_text(encoding="utf-8") for p in paths}
+    """Each file's text (a DOCX's paragraphs, one a line)."""
+    from tests.test_writers import docx_text
+
+    return {p.suffix[1:]: docx_text(p) if p.suffix == ".docx" else p.read_text(encoding="utf-8") for p in paths}
 
 
 def test_a_name_given_to_a_speaker_flows_into_every_writer_and_history(tmp_path):
@@ -124,6 +127,7 @@ def test_a_name_given_to_a_speaker_flows_into_every_writer_and_history(tmp_path)
     assert data["speaker_names"] == {"Speaker 2": "Dana & <Co>"}
     rows = list(csv.reader(io.StringIO(text["csv"], newline="")))
     assert rows[0] == ["start", "end", "speaker", "text"] and rows[2][2:] == ["Dana & <Co>", "Hi, Sam."]
+    assert "**Dana & \\<Co\\>:** Hi, Sam." in text["md"] and "Dana & <Co>: Hi, Sam." in text["docx"]
 
     store = HistoryStore(tmp_path / "history")
     folder = store.open_entry("talk.wav")
@@ -135,6 +139,7 @@ def test_a_name_given_to_a_speaker_flows_into_every_writer_and_history(tmp_path)
     assert again.speaker_names == {"Speaker 1": "Ana"}
     assert (folder / "talk.txt").read_text().startswith("Ana: Hello there.")
     assert "<v Ana>Bye." in (folder / "talk.vtt").read_text()
+    assert "Ana: Bye." in rendered([folder / "talk.docx"])["docx"] and "**Ana:** Bye." in (folder / "talk.md").read_text()
 
 
 def test_two_speakers_cannot_share_a_name():

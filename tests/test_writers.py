@@ -262,6 +262,10 @@ def test_every_format_has_a_writer():
     for fmt in FORMATS:
         writer = get_writer(fmt)
         assert isinstance(writer, writers.ResultWriter) and writer.extension == fmt
+        if writer.binary:  # DOCX: bytes only
+            assert writer.render_bytes(transcript).startswith(b"PK")
+            continue
+        assert writer.render_bytes(transcript) == writer.render(transcript).encode("utf-8")
         stream = io.StringIO()
         writer.write(transcript, stream)
         assert stream.getvalue() == writer.render(transcript) != ""
@@ -269,10 +273,10 @@ def test_every_format_has_a_writer():
 
 
 def test_unknown_format_raises_naming_the_valid_ones(tmp_path):
-    with pytest.raises(ValueError, match="docx.*txt, srt, vtt, json, csv"):
-        get_writer("docx")
+    with pytest.raises(ValueError, match="pdf.*txt, srt, vtt, json, csv, md, docx"):
+        get_writer("pdf")
     with pytest.raises(ValueError):
-        write_outputs(parakeet_like(), tmp_path / "a.wav", tmp_path / "out", ["srt", "docx"])
+        write_outputs(parakeet_like(), tmp_path / "a.wav", tmp_path / "out", ["srt", "pdf"])
     assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")  # nothing half-written
 
 
@@ -320,10 +324,114 @@ def test_outputs_stay_inside_output_dir(tmp_path, source, stem):
 def test_unicode_round_trips_in_every_format(tmp_path):
     transcript = unicode_text()
     paths = write_outputs(transcript, "talk.wav", tmp_path, FORMATS, {"note": "ü"})
-    text = {p.suffix[1:]: p.read_text(encoding="utf-8") for p in paths}
+    text = {p.suffix[1:]: p.read_text(encoding="utf-8") for p in paths if p.suffix != ".docx"}
     assert text["txt"] == transcript.text + "\n"
+    assert transcript.text in docx_text(tmp_path / "talk.docx")
     for fmt in ("srt", "vtt"):
         check_cues(PARSERS[fmt](text[fmt]), transcript)
     assert "café — naïve 日本語" in text["json"]  # ensure_ascii=False: readable, not \u escapes
     assert json.loads(text["json"]) == {**transcript.to_dict(), "metadata": {"note": "ü"}}
     assert list(csv.reader(io.StringIO(text["csv"], newline="")))[1][2] == transcript.text
+
+
+# --- documents: Markdown and DOCX ---------------------------------------------
+
+def docx_text(path_or_bytes) -> str:
+    """Every paragraph of a DOCX, as python-docx reads it back, one per line."""
+    import docx
+
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
+    return "\n".join(p.text for p in docx.Document(source).paragraphs)
+
+
+def with_speakers() -> Transcript:
+    """Dana, then Speaker 2 over two segments (one turn), then Dana again; markup characters in the text."""
+    segments = [Segment(1.0, 3.0, "Hello *everyone*.", "Speaker 1"), Segment(63.5, 65.0, "Thanks,", "Speaker 2"),
+                Segment(65.0, 66.0, "glad to be here.", "Speaker 2"), Segment(70.0, 71.0, "Let us start.", "Speaker 1")]
+    return Transcript(" ".join(s.text for s in segments), segments, model="parakeet", duration=72.0,
+                      speaker_names={"Speaker 1": "Dana"})
+
+
+META = {"source": "meeting.mp4", "model": "Parakeet TDT 0.6B v2", "created": "2026-11-25T13:45:12+00:00"}
+
+
+def test_docx_opens_with_python_docx_and_holds_title_facts_and_text():
+    import docx
+
+    data = get_writer("docx").render_bytes(parakeet_like(), META)
+    document = docx.Document(io.BytesIO(data))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert paragraphs[0] == "meeting.mp4" and document.paragraphs[0].style.name == "Heading 1"
+    assert paragraphs[1] == "Parakeet TDT 0.6B v2 · 52.2 s · 2026-11-25"
+    assert len(paragraphs) == 2 + len(parakeet_like().segments)  # one paragraph per segment
+    assert paragraphs[2] == "[00:00] " + parakeet_like().segments[0].text
+    assert paragraphs[3].startswith("[00:19] ") and paragraphs[4].startswith("[00:22] ")
+    assert squash(" ".join(p.split("] ", 1)[1] for p in paragraphs[2:])) == squash(parakeet_like().text)
+
+
+def test_docx_speaker_turns_have_bold_names():
+    import docx
+
+    document = docx.Document(io.BytesIO(get_writer("docx").render_bytes(with_speakers(), META)))
+    turns = document.paragraphs[2:]
+    assert [p.text for p in turns] == ["[00:01] Dana: Hello *everyone*.",
+                                       "[01:03] Speaker 2: Thanks, glad to be here.",
+                                       "[01:10] Dana: Let us start."]
+    bold = [[run.text for run in p.runs if run.bold] for p in turns]
+    assert bold == [["Dana:"], ["Speaker 2:"], ["Dana:"]]
+    untimed = docx.Document(io.BytesIO(writers.WriteDOCX(writers.WriterOptions(timestamps=False))
+                                       .render_bytes(with_speakers(), META)))
+    assert untimed.paragraphs[2].text == "Dana: Hello *everyone*."
+
+
+def test_markdown_renders_speaker_turns_with_bold_names_and_times():
+    assert get_writer("md").render(with_speakers(), META) == (
+        "# meeting.mp4\n\n"
+        "*Parakeet TDT 0.6B v2 · 1 min 12 s · 2026-11-25*\n\n"
+        "\\[00:01\\] **Dana:** Hello \\*everyone\\*.\n\n"
+        "\\[01:03\\] **Speaker 2:** Thanks, glad to be here.\n\n"
+        "\\[01:10\\] **Dana:** Let us start.\n")
+
+
+def test_markdown_without_speakers_has_one_timed_paragraph_per_segment():
+    lines = get_writer("md").render(TRANSCRIPTS["three_hours"](), {"source": "a_b.wav"}).split("\n\n")
+    assert lines == ["# a\\_b.wav", "*3 h 02 min 10 s*", "\\[3:02:05\\] late remark\n"]
+
+
+def test_documents_are_written_as_files_beside_the_others(tmp_path):
+    paths = write_outputs(with_speakers(), "meeting.mp4", tmp_path, ["md", "docx", "txt"], META)
+    assert [p.name for p in paths] == ["meeting.md", "meeting.docx", "meeting.txt"]
+    assert "Dana: Let us start." in docx_text(paths[1])
+    assert "**Dana:** Let us start." in paths[0].read_text(encoding="utf-8")
+    assert sorted(os.listdir(tmp_path)) == ["meeting.docx", "meeting.md", "meeting.txt"]  # no temp files
+
+
+def test_subtitle_line_length_and_cue_duration_are_settable():
+    transcript = parakeet_like()
+    default = render("srt", transcript)
+    assert writers.WriteSRT(writers.WriterOptions(line_chars=42, cue_seconds=7)).render(transcript) == default
+    narrow = writers.WriteSRT(writers.WriterOptions(line_chars=20, cue_seconds=3)).render(transcript)
+    cues = parse_srt(narrow)
+    assert max(len(line) for _, _, lines in cues for line in lines) <= 20
+    assert max(len(line) for _, _, lines in parse_srt(default) for line in lines) > 20
+    assert all(end - start <= 3.0 + 1e-9 for start, end, _ in cues)
+    assert len(cues) > len(parse_srt(default))
+    assert squash(" ".join(line for _, _, lines in cues for line in lines)) == squash(transcript.text)
+    vtt = writers.WriteVTT(writers.WriterOptions(line_chars=20)).render(transcript)
+    assert max(len(line) for _, _, lines in parse_vtt(vtt) for line in lines) <= 20
+
+
+def test_subtitle_settings_come_from_the_environment_and_reach_write_outputs(tmp_path):
+    from transcribe_studio.errors import ConfigurationError
+    from transcribe_studio.settings import Settings
+
+    settings = Settings.from_env({"STUDIO_SUBTITLE_LINE_CHARS": "24", "STUDIO_SUBTITLE_CUE_SECONDS": "2.5"}).validate()
+    options = writers.WriterOptions.from_settings(settings)
+    assert (options.line_chars, options.cue_seconds) == (24, 2.5)
+    assert writers.WriterOptions.from_settings(Settings()) == writers.WriterOptions()  # defaults unchanged
+    [path] = write_outputs(parakeet_like(), "a.wav", tmp_path, ["srt"], writer_options=options)
+    cues = parse_srt(path.read_text(encoding="utf-8"))
+    assert max(len(line) for _, _, lines in cues for line in lines) <= 24
+    assert all(end - start <= 2.5 + 1e-9 for start, end, _ in cues)
+    with pytest.raises(ConfigurationError, match="Subtitle lines must be 20 to 200"):
+        Settings.from_env({"STUDIO_SUBTITLE_LINE_CHARS": "5"}).validate()

@@ -35,7 +35,10 @@ def align(texts: list[str], timed: list[Word], start: float, end: float) -> list
         return []
     pairs = _edit_path([normalise(t) for t in texts], [normalise(w.text) for w in timed])
     anchors: dict[int, Word] = {i: timed[j] for i, j in pairs}
-    words: list[Word | None] = [Word(_clip(anchors[i].start, start, end), _clip(anchors[i].end, start, end), text)
+    # A matched word keeps the rest of what was known of its anchor too: its speaker, and whether its time
+    # was itself estimated (a word kept through a second edit stays as estimated as it was).
+    words: list[Word | None] = [replace(anchors[i], start=_clip(anchors[i].start, start, end),
+                                        end=_clip(anchors[i].end, start, end), text=text)
                                 if i in anchors else None for i, text in enumerate(texts)]
     _monotonic(words)
     return _interpolate(texts, words, start, end)

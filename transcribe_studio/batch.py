@@ -18,7 +18,7 @@ from . import engine
 from .errors import StudioError, folder_error, report
 from .media.decode import decode_audio
 from .models import ModelCache, diarizers, get
-from .outputs.writers import safe_stem, write_outputs
+from .outputs.writers import WriterOptions, safe_stem, write_outputs
 from .progress import Cancelled, Progress, no_progress
 from .settings import OUTPUT_DIR_FLAG
 from .speakers import label_transcript
@@ -135,7 +135,8 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
         folder = output_dir or settings.output_dir
         try:
             result.outputs = write_outputs(result.transcript, output_name or source, folder, formats,
-                                           metadata=metadata, create_folder=not folder_must_exist)
+                                           metadata=metadata, create_folder=not folder_must_exist,
+                                           writer_options=WriterOptions.from_settings(settings))
         except OSError as exc:
             raise folder_error(exc, folder, OUTPUT_DIR_FLAG) from exc
     except Cancelled:

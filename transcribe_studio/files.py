@@ -1,6 +1,7 @@
 """Every file and folder the app creates goes through here: written whole or not at all.
 
-* :func:`atomic_write_text` and :func:`atomic_copy` write to a hidden temporary
+* :func:`atomic_write_text`, :func:`atomic_write_bytes`, :func:`atomic_write_with` and
+  :func:`atomic_copy` write to a hidden temporary
   file beside the target (``.<name>.<random>.tmp``, so it is on the same
   filesystem and a listing that skips hidden names never shows it), flush it to
   disk, then swap it in with one ``os.replace``. A reader (a player, the History
@@ -20,6 +21,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -68,8 +70,17 @@ def make_new_dir(path: str | os.PathLike) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` as UTF-8 to ``path`` (newlines as given, on every OS), atomically."""
-    data = text.encode("utf-8")
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (a DOCX, or any binary file)."""
     return _atomic(Path(path), lambda out: out.write(data))
+
+
+def atomic_write_with(path: str | os.PathLike, fill: Callable[[BinaryIO], object]) -> Path:
+    """Let ``fill`` write ``path`` through a seekable binary file, atomically (a zip too big to build in memory)."""
+    return _atomic(Path(path), fill)
 
 
 def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:

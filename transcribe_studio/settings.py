@@ -146,6 +146,12 @@ class Settings:
     idle_unload_minutes: float = field(
         default=0.0, metadata={"env": "STUDIO_IDLE_UNLOAD_MINUTES", "flag": "--idle-unload-minutes",
                                "help": "unload a model after this many idle minutes (0 = keep loaded)"})
+    subtitle_line_chars: int = field(
+        default=42, metadata={"env": "STUDIO_SUBTITLE_LINE_CHARS", "flag": "--subtitle-line-chars",
+                              "help": "longest subtitle line (SRT, VTT), in characters; 2 lines a cue at most"})
+    subtitle_cue_seconds: float = field(
+        default=7.0, metadata={"env": "STUDIO_SUBTITLE_CUE_SECONDS", "flag": "--subtitle-cue-seconds",
+                               "help": "longest time one subtitle cue stays on screen, in seconds"})
     hf_cache_dir: Path | None = field(default=None, metadata={"help": "None: huggingface_hub's HF_HUB_CACHE"})
 
     def validate(self) -> "Settings":
@@ -163,6 +169,12 @@ class Settings:
                                      "length, the GPU memory limit, the vocabulary weight and the idle minutes zero "
                                      "(automatic/off) or "
                                      "positive.")
+        if not 20 <= self.subtitle_line_chars <= 200 or not 1.0 <= self.subtitle_cue_seconds <= 60.0:
+            raise ConfigurationError(
+                f"Subtitle lines must be 20 to 200 characters (not {self.subtitle_line_chars}) and cues 1 to 60 "
+                f"seconds long (not {self.subtitle_cue_seconds}): shorter cannot hold a word and a speaker's name, "
+                "longer no one can read.", next_steps="Unset STUDIO_SUBTITLE_LINE_CHARS and STUDIO_SUBTITLE_CUE_SECONDS "
+                "(or their flags) for the usual 42 characters and 7 seconds, or choose a value in range.")
         return self
 
     @property

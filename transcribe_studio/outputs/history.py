@@ -33,10 +33,22 @@ Why it is built this way:
   and skipped, never fatal to the listing.
 * **Entry ids come from the browser**, so every id is checked to be a plain name
   of a real folder directly under the root before anything is read or deleted.
+* **Edits** (:meth:`HistoryStore.save_edit`): a person's segment texts replace the
+  model's; the model's own transcript is kept once, at the first edit, as the
+  hidden ``.original.json`` in the entry (hidden: never listed, served or zipped as an
+  export; :meth:`HistoryStore.original` reads it back). Unchanged words keep their
+  times and speakers (:func:`..align.align`, per segment); new words get times
+  interpolated inside their segment, marked ``"estimated": true`` in the JSON;
+  every export the entry has is rewritten, each file atomically.
+* **Download all** (:meth:`HistoryStore.zip_entries`): one zip of the chosen
+  entries' exports (``<entry id>/<file>`` inside), written atomically into the
+  hidden ``<root>/.downloads`` (or a folder the caller names); zips there older
+  than an hour are removed as each new one is made.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -44,15 +56,17 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ..align import align
 from ..errors import StudioError, folder_error, report
-from ..files import atomic_copy, atomic_write_text, make_dirs, make_new_dir
+from ..files import atomic_copy, atomic_write_text, atomic_write_with, make_dirs, make_new_dir
 from ..settings import OUTPUT_DIR_FLAG
 from ..transcript import Segment, Transcript, Word
-from .writers import FORMATS, safe_stem, write_outputs
+from .writers import DEFAULT_OPTIONS, FORMATS, WriterOptions, get_writer, safe_stem, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +79,21 @@ MAX_NAME_CHARS = 60  # keeps <root>/<entry>/<stem>.json well inside Windows' 260
 _TIME_FORMAT = "%Y-%m-%d_%H%M%S"
 _NAME = re.compile(r"(\d{4}-\d\d-\d\d_\d{6})\.(\d{3})_")
 INCOMPLETE = ".incomplete"  # in an entry's folder while its files are being written
+ORIGINAL = ".original.json"  # the model's transcript, kept at an entry's first edit
+DOWNLOADS = ".downloads"  # zips of entries made for "Download all"
+ZIP_KEEP_S = 3600  # a zip is for one download: older ones are removed as new ones are made
 
 
 class HistoryEntryNotFoundError(StudioError):
     kind = "history_entry_not_found"
     title = "History entry not found"
     default_next_steps = "Refresh the History list; the entry may have been deleted or moved."
+
+
+class EditError(StudioError):
+    kind = "edit"
+    title = "The edit could not be saved"
+    default_next_steps = "Reload the entry from History and make the edit again."
 
 
 @dataclass(frozen=True)
@@ -103,8 +126,9 @@ _clock = _Clock()
 
 
 class HistoryStore:
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, writer_options: WriterOptions = DEFAULT_OPTIONS):
         self.root = Path(root)
+        self.writer_options = writer_options  # how exports are laid out when an entry is rewritten
         self._parsed: dict[str, tuple[tuple, dict | None]] = {}  # id -> ((json name, size, mtime), summary)
 
     # --- writing: an entry's life -------------------------------------------------
@@ -196,27 +220,20 @@ class HistoryStore:
         if entry is None:
             raise HistoryEntryNotFoundError(f"The History entry '{entry_id}' is incomplete or damaged.")
         try:
-            data = json.loads(_json_file(_files(path)).read_text(encoding="utf-8"))
-            names = {str(label): str(name) for label, name in (data.get("speaker_names") or {}).items()}
-            labels = {name: label for label, name in names.items()}  # the JSON shows names; keep the labels
-
-            def speaker(item: dict) -> str | None:
-                shown = item.get("speaker")
-                return None if shown is None else labels.get(str(shown), str(shown))
-
-            transcript = Transcript(
-                text=str(data.get("text", "")),
-                segments=[Segment(float(s["start"]), float(s["end"]), str(s["text"]), speaker(s))
-                          for s in data["segments"]],
-                words=[Word(float(w["start"]), float(w["end"]), str(w["text"]), bool(w.get("estimated")), speaker(w))
-                       for w in data["words"]],
-                model=str(data.get("model", "")),
-                duration=float(data.get("duration") or 0.0),
-                notes=[str(n) for n in data.get("notes") or []],
-                speaker_names=names)
-            return transcript, dict(data.get("metadata") or {}), entry
+            transcript, metadata = _parse(_json_file(_files(path)))
+            return transcript, metadata, entry
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise HistoryEntryNotFoundError(f"The History entry '{entry_id}' is damaged: {exc}") from exc
+
+    def original(self, entry_id: str) -> Transcript:
+        """The model's own transcript of an edited entry (the entry's transcript if it was never edited)."""
+        kept = self._entry_path(entry_id) / ORIGINAL
+        if not kept.is_file():
+            return self.load(entry_id)[0]
+        try:
+            return _parse(kept)[0]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise HistoryEntryNotFoundError(f"The original of History entry '{entry_id}' is damaged: {exc}") from exc
 
     def rename_speakers(self, entry_id: str, names: dict[str, str]) -> Transcript:
         """Give the entry's speakers names ({"Speaker 2": "Dana"}) and rewrite every export in it to match.
@@ -225,9 +242,49 @@ class HistoryStore:
         """
         transcript, metadata, entry = self.load(entry_id)
         transcript.rename_speakers(names)
-        formats = [p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS]
-        write_outputs(transcript, _json_file(entry.files).name, self._entry_path(entry_id), formats, metadata)
+        self._rewrite(entry, transcript, metadata)
         return transcript
+
+    def save_edit(self, entry_id: str, segment_texts: list[str]) -> Transcript:
+        """Replace the entry's segment texts with a person's edits (one text per segment, in order) and rewrite
+        every export; return the edited transcript.
+
+        The model's transcript is kept first (:meth:`original`); words left unchanged keep their times and
+        speakers, new ones get times inside their segment (``estimated``); an empty text removes the segment.
+        Raises :class:`EditError` (wrong count, not text) before anything is written.
+        """
+        transcript, metadata, entry = self.load(entry_id)
+        _check_edit(segment_texts, len(transcript.segments))
+        kept = self._entry_path(entry_id) / ORIGINAL
+        if not kept.exists():  # only the first edit: later ones must not overwrite the model's text
+            atomic_write_text(kept, get_writer("json").render(transcript, metadata))
+        edited = edit_transcript(transcript, segment_texts)
+        metadata["edited"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._rewrite(entry, edited, metadata)
+        return edited
+
+    def zip_entries(self, entry_ids: list[str], audio: bool = False, folder: str | os.PathLike | None = None) -> Path:
+        """One zip of the entries' exports (and audio copies if ``audio``), as ``<entry id>/<file>`` inside;
+        written atomically into ``folder`` (default: the hidden ``<root>/.downloads``). Unknown or
+        incomplete entries raise :class:`HistoryEntryNotFoundError` before anything is written."""
+        entries = [self._complete_entry(entry_id) for entry_id in dict.fromkeys(entry_ids)]
+        if not entries:
+            raise HistoryEntryNotFoundError("No History entries were chosen to download.",
+                                            next_steps="Choose one or more entries, then download them.")
+        folder = make_dirs(folder if folder is not None else self.root / DOWNLOADS)
+        _remove_old_zips(folder)
+        now = _clock.next()
+        path = folder / f"transcripts_{now.strftime(_TIME_FORMAT)}.{now.microsecond // 1000:03d}.zip"
+
+        def fill(out) -> None:
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+                for entry in entries:
+                    for file in entry.files + ([entry.audio] if audio and entry.audio else []):
+                        archive.write(file, f"{entry.id}/{file.name}")
+        try:
+            return atomic_write_with(path, fill)
+        except OSError as exc:
+            raise folder_error(exc, folder, OUTPUT_DIR_FLAG) from exc
 
     def delete(self, entry_id: str) -> None:
         """Remove the entry's folder and everything in it, and nothing else; a failure is a DiskError."""
@@ -280,6 +337,18 @@ class HistoryStore:
         if path.is_symlink() or not path.is_dir() or path.resolve().parent != self.root.resolve():
             raise HistoryEntryNotFoundError(f"There is no History entry {shown}.")
         return path
+
+    def _complete_entry(self, entry_id: str) -> HistoryEntry:
+        entry = self._read_entry(self._entry_path(entry_id))
+        if entry is None:
+            raise HistoryEntryNotFoundError(f"The History entry '{entry_id}' is incomplete or damaged.")
+        return entry
+
+    def _rewrite(self, entry: HistoryEntry, transcript: Transcript, metadata: dict) -> None:
+        """Write every export the entry has again, from ``transcript`` (each file atomically)."""
+        formats = [p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS]
+        write_outputs(transcript, _json_file(entry.files).name, self._entry_path(entry.id), formats, metadata,
+                      create_folder=False, writer_options=self.writer_options)
 
     def _own_folder(self, entry_dir: str | os.PathLike) -> Path:
         """``entry_dir`` if it is a folder of this History (by its full path, not only its name)."""
@@ -346,6 +415,79 @@ class JobEntries:
     def __exit__(self, *exc_info) -> None:
         self.discard_open()
 
+
+# --- edits -------------------------------------------------------------------
+
+def _check_edit(segment_texts: object, count: int) -> None:
+    if not isinstance(segment_texts, (list, tuple)) or not all(isinstance(t, str) for t in segment_texts):
+        raise EditError("The edit must be one text per segment.")
+    if len(segment_texts) != count:
+        raise EditError(f"The edit has {len(segment_texts)} segment text(s) but the entry has {count} segments; "
+                        "it may have changed since the page loaded it.")
+
+
+def edit_transcript(transcript: Transcript, segment_texts: list[str]) -> Transcript:
+    """``transcript`` with each segment's text replaced by the edit: unchanged words keep their times and
+    speakers, new words take times inside their segment (estimated) and its speaker; empty segments go.
+    A transcript without word times (Canary-Qwen alone) stays without: there is nothing to keep."""
+    segments, words = [], []
+    for segment, old_words, text in zip(transcript.segments, _words_by_segment(transcript), segment_texts):
+        text = " ".join(text.split())
+        if text == " ".join(segment.text.split()):  # untouched: exactly as it was
+            segments.append(segment)
+            words += old_words
+        elif text:
+            segments.append(replace(segment, text=text))
+            words += [w if w.speaker or not segment.speaker else replace(w, speaker=segment.speaker)
+                      for w in align(text.split(), old_words, segment.start, segment.end)] if transcript.words else []
+    return replace(transcript, text=" ".join(s.text for s in segments), segments=segments, words=words)
+
+
+def _words_by_segment(transcript: Transcript) -> list[list[Word]]:
+    """Each segment's words: a word belongs to the last segment that starts by its midpoint."""
+    starts = [s.start for s in transcript.segments]
+    found: list[list[Word]] = [[] for _ in starts]
+    for word in transcript.words:
+        index = bisect.bisect_right(starts, (word.start + word.end) / 2) - 1
+        if starts:
+            found[max(index, 0)].append(word)
+    return found
+
+
+def _remove_old_zips(folder: Path) -> None:
+    cutoff = time.time() - ZIP_KEEP_S
+    for old in folder.glob("transcripts_*.zip"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:  # another process removed it first
+            continue
+
+
+def _parse(json_path: Path) -> tuple[Transcript, dict]:
+    """A transcript JSON (as WriteJSON writes it) read back into a Transcript and its metadata."""
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    names = {str(label): str(name) for label, name in (data.get("speaker_names") or {}).items()}
+    labels = {name: label for label, name in names.items()}  # the JSON shows names; keep the labels
+
+    def speaker(item: dict) -> str | None:
+        shown = item.get("speaker")
+        return None if shown is None else labels.get(str(shown), str(shown))
+
+    transcript = Transcript(
+        text=str(data.get("text", "")),
+        segments=[Segment(float(s["start"]), float(s["end"]), str(s["text"]), speaker(s))
+                  for s in data["segments"]],
+        words=[Word(float(w["start"]), float(w["end"]), str(w["text"]), bool(w.get("estimated")), speaker(w))
+               for w in data["words"]],
+        model=str(data.get("model", "")),
+        duration=float(data.get("duration") or 0.0),
+        notes=[str(n) for n in data.get("notes") or []],
+        speaker_names=names)
+    return transcript, dict(data.get("metadata") or {})
+
+
+# --- folders -----------------------------------------------------------------
 
 def _scan(folder: Path) -> tuple[list[Path], bool]:
     """The folder's finished files (no hidden or temporary files, no links that could point

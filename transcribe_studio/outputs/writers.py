@@ -1,4 +1,4 @@
-"""A :class:`Transcript` as txt, srt, vtt, json and csv files: one writer class per format.
+"""A :class:`Transcript` as txt, srt, vtt, json, csv, md and docx files: one writer class per format.
 
 Modelled on openai/whisper's ``whisper/utils.py`` (``ResultWriter`` subclasses
 behind ``get_writer``), but our segments can be long: Canary gives one segment
@@ -7,6 +7,8 @@ the usual broadcast guidelines:
 
 * at most 2 lines of at most 42 characters, lines balanced, broken between words;
 * at most 7 s per cue, at least 0.8 s where the next cue leaves room;
+  (42 and 7 are :class:`WriterOptions`' defaults, settable as ``subtitle_line_chars`` and
+  ``subtitle_cue_seconds`` in settings.py: narrow screens want shorter lines, fast speech longer cues);
 * timed by the word timestamps when the segment's words are known and spell its
   text (Parakeet), else by sharing the segment's time out in proportion to
   character counts (Canary);
@@ -16,6 +18,15 @@ the usual broadcast guidelines:
 TXT has one segment per line (easier to read and diff than one long line); CSV
 one row per segment (start, end, text; seconds with 3 decimals); JSON the whole
 transcript plus the caller's metadata (model, revision, settings).
+
+Documents, for handing a transcript on: Markdown (``.md``) is a heading (the source
+file's name), a line with the model, length and date, then one paragraph per segment,
+or per speaker turn with the name in bold, each opening with its ``[mm:ss]`` time. DOCX is
+the same document for Word and LibreOffice, built with python-docx; it is binary, so
+writers have :meth:`ResultWriter.render_bytes` (the text writers' is their text in
+UTF-8) and ``write_outputs`` writes every file as bytes. Neither is in
+``DEFAULT_FORMATS``: they are for a finished transcript, and History rewrites every
+format an entry has on each rename or edit, so the default stays the cheap text set.
 
 With speakers (``--speakers``): TXT is one paragraph per speaker turn ("Dana:
 ..."), SRT starts each cue with the speaker's name (the lines leave room for
@@ -43,17 +54,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from ..files import atomic_write_text, make_dirs
+from ..files import atomic_write_bytes, atomic_write_text, make_dirs
+from ..formatting import duration_text
 from ..transcript import Segment, Transcript, Word
 
-FORMATS = ("txt", "srt", "vtt", "json", "csv")
+FORMATS = ("txt", "srt", "vtt", "json", "csv", "md", "docx")
 # What the page and the CLI write unless told otherwise.
 DEFAULT_FORMATS = ("txt", "srt", "vtt", "json")
-MAX_LINE_CHARS = 42
-MAX_CUE_MS = 7000
+MAX_LINE_CHARS = 42  # the default; WriterOptions.line_chars sets it per call
+MAX_CUE_MS = 7000  # the default; WriterOptions.cue_seconds sets it per call
 MIN_CUE_MS = 800  # Netflix's minimum is 5/6 s: shorter cues are hard to read.
 # Word and segment stamps are rounded separately, so allow a little slack.
 WORD_SLACK_S = 0.05
+
+
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """How the writers lay a transcript out: subtitle line length and cue duration, document times."""
+    line_chars: int = MAX_LINE_CHARS
+    cue_seconds: float = MAX_CUE_MS / 1000
+    timestamps: bool = True  # Markdown and DOCX open each paragraph with its [mm:ss] time
+
+    @classmethod
+    def from_settings(cls, settings) -> "WriterOptions":
+        """The options a :class:`~transcribe_studio.settings.Settings` chose."""
+        return cls(line_chars=settings.subtitle_line_chars, cue_seconds=settings.subtitle_cue_seconds)
+
+    @property
+    def cue_ms(self) -> int:
+        return round(self.cue_seconds * 1000)
+
+
+DEFAULT_OPTIONS = WriterOptions()
 
 
 # --- cues ---------------------------------------------------------------------
@@ -66,7 +100,7 @@ class Cue:
     speaker: str | None = None  # the name to show ("Dana"), when speakers were labelled
 
 
-def subtitle_cues(transcript: Transcript) -> list[Cue]:
+def subtitle_cues(transcript: Transcript, options: WriterOptions = DEFAULT_OPTIONS) -> list[Cue]:
     """The transcript cut into readable, validly timed subtitle cues (one speaker per cue)."""
     words = sorted(transcript.words, key=lambda w: w.start)
     starts = [w.start for w in words]
@@ -75,10 +109,12 @@ def subtitle_cues(transcript: Transcript) -> list[Cue]:
         speaker = transcript.speaker_name(segment.speaker)
         # SRT puts "Dana: " before the first line, so the lines leave room for it.
         reserve = len(speaker) + 2 if speaker else 0
-        raw += [(round(group[0].start * 1000), round(group[-1].end * 1000), _wrap([w.text for w in group], reserve),
+        raw += [(round(group[0].start * 1000), round(group[-1].end * 1000),
+                 # A name too long to share a line with one word still gets its cue: the line runs long.
+                 _wrap([w.text for w in group], options.line_chars, reserve) or (" ".join(w.text for w in group),),
                  speaker)
-                for group in _group(_timed_words(segment, words, starts), reserve)]
-    return _fit(raw, round(transcript.duration * 1000) if transcript.duration > 0 else None)
+                for group in _group(_timed_words(segment, words, starts, options.line_chars), options, reserve)]
+    return _fit(raw, round(transcript.duration * 1000) if transcript.duration > 0 else None, options.cue_ms)
 
 
 def _segments(transcript: Transcript) -> list[Segment]:
@@ -92,7 +128,7 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
-def _timed_words(segment: Segment, words: list[Word], starts: list[float]) -> list[Word]:
+def _timed_words(segment: Segment, words: list[Word], starts: list[float], line_chars: int) -> list[Word]:
     """The segment's words with times: its own word stamps if they spell its text, else proportional."""
     lo = bisect.bisect_left(starts, segment.start - WORD_SLACK_S)
     hi = bisect.bisect_right(starts, segment.end + WORD_SLACK_S)
@@ -102,8 +138,8 @@ def _timed_words(segment: Segment, words: list[Word], starts: list[float]) -> li
         timed = _spread(segment.start, segment.end, segment.text.split())
     # A token longer than a line (a URL) has no word boundary to break at: cut it.
     return [piece for w in timed for piece in (
-        [w] if len(w.text) <= MAX_LINE_CHARS else
-        _spread(w.start, w.end, [w.text[i:i + MAX_LINE_CHARS] for i in range(0, len(w.text), MAX_LINE_CHARS)]))]
+        [w] if len(w.text) <= line_chars else
+        _spread(w.start, w.end, [w.text[i:i + line_chars] for i in range(0, len(w.text), line_chars)]))]
 
 
 def _spread(start: float, end: float, texts: list[str]) -> list[Word]:
@@ -116,30 +152,32 @@ def _spread(start: float, end: float, texts: list[str]) -> list[Word]:
     return words
 
 
-def _wrap(texts: list[str], reserve: int = 0) -> tuple[str, ...] | None:
-    """The words as 1 line, or 2 balanced lines, of at most 42 characters (the first ``reserve`` shorter,
-    for a speaker's name); None if they do not fit."""
+def _wrap(texts: list[str], line_chars: int, reserve: int = 0) -> tuple[str, ...] | None:
+    """The words as 1 line, or 2 balanced lines, of at most ``line_chars`` characters (the first ``reserve``
+    shorter, for a speaker's name); None if they do not fit."""
     one = " ".join(texts)
-    if len(one) + reserve <= MAX_LINE_CHARS:
+    if len(one) + reserve <= line_chars:
         return (one,)
     splits = [(" ".join(texts[:i]), " ".join(texts[i:])) for i in range(1, len(texts))]
-    fitting = [s for s in splits if max(len(s[0]) + reserve, len(s[1])) <= MAX_LINE_CHARS]
+    fitting = [s for s in splits if max(len(s[0]) + reserve, len(s[1])) <= line_chars]
     return min(fitting, key=lambda s: max(len(s[0]) + reserve, len(s[1])), default=None)
 
 
-def _group(words: list[Word], reserve: int = 0) -> list[list[Word]]:
+def _group(words: list[Word], options: WriterOptions, reserve: int = 0) -> list[list[Word]]:
     """Fill cues word by word; start a new one when the next word would break a limit."""
     groups: list[list[Word]] = []
     for word in words:
         cue = groups[-1] if groups else []
-        if cue and word.end - cue[0].start <= MAX_CUE_MS / 1000 and _wrap([w.text for w in cue + [word]], reserve):
+        if (cue and word.end - cue[0].start <= options.cue_seconds
+                and _wrap([w.text for w in cue + [word]], options.line_chars, reserve)):
             cue.append(word)
         else:
             groups.append([word])
     return groups
 
 
-def _fit(raw: list[tuple[int, int, tuple[str, ...], str | None]], limit_ms: int | None) -> list[Cue]:
+def _fit(raw: list[tuple[int, int, tuple[str, ...], str | None]], limit_ms: int | None,
+         max_cue_ms: int = MAX_CUE_MS) -> list[Cue]:
     """Make the times valid for players: monotonic, no overlap, end > start, inside [0, limit]."""
     cues, prev_end = [], 0
     for i, (start, end, lines, speaker) in enumerate(raw):
@@ -147,7 +185,7 @@ def _fit(raw: list[tuple[int, int, tuple[str, ...], str | None]], limit_ms: int 
         # The readable minimum may stretch a cue, but never into the next cue's own time.
         next_start = raw[i + 1][0] if i + 1 < len(raw) else start + MIN_CUE_MS
         end = max(end, min(start + MIN_CUE_MS, next_start))
-        end = max(min(end, start + MAX_CUE_MS), start + 1)
+        end = max(min(end, start + max_cue_ms), start + 1)
         cues.append([start, end, lines, speaker])
         prev_end = end
     if limit_ms is not None:
@@ -170,15 +208,40 @@ def _timestamp(ms: int, separator: str) -> str:
 # --- writers ------------------------------------------------------------------
 
 class ResultWriter:
-    """One output format: ``render`` gives the file's text, ``write`` puts it on a stream."""
+    """One output format: ``render`` gives a text file's text, ``write`` puts it on a stream;
+    ``render_bytes`` gives any file's bytes (the only way to a binary format's, DOCX)."""
 
     extension = ""
+    binary = False  # True: the file is not text; only render_bytes works
+
+    def __init__(self, options: WriterOptions = DEFAULT_OPTIONS):
+        self.options = options
 
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         raise NotImplementedError
 
+    def render_bytes(self, transcript: Transcript, metadata: dict | None = None) -> bytes:
+        return self.render(transcript, metadata).encode("utf-8")
+
     def write(self, transcript: Transcript, stream: TextIO, metadata: dict | None = None) -> None:
         stream.write(self.render(transcript, metadata))
+
+
+def speaker_turns(transcript: Transcript) -> list[tuple[str | None, list[Segment]]]:
+    """Consecutive segments of one speaker joined into a turn: (label, segments); empty segments left out."""
+    turns: list[tuple[str | None, list[Segment]]] = []
+    for segment in transcript.segments:
+        if not segment.text.strip():
+            continue
+        if turns and turns[-1][0] == segment.speaker:
+            turns[-1][1].append(segment)
+        else:
+            turns.append((segment.speaker, [segment]))
+    return turns
+
+
+def _joined(segments: list[Segment]) -> str:
+    return " ".join(s.text.strip() for s in segments)
 
 
 class WriteTXT(ResultWriter):
@@ -197,14 +260,13 @@ class WriteTXT(ResultWriter):
     @staticmethod
     def _turns(transcript: Transcript) -> str:
         """One paragraph per speaker turn ("Dana: ..."), a blank line between turns."""
-        turns: list[tuple[str | None, list[str]]] = []
-        for segment in transcript.segments:
-            if turns and turns[-1][0] == segment.speaker:
-                turns[-1][1].append(segment.text.strip())
-            else:
-                turns.append((segment.speaker, [segment.text.strip()]))
-        return "".join(f"{transcript.speaker_name(speaker) or 'Unknown speaker'}: {' '.join(texts)}\n\n"
-                       for speaker, texts in turns).rstrip("\n") + "\n" if turns else ""
+        turns = speaker_turns(transcript)
+        return "".join(f"{_speaker_shown(transcript, speaker)}: {_joined(segments)}\n\n"
+                       for speaker, segments in turns).rstrip("\n") + "\n" if turns else ""
+
+
+def _speaker_shown(transcript: Transcript, label: str | None) -> str:
+    return transcript.speaker_name(label) or "Unknown speaker"
 
 
 class WriteSRT(ResultWriter):
@@ -213,7 +275,7 @@ class WriteSRT(ResultWriter):
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         return "\n".join(
             f"{n}\n{_timestamp(c.start_ms, ',')} --> {_timestamp(c.end_ms, ',')}\n" + "\n".join(self._lines(c)) + "\n"
-            for n, c in enumerate(subtitle_cues(transcript), 1))
+            for n, c in enumerate(subtitle_cues(transcript, self.options), 1))
 
     @staticmethod
     def _lines(cue: Cue) -> tuple[str, ...]:
@@ -232,7 +294,7 @@ class WriteVTT(ResultWriter):
         blocks = [f"{_timestamp(c.start_ms, '.')} --> {_timestamp(c.end_ms, '.')}\n"
                   + (f"<v {html.escape(c.speaker, quote=False)}>" if c.speaker else "")
                   + "\n".join(html.escape(line, quote=False) for line in c.lines) + "\n"
-                  for c in subtitle_cues(transcript)]
+                  for c in subtitle_cues(transcript, self.options)]
         return "\n".join(["WEBVTT\n", *blocks])
 
 
@@ -267,15 +329,109 @@ class WriteCSV(ResultWriter):
         return out.getvalue()
 
 
-_WRITERS = {w.extension: w for w in (WriteTXT, WriteSRT, WriteVTT, WriteJSON, WriteCSV)}
+# --- documents ----------------------------------------------------------------
+
+def _paragraph_clock(seconds: float) -> str:
+    """A paragraph's time, ``[01:03]``, or ``[1:02:03]`` past an hour."""
+    minutes, secs = divmod(int(max(seconds, 0.0)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"[{hours}:{minutes:02d}:{secs:02d}]" if hours else f"[{minutes:02d}:{secs:02d}]"
 
 
-def get_writer(fmt: str) -> ResultWriter:
-    """The writer for a format name ("srt", also "SRT" or ".srt")."""
+@dataclass(frozen=True)
+class _Paragraph:
+    start: float
+    speaker: str | None  # the name shown, None without speakers
+    text: str
+
+
+def document_parts(transcript: Transcript, metadata: dict | None) -> tuple[str, str, list[_Paragraph]]:
+    """What a document shows: its title (the source file's name), a line with the model, length and date,
+    and its paragraphs (one per speaker turn, else one per segment)."""
+    metadata = metadata or {}
+    title = str(metadata.get("source") or "Transcript")
+    facts = [str(metadata.get("model") or transcript.model or ""),
+             duration_text(transcript.duration) if transcript.duration > 0 else "",
+             str(metadata.get("created") or "")[:10]]  # the date of an ISO time
+    if transcript.has_speakers:
+        paragraphs = [_Paragraph(segments[0].start, _speaker_shown(transcript, speaker), _joined(segments))
+                      for speaker, segments in speaker_turns(transcript)]
+    else:
+        paragraphs = [_Paragraph(s.start, None, s.text.strip()) for s in _segments(transcript) if s.text.strip()]
+    return title, " · ".join(f for f in facts if f), paragraphs
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _markdown_escaped(text: str) -> str:
+    """Text shown as typed: characters Markdown would read as markup get a backslash."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+class WriteMarkdown(ResultWriter):
+    extension = "md"
+
+    def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
+        title, facts, paragraphs = document_parts(transcript, metadata)
+        blocks = [f"# {_markdown_escaped(title)}"] + ([f"*{_markdown_escaped(facts)}*"] if facts else [])
+        for p in paragraphs:
+            opening = [_markdown_escaped(_paragraph_clock(p.start))] if self.options.timestamps else []
+            if p.speaker is not None:
+                opening.append(f"**{_markdown_escaped(p.speaker)}:**")
+            blocks.append(" ".join(opening + [_markdown_escaped(p.text)]))
+        return "\n\n".join(blocks) + "\n"
+
+
+class WriteDOCX(ResultWriter):
+    extension = "docx"
+    binary = True
+
+    def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
+        raise TypeError("DOCX is a binary format: use render_bytes")
+
+    def write(self, transcript: Transcript, stream: TextIO, metadata: dict | None = None) -> None:
+        raise TypeError("DOCX is a binary format: use render_bytes")
+
+    def render_bytes(self, transcript: Transcript, metadata: dict | None = None) -> bytes:
+        import docx  # python-docx; imported here so the other formats never wait for it
+
+        title, facts, paragraphs = document_parts(transcript, metadata)
+        document = docx.Document()
+        document.core_properties.title = title
+        document.add_heading(title, level=1)
+        if facts:
+            document.add_paragraph(facts).runs[0].italic = True
+        for p in paragraphs:
+            paragraph = document.add_paragraph()
+            if self.options.timestamps:
+                paragraph.add_run(_paragraph_clock(p.start) + " ")
+            if p.speaker is not None:
+                paragraph.add_run(f"{p.speaker}:").bold = True
+                paragraph.add_run(" ")
+            paragraph.add_run(_xml_safe(p.text))
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_safe(text: str) -> str:
+    """XML 1.0 cannot hold most control characters (python-docx raises on them): drop them."""
+    return _XML_UNSAFE.sub("", text)
+
+
+_WRITERS = {w.extension: w for w in (WriteTXT, WriteSRT, WriteVTT, WriteJSON, WriteCSV, WriteMarkdown, WriteDOCX)}
+
+
+def get_writer(fmt: str, options: WriterOptions = DEFAULT_OPTIONS) -> ResultWriter:
+    """The writer for a format name ("srt", also "SRT" or ".srt"), laying out as ``options`` say."""
     key = fmt.strip().lower().lstrip(".")
     if key not in _WRITERS:
         raise ValueError(f"unknown output format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-    return _WRITERS[key]()
+    return _WRITERS[key](options)
 
 
 # --- files --------------------------------------------------------------------
@@ -295,20 +451,24 @@ def safe_stem(source: str | os.PathLike) -> str:
 
 
 def write_outputs(transcript: Transcript, source: str | os.PathLike, output_dir: str | os.PathLike,
-                  formats: Iterable[str], metadata: dict | None = None, create_folder: bool = True) -> list[Path]:
+                  formats: Iterable[str], metadata: dict | None = None, create_folder: bool = True,
+                  writer_options: WriterOptions = DEFAULT_OPTIONS) -> list[Path]:
     """Write ``output_dir/<input stem>.<ext>`` for each format; return the paths written.
 
     ``create_folder=False``: ``output_dir`` must exist (a History entry: one removed meanwhile
     must fail that file, not come back half-filled).
     """
     # Resolve every format first, so a bad name fails before any file is written.
-    writers = list({w.extension: w for w in map(get_writer, formats)}.values())
+    writers = list({w.extension: w for w in (get_writer(f, writer_options) for f in formats)}.values())
     output_dir = make_dirs(output_dir) if create_folder else Path(output_dir)
     stem = safe_stem(source)
     paths = []
     for writer in writers:
         path = output_dir / f"{stem}.{writer.extension}"
-        atomic_write_text(path, writer.render(transcript, metadata))
+        if writer.binary:
+            atomic_write_bytes(path, writer.render_bytes(transcript, metadata))
+        else:
+            atomic_write_text(path, writer.render(transcript, metadata))
         paths.append(path)
     return paths
 
