@@ -128,7 +128,8 @@ PROGRESS_BAR_CELLS = 20
 def progress_markdown(report: JobReport) -> str:
     """A running or queued job as the page's one progress area shows it."""
     if report.cancelling:
-        return "**Cancelling after the current step...** Finished files stay saved."
+        return ("**Cancelling after the current step...** A model pass already running cannot be interrupted: it "
+                "finishes first (seconds on a GPU). Finished files stay saved.")
     if report.state is JobState.QUEUED:
         return f"**Waiting** for {report.ahead} job(s) ahead of this one to finish..."
     filled = round(report.fraction * PROGRESS_BAR_CELLS)
