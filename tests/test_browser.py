@@ -24,6 +24,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from tests.media import speechlike, write_audio  # noqa: E402
 from transcribe_studio import engine  # noqa: E402
+from transcribe_studio.formatting import clock  # noqa: E402
 from transcribe_studio.models import CANARY, PARAKEET  # noqa: E402
 from transcribe_studio.models.spec import label  # noqa: E402
 from transcribe_studio.outputs.writers import write_outputs  # noqa: E402
@@ -172,6 +173,9 @@ def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_p
     player = block(page, "Segment")
     assert player.locator("audio[src]").count() == 0
     grid(page, "Segments (click a row to listen)").locator("[data-testid=cell-1-2]").click()
+    # The player is labelled with the segment's place on the recording's clock (it counts from the clip's start).
+    segment = transcript.segments[1]
+    player = block(page, f"Segment: {clock(segment.start)} to {clock(segment.end)} of the recording")
     source = player.locator("audio[src]")
     source.wait_for(state="attached")
     # The player's source is a blob: URL; read it inside the page.
@@ -208,9 +212,10 @@ def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_p
     # The History tab already lists it (refreshed when the job ended).
     page.get_by_role("tab", name="History").click()
     table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
-    body_text(table, entry.id).wait_for()
-    assert [row[:3] for row in grid_rows(table)] == [[entry.id, entry.created.strftime("%Y-%m-%d %H:%M:%S"),
-                                                      "talk.wav"]]
+    body_text(table, "talk.wav").wait_for()
+    assert [row[:2] for row in grid_rows(table)] == [[entry.created.astimezone().strftime("%Y-%m-%d %H:%M"),
+                                                      "talk.wav"]]  # local time; no internal id on screen
+    assert entry.id not in page.locator("body").inner_text()
 
 
 def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path, monkeypatch):
@@ -288,30 +293,65 @@ def test_history_lists_opens_and_deletes_an_entry(page, studio, tmp_path):
     table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
     body_text(table, "gone.wav").wait_for()
     rows = grid_rows(table)
-    assert [row[0] for row in rows] == [gone, keep]  # newest first
-    assert rows[0][2:4] == ["gone.wav", label(PARAKEET)] and rows[0][5] == "Delete me now please."
+    assert [row[1] for row in rows] == ["gone.wav", "keep.wav"]  # newest first
+    assert rows[0][2] == label(PARAKEET) and rows[0][5] == "Delete me now please."
+    assert rows[0][4].endswith(("bytes", "kB"))  # its size
+
+    # Open and Delete with nothing selected say what to do.
+    page.get_by_role("button", name="Open", exact=True).click()
+    wait_for_text(page, "Select an entry first: click its row in the list, then press open.")
+    page.get_by_role("button", name="Delete", exact=True).click()
+    wait_for_text(page, "Select an entry first: click its row in the list, then press delete.")
 
     # Select it and open it: back on the Transcribe tab with its text.
-    table.locator("[data-testid=cell-0-2]").click()
-    picked = textbox(page, "Selected entry")
-    page.wait_for_function("([el, id]) => el.value === id", arg=[picked.element_handle(), gone])
+    table.locator("[data-testid=cell-0-1]").click()
+    wait_for_text(page, "Selected: gone.wav")
     page.get_by_role("button", name="Open", exact=True).click()
     page.wait_for_function("el => el.value === 'Delete me now please.'",
                            arg=textbox(page, "Transcript").element_handle())
     assert page.get_by_role("tab", name="Transcribe").get_attribute("aria-selected") == "true"
 
+    # Delete asks first: the entry stays until Confirm delete.
     page.get_by_role("tab", name="History").click()
     page.get_by_role("button", name="Delete", exact=True).click()
-    wait_for_text(page, f"Deleted {gone}.")
+    wait_for_text(page, "Press Confirm delete to delete it for good.")
+    assert (store.root / gone).exists() and len(grid_rows(table)) == 2
+    page.get_by_role("button", name="Confirm delete", exact=True).click()
     body_text(table, "gone.wav").wait_for(state="detached")
-    assert [row[0] for row in grid_rows(table)] == [keep]
+    wait_for_text(page, "Deleted.")
+    assert [row[1] for row in grid_rows(table)] == ["keep.wav"]
     assert [e.id for e in store.entries()] == [keep] and not (store.root / gone).exists()
+    assert page.get_by_role("button", name="Confirm delete", exact=True).count() == 0
     screenshot(page, tmp_path, "history")
 
     page.reload()  # the deletion is on disk, not only on the page
     page.get_by_role("tab", name="History").click()
     body_text(table, "keep.wav").wait_for()
-    assert [row[0] for row in grid_rows(table)] == [keep]
+    assert [row[1] for row in grid_rows(table)] == ["keep.wav"]
+
+
+def test_history_search_finds_file_names_and_words_beyond_the_preview(page, studio):
+    store = studio[0].studio_history
+    _add_entry(store, "budget-meeting.wav", "We agreed the budget.")
+    long_text = " ".join(["filler"] * 60) + " the zeppelin arrives on Tuesday."
+    _add_entry(store, "standup.wav", long_text)  # "zeppelin" lies past the 160-character preview
+    page.reload()
+    page.get_by_role("tab", name="History").click()
+    table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
+    body_text(table, "standup.wav").wait_for()
+    search = textbox(page, "Search file names and text")
+    search.fill("zeppelin")
+    body_text(table, "budget-meeting.wav").wait_for(state="detached")
+    assert [row[1] for row in grid_rows(table)] == ["standup.wav"]
+    search.fill("BUDGET")  # file names too, any case
+    body_text(table, "budget-meeting.wav").wait_for()
+    assert [row[1] for row in grid_rows(table)] == ["budget-meeting.wav"]
+    # A selection follows the filtered rows: the row clicked is the entry opened.
+    table.locator("[data-testid=cell-0-1]").click()
+    wait_for_text(page, "Selected: budget-meeting.wav")
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.wait_for_function("el => el.value === 'We agreed the budget.'",
+                           arg=textbox(page, "Transcript").element_handle())
 
 
 def test_models_tab_shows_both_models(page, studio, tmp_path):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from ..models import all_specs
 from ..settings import Settings
 
+QUICK_HOW_TO = """**How to:** choose audio or video files (or record), pick a model, press **Transcribe**.
+Each finished file is saved in **History**; click a segment to hear it. Both models are for **English** speech."""
+
 HOW_TO_USE = """
 1. **Choose files** (one or many audio or video files: WAV, MP3, M4A, FLAC, OGG, MP4, WebM...,
    of any length; long recordings are cut at pauses automatically) or **record** from the microphone.
