@@ -60,7 +60,7 @@ def studio(serve_studio, studio_settings, shared_cache):
 
 @pytest.fixture
 def page(browser, studio):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1000, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     tab.goto(studio[1])
@@ -378,3 +378,101 @@ def test_models_tab_shows_both_models(page, studio, tmp_path):
         + repr(label("diarizer")) + ")).every(r => r.innerText.includes('loaded on cpu'))",
         arg=table.element_handle())
     screenshot(page, tmp_path, "models")
+
+
+def test_transcribe_with_nothing_chosen_shows_guidance_and_no_error_badge(page):
+    transcribe_button(page).click()
+    wait_for_text(page, "Choose one or more audio or video files, or record from the microphone.")
+    page.wait_for_timeout(500)  # any late "Error" badge would be there by now
+    assert page.get_by_text("Error", exact=True).count() == 0
+    assert page.locator(".error, [data-testid=error]").filter(visible=True).count() == 0
+
+
+def test_names_and_terms_reach_the_job_and_a_bad_list_is_explained(page, studio, tmp_path):
+    app, _ = studio
+    talk = write_audio(tmp_path / "talk.wav", speechlike(2.0, seed=3), 16000)
+    upload(page, talk)
+    page.get_by_text("Options: names and terms").click()
+    names = page.get_by_role("textbox", name=re.compile("^Names and terms"))
+    names.fill("!!!, ???")  # no letters: refused with its message, nothing runs
+    transcribe_button(page).click()
+    wait_for_text(page, "The names and terms list cannot be used")
+    assert app.studio_history.entries() == []
+    names.fill("Dana Whitfield, Kubernetes")
+    transcribe_button(page).click()
+    wait_for_text(page, "1 of 1 file(s) transcribed")
+    _, metadata, _ = app.studio_history.load(app.studio_history.entries()[0].id)
+    assert metadata["settings"]["vocabulary"] == ["Dana Whitfield", "Kubernetes"]
+    assert metadata["settings"]["word_timings"] is True
+
+
+def test_idle_unload_minutes_in_force_are_shown_after_a_reload(page, studio):
+    app, _ = studio
+    page.get_by_role("tab", name="Models").click()
+    idle = textbox(page, "Unload models after this many idle minutes (0: never)")
+    idle.fill("1")
+    idle.press("Enter")
+    wait_for_text(page, "Models unload after 1 idle minute.")
+    assert app.studio_cache.idle_unload_minutes == 1
+    try:
+        page.reload()
+        page.get_by_role("tab", name="Models").click()
+        page.wait_for_function("el => el.value === '1'", arg=idle.element_handle())
+    finally:
+        app.studio_cache.idle_unload_minutes = 0  # the session's shared cache
+
+
+def test_canary_is_marked_unavailable_when_not_cached_and_offline(browser, serve_studio, studio_settings, tmp_path,
+                                                                  monkeypatch):
+    import dataclasses
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    empty = tmp_path / "empty-hub"
+    empty.mkdir()
+    _, url = serve_studio(dataclasses.replace(studio_settings, hf_cache_dir=empty))
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(url)
+        # Before anyone picks it: its choice says so, and so do the status and the Models tab.
+        choice = tab.get_by_text(re.compile(rf"^{re.escape(label(CANARY))} \(unavailable: not in the local cache"))
+        choice.wait_for(timeout=TIMEOUT_MS)
+        tab.screenshot(path=str(tmp_path / "unavailable.png"), full_page=True)
+        wait_for_text(tab, "HF_HUB_OFFLINE is set")
+        tab.get_by_role("tab", name="Models").click()
+        table = tab.get_by_role("grid").filter(has_text=label(CANARY))
+        row = table.locator(".virtual-body [role=row]").filter(has_text=label(CANARY))
+        row.get_by_text(re.compile("^unavailable: not in the local cache")).wait_for(timeout=TIMEOUT_MS)
+    finally:
+        context.close()
+
+
+def test_parakeet_is_loaded_in_the_background_once_the_page_is_served(browser, studio_settings, tmp_path):
+    import socket
+
+    from transcribe_studio.app.handlers import build_app, launch
+    from transcribe_studio.models import ModelCache
+
+    cache = ModelCache(studio_settings)
+    app = build_app(studio_settings, cache)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    launch(app, studio_settings, port, prevent_thread_lock=True, quiet=True, preload=True)
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        assert app.studio_preload is not None
+        app.studio_preload.join(timeout=120)
+        assert cache.load_count[PARAKEET] == 1 and cache.is_loaded(PARAKEET)
+        tab = context.new_page()
+        tab.goto(f"http://127.0.0.1:{port}/")
+        transcribe_button(tab).wait_for()
+        upload(tab, write_audio(tmp_path / "first.wav", speechlike(2.0, seed=5), 16000))
+        transcribe_button(tab).click()
+        wait_for_text(tab, "1 of 1 file(s) transcribed")
+        assert cache.load_count[PARAKEET] == 1  # the first job did no load
+    finally:
+        context.close()
+        app.close()

@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -330,6 +329,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     app.studio_cache = cache  # for tests
     app.studio_history = store
     app.studio_jobs = handlers.jobs
+    app.studio_preload = None  # the preloading thread, once launch started one
     return app
 
 
@@ -408,8 +408,12 @@ def _wire_models(page: layout.Page, h: Handlers) -> None:
     page.timer.tick(h.tick, outputs=[page.models_table, page.status], api_name=False, queue=False)
 
 
-def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None = None, **kwargs):
+def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None = None, preload: bool = False,
+           **kwargs):
     """Serve on 127.0.0.1 unless ``access`` says otherwise; keyword arguments go on to Gradio's ``launch``.
+
+    ``preload``: once the page is served, the default model loads on a background thread (with
+    ``prevent_thread_lock``; the page never waits for it).
 
     What Gradio may serve is narrowed to what the app wrote (History), uploads stop at
     ``--max-file-mb`` (413), requests naming another host or site are refused (:mod:`.guard`),
@@ -427,6 +431,9 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
                    run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
                    app_kwargs={"middleware": guard.middleware(access) + [Middleware(cancels.CancelRecorder)]})
     try:
-        return app.launch(**{**options, **kwargs})
+        served = app.launch(**{**options, **kwargs})
     except OSError as exc:
         raise startup.port_error(port, exc) from None
+    if preload:
+        app.studio_preload = startup.preload(app.studio_cache, DEFAULT_MODEL)
+    return served
