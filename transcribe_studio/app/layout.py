@@ -143,7 +143,7 @@ def _assistant(page: Page, assistant_label: str) -> None:
             page.actions_btn = gr.Button("Action items")
         page.question = gr.Textbox(label="Question", placeholder="What did they decide about the budget?")
         page.ask_btn = gr.Button("Ask")
-        page.answer = gr.Markdown()
+        page.answer = gr.Markdown(buttons=["copy"])
 
 
 def _history_tab(page: Page) -> None:
