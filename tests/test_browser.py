@@ -24,6 +24,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from tests.media import speechlike, write_audio  # noqa: E402
 from transcribe_studio import engine  # noqa: E402
+from transcribe_studio.formatting import clock  # noqa: E402
 from transcribe_studio.models import CANARY, PARAKEET  # noqa: E402
 from transcribe_studio.models.spec import label  # noqa: E402
 from transcribe_studio.outputs.writers import write_outputs  # noqa: E402
@@ -59,7 +60,7 @@ def studio(serve_studio, studio_settings, shared_cache):
 
 @pytest.fixture
 def page(browser, studio):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1000, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     tab.goto(studio[1])
@@ -172,6 +173,9 @@ def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_p
     player = block(page, "Segment")
     assert player.locator("audio[src]").count() == 0
     grid(page, "Segments (click a row to listen)").locator("[data-testid=cell-1-2]").click()
+    # The player is labelled with the segment's place on the recording's clock (it counts from the clip's start).
+    segment = transcript.segments[1]
+    player = block(page, f"Segment: {clock(segment.start)} to {clock(segment.end)} of the recording")
     source = player.locator("audio[src]")
     source.wait_for(state="attached")
     # The player's source is a blob: URL; read it inside the page.
@@ -208,9 +212,10 @@ def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_p
     # The History tab already lists it (refreshed when the job ended).
     page.get_by_role("tab", name="History").click()
     table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
-    body_text(table, entry.id).wait_for()
-    assert [row[:3] for row in grid_rows(table)] == [[entry.id, entry.created.strftime("%Y-%m-%d %H:%M:%S"),
-                                                      "talk.wav"]]
+    body_text(table, "talk.wav").wait_for()
+    assert [row[:2] for row in grid_rows(table)] == [[entry.created.astimezone().strftime("%Y-%m-%d %H:%M"),
+                                                      "talk.wav"]]  # local time; no internal id on screen
+    assert entry.id not in page.locator("body").inner_text()
 
 
 def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path, monkeypatch):
@@ -288,30 +293,65 @@ def test_history_lists_opens_and_deletes_an_entry(page, studio, tmp_path):
     table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
     body_text(table, "gone.wav").wait_for()
     rows = grid_rows(table)
-    assert [row[0] for row in rows] == [gone, keep]  # newest first
-    assert rows[0][2:4] == ["gone.wav", label(PARAKEET)] and rows[0][5] == "Delete me now please."
+    assert [row[1] for row in rows] == ["gone.wav", "keep.wav"]  # newest first
+    assert rows[0][2] == label(PARAKEET) and rows[0][5] == "Delete me now please."
+    assert rows[0][4].endswith(("bytes", "kB"))  # its size
+
+    # Open and Delete with nothing selected say what to do.
+    page.get_by_role("button", name="Open", exact=True).click()
+    wait_for_text(page, "Select an entry first: click its row in the list, then press open.")
+    page.get_by_role("button", name="Delete", exact=True).click()
+    wait_for_text(page, "Select an entry first: click its row in the list, then press delete.")
 
     # Select it and open it: back on the Transcribe tab with its text.
-    table.locator("[data-testid=cell-0-2]").click()
-    picked = textbox(page, "Selected entry")
-    page.wait_for_function("([el, id]) => el.value === id", arg=[picked.element_handle(), gone])
+    table.locator("[data-testid=cell-0-1]").click()
+    wait_for_text(page, "Selected: gone.wav")
     page.get_by_role("button", name="Open", exact=True).click()
     page.wait_for_function("el => el.value === 'Delete me now please.'",
                            arg=textbox(page, "Transcript").element_handle())
     assert page.get_by_role("tab", name="Transcribe").get_attribute("aria-selected") == "true"
 
+    # Delete asks first: the entry stays until Confirm delete.
     page.get_by_role("tab", name="History").click()
     page.get_by_role("button", name="Delete", exact=True).click()
-    wait_for_text(page, f"Deleted {gone}.")
+    wait_for_text(page, "Press Confirm delete to delete it for good.")
+    assert (store.root / gone).exists() and len(grid_rows(table)) == 2
+    page.get_by_role("button", name="Confirm delete", exact=True).click()
     body_text(table, "gone.wav").wait_for(state="detached")
-    assert [row[0] for row in grid_rows(table)] == [keep]
+    wait_for_text(page, "Deleted.")
+    assert [row[1] for row in grid_rows(table)] == ["keep.wav"]
     assert [e.id for e in store.entries()] == [keep] and not (store.root / gone).exists()
+    assert page.get_by_role("button", name="Confirm delete", exact=True).count() == 0
     screenshot(page, tmp_path, "history")
 
     page.reload()  # the deletion is on disk, not only on the page
     page.get_by_role("tab", name="History").click()
     body_text(table, "keep.wav").wait_for()
-    assert [row[0] for row in grid_rows(table)] == [keep]
+    assert [row[1] for row in grid_rows(table)] == ["keep.wav"]
+
+
+def test_history_search_finds_file_names_and_words_beyond_the_preview(page, studio):
+    store = studio[0].studio_history
+    _add_entry(store, "budget-meeting.wav", "We agreed the budget.")
+    long_text = " ".join(["filler"] * 60) + " the zeppelin arrives on Tuesday."
+    _add_entry(store, "standup.wav", long_text)  # "zeppelin" lies past the 160-character preview
+    page.reload()
+    page.get_by_role("tab", name="History").click()
+    table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
+    body_text(table, "standup.wav").wait_for()
+    search = textbox(page, "Search file names and text")
+    search.fill("zeppelin")
+    body_text(table, "budget-meeting.wav").wait_for(state="detached")
+    assert [row[1] for row in grid_rows(table)] == ["standup.wav"]
+    search.fill("BUDGET")  # file names too, any case
+    body_text(table, "budget-meeting.wav").wait_for()
+    assert [row[1] for row in grid_rows(table)] == ["budget-meeting.wav"]
+    # A selection follows the filtered rows: the row clicked is the entry opened.
+    table.locator("[data-testid=cell-0-1]").click()
+    wait_for_text(page, "Selected: budget-meeting.wav")
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.wait_for_function("el => el.value === 'We agreed the budget.'",
+                           arg=textbox(page, "Transcript").element_handle())
 
 
 def test_models_tab_shows_both_models(page, studio, tmp_path):
@@ -338,3 +378,101 @@ def test_models_tab_shows_both_models(page, studio, tmp_path):
         + repr(label("diarizer")) + ")).every(r => r.innerText.includes('loaded on cpu'))",
         arg=table.element_handle())
     screenshot(page, tmp_path, "models")
+
+
+def test_transcribe_with_nothing_chosen_shows_guidance_and_no_error_badge(page):
+    transcribe_button(page).click()
+    wait_for_text(page, "Choose one or more audio or video files, or record from the microphone.")
+    page.wait_for_timeout(500)  # any late "Error" badge would be there by now
+    assert page.get_by_text("Error", exact=True).count() == 0
+    assert page.locator(".error, [data-testid=error]").filter(visible=True).count() == 0
+
+
+def test_names_and_terms_reach_the_job_and_a_bad_list_is_explained(page, studio, tmp_path):
+    app, _ = studio
+    talk = write_audio(tmp_path / "talk.wav", speechlike(2.0, seed=3), 16000)
+    upload(page, talk)
+    page.get_by_text("Options: names and terms").click()
+    names = page.get_by_role("textbox", name=re.compile("^Names and terms"))
+    names.fill("!!!, ???")  # no letters: refused with its message, nothing runs
+    transcribe_button(page).click()
+    wait_for_text(page, "The names and terms list cannot be used")
+    assert app.studio_history.entries() == []
+    names.fill("Dana Whitfield, Kubernetes")
+    transcribe_button(page).click()
+    wait_for_text(page, "1 of 1 file(s) transcribed")
+    _, metadata, _ = app.studio_history.load(app.studio_history.entries()[0].id)
+    assert metadata["settings"]["vocabulary"] == ["Dana Whitfield", "Kubernetes"]
+    assert metadata["settings"]["word_timings"] is True
+
+
+def test_idle_unload_minutes_in_force_are_shown_after_a_reload(page, studio):
+    app, _ = studio
+    page.get_by_role("tab", name="Models").click()
+    idle = textbox(page, "Unload models after this many idle minutes (0: never)")
+    idle.fill("1")
+    idle.press("Enter")
+    wait_for_text(page, "Models unload after 1 idle minute.")
+    assert app.studio_cache.idle_unload_minutes == 1
+    try:
+        page.reload()
+        page.get_by_role("tab", name="Models").click()
+        page.wait_for_function("el => el.value === '1'", arg=idle.element_handle())
+    finally:
+        app.studio_cache.idle_unload_minutes = 0  # the session's shared cache
+
+
+def test_canary_is_marked_unavailable_when_not_cached_and_offline(browser, serve_studio, studio_settings, tmp_path,
+                                                                  monkeypatch):
+    import dataclasses
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    empty = tmp_path / "empty-hub"
+    empty.mkdir()
+    _, url = serve_studio(dataclasses.replace(studio_settings, hf_cache_dir=empty))
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(url)
+        # Before anyone picks it: its choice says so, and so do the status and the Models tab.
+        choice = tab.get_by_text(re.compile(rf"^{re.escape(label(CANARY))} \(unavailable: not in the local cache"))
+        choice.wait_for(timeout=TIMEOUT_MS)
+        tab.screenshot(path=str(tmp_path / "unavailable.png"), full_page=True)
+        wait_for_text(tab, "HF_HUB_OFFLINE is set")
+        tab.get_by_role("tab", name="Models").click()
+        table = tab.get_by_role("grid").filter(has_text=label(CANARY))
+        row = table.locator(".virtual-body [role=row]").filter(has_text=label(CANARY))
+        row.get_by_text(re.compile("^unavailable: not in the local cache")).wait_for(timeout=TIMEOUT_MS)
+    finally:
+        context.close()
+
+
+def test_parakeet_is_loaded_in_the_background_once_the_page_is_served(browser, studio_settings, tmp_path):
+    import socket
+
+    from transcribe_studio.app.handlers import build_app, launch
+    from transcribe_studio.models import ModelCache
+
+    cache = ModelCache(studio_settings)
+    app = build_app(studio_settings, cache)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    launch(app, studio_settings, port, prevent_thread_lock=True, quiet=True, preload=True)
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        assert app.studio_preload is not None
+        app.studio_preload.join(timeout=120)
+        assert cache.load_count[PARAKEET] == 1 and cache.is_loaded(PARAKEET)
+        tab = context.new_page()
+        tab.goto(f"http://127.0.0.1:{port}/")
+        transcribe_button(tab).wait_for()
+        upload(tab, write_audio(tmp_path / "first.wav", speechlike(2.0, seed=5), 16000))
+        transcribe_button(tab).click()
+        wait_for_text(tab, "1 of 1 file(s) transcribed")
+        assert cache.load_count[PARAKEET] == 1  # the first job did no load
+    finally:
+        context.close()
+        app.close()

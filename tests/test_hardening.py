@@ -144,10 +144,10 @@ def test_a_history_delete_that_fails_for_a_disk_reason_is_explained(tmp_path, mo
         raise PermissionError(errno.EROFS, "Read-only file system", str(path))
     monkeypatch.setattr(history.shutil, "rmtree", refuse_once)
 
-    rows, picked, note = Handlers(None, store).delete_history(entry_id)
+    rows, ids, picked, _, note, _ = Handlers(None, store).delete_history(entry_id)
     assert "Disk problem" in note and str(entry) in note and "--output-dir" in note, note
-    assert [row[0] for row in rows] == [entry_id]  # still there, still listed
-    assert "Deleted" in Handlers(None, store).delete_history(entry_id)[2]
+    assert ids == [entry_id] and picked == entry_id  # still there, still listed, still selected
+    assert "Deleted" in Handlers(None, store).delete_history(entry_id)[4]
 
 
 def _with_member(nemo: Path, member: str, data: bytes, out: Path) -> Path:

@@ -190,7 +190,7 @@ def _join_and_drop(url: str, files: list[Path], session: str, cookies=None) -> N
         config = http.get("config").json()
         fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "transcribe")
         data = [[{"path": p, "meta": {"_type": "gradio.FileData"}, "orig_name": f.name}
-                 for p, f in zip(uploaded, files)], None, PARAKEET, ["txt"]]
+                 for p, f in zip(uploaded, files)], None, PARAKEET, ["txt"], "", True, False]  # raw: every input
         joined = http.post("gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session})
         assert joined.status_code == 200, joined.text
         with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:

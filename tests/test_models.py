@@ -190,6 +190,6 @@ def test_model_rows_describe_source_disk_and_memory(settings):
     assert parakeet[0] == "Parakeet-TDT-0.6B-v2" and str(settings.parakeet_path) in parakeet[1]
     assert parakeet[2].startswith("present") and parakeet[3].startswith("loaded on cpu") and "MB" in parakeet[4]
     assert settings.canary_revision[:12] in canary[1] and canary[2].startswith("cached") and canary[4] == "-"
-    assert str(settings.diarizer_path) in diarizer[1] and diarizer[3] == "not loaded"
+    assert str(settings.diarizer_path) in diarizer[1] and diarizer[3].startswith("unavailable: file missing")
     (hub_cache.canary_snapshot(settings) / "model.safetensors").unlink()
     assert rows(cache)[1][2].startswith("not cached (1 of 7 files missing")

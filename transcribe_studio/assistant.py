@@ -23,6 +23,11 @@ How a call goes, and why:
   reduced to what is relevant to the question (parts with nothing relevant are
   dropped), and the question is answered once from those notes; answering per
   part and merging answers would cost as much and lose the context.
+* Sampling is Qwen3's recommended non-thinking setting (temperature 0.7, top_p 0.8,
+  top_k 20: its model card; greedy decoding makes it repeat itself), seeded with
+  :data:`SEED` under the lock just before ``generate``, so the same question on the
+  same transcript gives the same answer. SALM's default config passes only the
+  bos/eos/pad ids, so ours carries them too.
 * The adapter is switched off only around ``generate``; PEFT's context manager
   turns it back on even if generation fails. While it is off, Canary transcribes
   nonsense, so callers should not run a Canary transcription at the same time
@@ -56,6 +61,10 @@ MAX_NEW_TOKENS = 768
 # Merging rounds before giving up; each round divides the text by at least 2, so
 # 8 rounds cover far more than any transcript.
 MAX_ROUNDS = 8
+
+# Qwen3's recommended sampling for non-thinking mode (Qwen3 model card, "Best Practices").
+SAMPLING = {"do_sample": True, "temperature": 0.7, "top_p": 0.8, "top_k": 20}
+SEED = 0  # the same question on the same transcript gives the same answer
 
 MODEL = CANARY  # the model whose language model answers (the page names it from here)
 
@@ -159,12 +168,24 @@ def _prompt_ids(model, turns):
     return formatter.encode_dialog(turns=[dict(turn) for turn in turns])["input_ids"]
 
 
+def _sampling(model):
+    from transformers import GenerationConfig
+
+    return GenerationConfig(bos_token_id=model.text_bos_id, eos_token_id=model.text_eos_id,
+                            pad_token_id=model.text_pad_id, **SAMPLING)
+
+
 def generate(model, message: str, max_new_tokens: int = MAX_NEW_TOKENS) -> str:
-    """One user turn in LLM mode (LoRA off); returns only the new text, reasoning removed."""
+    """One user turn in LLM mode (LoRA off), sampled as Qwen3 recommends and seeded; returns only the new
+    text, reasoning removed."""
+    import torch
+
     turns = [{"role": "user", "content": message}]
     prompt = _prompt_ids(model, turns)
     with _lock, model.llm.disable_adapter():
-        ids = model.generate(prompts=[turns], max_new_tokens=max_new_tokens)[0].cpu()
+        torch.manual_seed(SEED)  # under the lock: no other answer draws from the generator meanwhile
+        ids = model.generate(prompts=[turns], max_new_tokens=max_new_tokens,
+                             generation_config=_sampling(model))[0].cpu()
     if len(ids) >= len(prompt) and ids[: len(prompt)].equal(prompt):
         ids = ids[len(prompt):]  # HF generate from input_ids echoes the prompt
     return strip_think(model.tokenizer.ids_to_text(ids))

@@ -9,7 +9,9 @@ failed load or a bad question: the answer says what went wrong and what to do
 ``api_name``                  inputs (gradio_client, in order)                      outputs (in order)
 ============================  ====================================================  ===============================
 ``/transcribe``               files (list of files), recording (file or None),      text, segments, downloads,
-                              model (key, e.g. "parakeet"), formats (list)          files, message, status
+                              model (key, e.g. "parakeet"), formats (list),         files, message, status
+                              and optionally: names and terms (text, "a, b"),
+                              word timings (bool, True), speakers (bool, False)
 ``/summarise``                text                                                  answer, status
 ``/action_items``             text                                                  answer, status
 ``/ask``                      text, question                                        answer, status
@@ -33,14 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .. import assistant
+from .. import assistant, engine
 from ..batch import FileResult, run_batch
-from ..errors import StudioError, report
-from ..models import DEFAULT_MODEL, ModelCache
-from ..models.spec import label
+from ..errors import ModelFileError, StudioError, report
+from ..models import DEFAULT_MODEL, ModelCache, vocabulary
+from ..models.spec import diarizers, label
 from ..outputs.history import HistoryStore
 from ..outputs.writers import DEFAULT_FORMATS
 from ..progress import Cancelled
+from ..settings import SETUP_COMMAND
 from . import model_table
 from .views import (
     View,
@@ -79,17 +82,34 @@ class Transcription:
         return self.text, self.segments, self.downloads, self.viewer, self.files, self.message, self.status
 
 
+def job_options(cache: ModelCache, names_and_terms: str | None = "", word_timings: bool = True,
+                speakers: bool = False) -> engine.Options:
+    """The page's choices as engine options; raises a :class:`StudioError` saying what to fix (a names and
+    terms list that cannot be used, speakers asked for without the diarizer's file)."""
+    if speakers:
+        for spec in diarizers():
+            reason = spec.availability(cache.settings)
+            if reason is not None:
+                raise ModelFileError(f"Telling speakers apart needs {spec.label}, which cannot load: {reason}.",
+                                     next_steps=f"Run `{SETUP_COMMAND}` once to download it, or untick "
+                                                "\"Who spoke\".")
+    return engine.Options(vocabulary=tuple(vocabulary.parse(names_and_terms)), word_timings=bool(word_timings),
+                          speakers=bool(speakers))
+
+
 def transcribe(cache: ModelCache, store: HistoryStore, files: Iterable[str | Path] | None,
                recording: str | Path | None = None, model: str = DEFAULT_MODEL,
-               formats: Iterable[str] | None = DEFAULT_FORMATS, progress: JobProgress | None = None) -> Transcription:
+               formats: Iterable[str] | None = DEFAULT_FORMATS, progress: JobProgress | None = None,
+               options: engine.Options | None = None) -> Transcription:
     """Transcribe ``files`` (and ``recording``) with ``model``; each finished file becomes a History entry.
 
     Returns the answer after the last file (see :class:`Transcription`); a JSON is
     always written besides ``formats``, as History reads it. ``progress`` may raise
-    :class:`Cancelled` to stop after the current step: finished files stay saved.
+    :class:`Cancelled` to stop after the current step: finished files stay saved. ``options``: names and
+    terms, word timings, speakers (:func:`job_options` makes them from the page's choices).
     """
     last = Transcription()
-    for last in transcribe_steps(cache, store, files, recording, model, formats, progress):
+    for last in transcribe_steps(cache, store, files, recording, model, formats, progress, options):
         pass
     return last
 
@@ -97,7 +117,8 @@ def transcribe(cache: ModelCache, store: HistoryStore, files: Iterable[str | Pat
 def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str | Path] | None,
                      recording: str | Path | None = None, model: str = DEFAULT_MODEL,
                      formats: Iterable[str] | None = DEFAULT_FORMATS,
-                     progress: JobProgress | None = None) -> Iterator[Transcription]:
+                     progress: JobProgress | None = None,
+                     options: engine.Options | None = None) -> Iterator[Transcription]:
     """:func:`transcribe`, answering after every file (the page streams these)."""
     paths = [Path(f) for f in (files or [])] + ([Path(recording)] if recording else [])
     if not paths:
@@ -108,7 +129,7 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
     on_start = _per_file_progress(progress, paths, results, label(model))
     with store.job() as entries:
         try:
-            for result in run_batch(cache, model, paths, formats, on_start, entries.open):
+            for result in run_batch(cache, model, paths, formats, on_start, entries.open, options):
                 results.append(result)
                 if result.ok:
                     shown = view(store, entries.finish(result.source))

@@ -14,7 +14,9 @@ import dataclasses
 import functools
 import logging
 import os
+import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 # Uploads go to the app's own temporary folder (cleaned by delete_cache in layout.blocks, private
@@ -27,17 +29,18 @@ from .. import assistant  # noqa: E402
 from ..entry import check_output_folder  # noqa: E402
 from ..errors import StudioError, report  # noqa: E402
 from ..files import make_private_dir  # noqa: E402
-from ..models import DEFAULT_MODEL, ModelCache, transcribers  # noqa: E402
+from ..models import DEFAULT_MODEL, ModelCache, diarizers, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
-from ..settings import Settings  # noqa: E402
+from ..settings import SETUP_COMMAND, Settings  # noqa: E402
 from . import api, cancels, guard, layout, model_table, startup  # noqa: E402
 from .access import Access  # noqa: E402
 from .jobs import Job, JobRegistry  # noqa: E402
 from .text import model_descriptions  # noqa: E402
+from ..formatting import clock  # noqa: E402
 from .views import (  # noqa: E402
-    View,
     error_markdown,
+    history_listing,
     progress_markdown,
     segment_clip,
     status_markdown,
@@ -48,6 +51,9 @@ log = logging.getLogger(__name__)
 
 GPU = "gpu"  # the one queue slot every model call shares
 JOBS = "jobs"  # watching jobs: cheap, any number at once (the job registry runs one job at a time)
+SEGMENT_LABEL = "Segment"
+NOTHING_PICKED = "*Nothing selected: click a row.*"
+PICK_FIRST = "Select an entry first: click its row in the list, then press {}."
 WATCH_INTERVAL_S = 0.25  # how often a watcher yields, so a close from Gradio reaches it at once
 
 
@@ -58,6 +64,25 @@ def _owner(request: gr.Request | None) -> str | None:
 
 def _names(files, recording) -> list[str]:
     return [Path(f).name for f in (files or [])] + ([Path(recording).name] if recording else [])
+
+
+def _dated_recording(recording) -> str | None:
+    """A microphone recording under a name that says when it was made (Gradio names every one
+    ``audio.wav``), so History and the downloads tell recordings apart. Linked or copied beside it."""
+    if not recording:
+        return recording
+    path = Path(recording)
+    dated = path.with_name(f"recording {datetime.now().strftime('%Y-%m-%d %H-%M-%S')}{path.suffix}")
+    try:
+        if not dated.exists():
+            os.link(path, dated)
+        return str(dated)
+    except OSError:  # a file system without links: a copy; failing that, the original name
+        try:
+            shutil.copyfile(path, dated)
+            return str(dated)
+        except OSError:
+            return recording
 
 
 def _gradio_event_id() -> str | None:
@@ -96,13 +121,21 @@ class Handlers:
         self.jobs = jobs or JobRegistry()
 
     # --- Transcribe ------------------------------------------------------------
-    def transcribe(self, files, recording, model, formats, request: gr.Request = None):
+    def transcribe(self, files, recording, model, formats, names_and_terms=None, word_timings=True, speakers=False,
+                   request: gr.Request = None):
         """Start a job for the files (returns at once) and watch it; with nothing chosen, watch the
-        caller's running job if there is one, else explain what to choose."""
+        caller's running job if there is one, else explain what to choose. The last three inputs
+        (names and terms, word timings, speakers) have defaults, so older API callers still fit."""
         owner = _owner(request)
         if files or recording:
+            try:
+                options = api.job_options(self.cache, names_and_terms, word_timings, speakers)
+            except StudioError as error:  # a names and terms list that cannot be used, no diarizer file
+                yield *api.Transcription(message=error_markdown(error), status=status_markdown(self.cache)).outputs(), {}
+                return
+            recording = _dated_recording(recording)
             job = self.jobs.submit(owner, _names(files, recording), model, functools.partial(
-                api.transcribe_steps, self.cache, self.store, files, recording, model, formats))
+                api.transcribe_steps, self.cache, self.store, files, recording, model, formats, options=options))
         elif (job := self.jobs.current(owner)) is None:
             yield *api.transcribe(self.cache, self.store, files, recording, model, formats).outputs(), {}
             return
@@ -159,11 +192,15 @@ class Handlers:
 
     @staticmethod
     def play_segment(state, event: gr.SelectData):
+        """The clicked segment's clip, labelled with where it lies on the recording's own clock (the
+        player itself counts from the clip's start)."""
         segments = (state or {}).get("segments") or []
         row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
         if row is None or not 0 <= row < len(segments):
-            return None
-        return segment_clip(state.get("audio"), *segments[row])
+            return gr.Audio(value=None, label=SEGMENT_LABEL)
+        start, end = segments[row]
+        return gr.Audio(value=segment_clip(state.get("audio"), start, end),
+                        label=f"{SEGMENT_LABEL}: {clock(start)} to {clock(end)} of the recording")
 
     # --- Ask the assistant ---------------------------------------------------------
     def summarise(self, text):
@@ -177,40 +214,85 @@ class Handlers:
 
     # --- History ---------------------------------------------------------------
     def history(self):
+        """``/history``: every entry as rows, ids included (see ``api.history``)."""
         try:
             return api.history(self.store)
         except StudioError as error:  # shown as Gradio's notice: the table keeps its rows
             raise gr.Error(error.user_message()) from error
 
+    def history_rows_api(self) -> list[list[str]]:
+        """``/history`` (no inputs): every entry as [id, created (UTC), file, model, duration, preview]."""
+        return self.history()
+
+    def history_page(self, search=""):
+        """The History tab's rows matching ``search`` and their ids (kept off the screen)."""
+        try:
+            return history_listing(self.store, search)
+        except StudioError as error:
+            raise gr.Error(error.user_message()) from error
+
     @staticmethod
-    def pick_history(rows, event: gr.SelectData):
+    def pick_history(ids, rows, event: gr.SelectData):
+        """The clicked row's entry id, what the page says about it, and Delete's confirmation hidden."""
         row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
         data = rows.values.tolist() if hasattr(rows, "values") else rows
-        return data[row][0] if data and row is not None and row < len(data) else ""
+        if not ids or row is None or not 0 <= row < len(ids) or not data or row >= len(data):
+            return "", NOTHING_PICKED, gr.Button(visible=False)
+        created, source = data[row][0], data[row][1]
+        return ids[row], f"Selected: **{source}** ({created})", gr.Button(visible=False)
 
     def open_history(self, entry_id):
+        if not entry_id:
+            return *[gr.skip()] * 4, gr.skip(), gr.Tabs(), PICK_FIRST.format("open")
         try:
             shown = view(self.store, entry_id)
-            return shown.text, shown.segments, shown.downloads, shown.state, f"Opened {entry_id}.", \
-                gr.Tabs(selected="transcribe")
+            return shown.text, shown.segments, shown.downloads, shown.state, "Opened from History.", \
+                gr.Tabs(selected="transcribe"), ""
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
-            error = report(exc, f"opening the History entry {entry_id}")
-            empty = View()
-            return empty.text, empty.segments, empty.downloads, empty.state, error_markdown(error), gr.Tabs()
+            error = error_markdown(report(exc, f"opening the History entry {entry_id}"))
+            return *[gr.skip()] * 4, gr.skip(), gr.Tabs(), error
 
-    def delete_history(self, entry_id):
+    def ask_delete(self, entry_id, picked_label):
+        """Delete's first click: say what would go, and show the button that deletes it."""
+        if not entry_id:
+            return PICK_FIRST.format("delete"), gr.Button(visible=False)
+        what = picked_label.removeprefix("Selected: ") if picked_label else "this entry"
+        return (f"Delete {what} and all its files? Press **Confirm delete** to delete it for good.",
+                gr.Button(visible=True))
+
+    def delete_history(self, entry_id, search=""):
+        """Confirm delete: the entry goes; (rows, ids, picked id, picked label, note, confirm button)."""
+        if not entry_id:
+            return *self.history_page(search), "", NOTHING_PICKED, PICK_FIRST.format("delete"), gr.Button(visible=False)
         try:
             self.store.delete(entry_id)
-            note = f"Deleted {entry_id}."
+            note, entry_id, picked = "Deleted.", "", NOTHING_PICKED
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
-            note = error_markdown(report(exc, f"deleting the History entry {entry_id}"))
-        return self.history(), "", note
+            note, picked = error_markdown(report(exc, f"deleting the History entry {entry_id}")), gr.skip()
+        return *self.history_page(search), entry_id, picked, note, gr.Button(visible=False)
 
     # --- Models ----------------------------------------------------------------
     def set_idle(self, minutes):
-        self.cache.idle_unload_minutes = max(float(minutes or 0), 0.0)
-        return (f"Models unload after {self.cache.idle_unload_minutes:g} idle minutes."
-                if self.cache.idle_unload_minutes else "Models stay loaded until you unload them.")
+        self.cache.idle_unload_minutes = minutes = max(float(minutes or 0), 0.0)
+        if not minutes:
+            return "Models stay loaded until you unload them."
+        return f"Models unload after {minutes:g} idle minute{'' if minutes == 1 else 's'}."
+
+    def idle_in_force(self):
+        """On page load: the idle-unload minutes in force now (set earlier, perhaps from another page)."""
+        return self.cache.idle_unload_minutes
+
+    def model_choices(self, chosen):
+        """On page load: the model choices, each that cannot load now labelled with why (Gradio's Radio
+        cannot disable one choice); the choice stays unless it cannot load."""
+        choices, usable = [], []
+        for spec in transcribers():
+            reason = spec.availability(self.cache.settings)
+            choices.append((spec.label if reason is None else f"{spec.label} (unavailable: {reason})", spec.key))
+            if reason is None:
+                usable.append(spec.key)
+        value = chosen if chosen in usable or not usable else usable[0]
+        return gr.Radio(choices=choices, value=value)
 
     def status(self):
         return status_markdown(self.cache)
@@ -230,20 +312,39 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
             models=[(spec.label, spec.key) for spec in transcribers()],
             loadable=[(row.spec.label, row.spec.key) for row in cache.snapshot()],
             default_model=DEFAULT_MODEL, assistant_label=label(assistant.MODEL),
-            history_rows=handlers.history, model_rows=lambda: model_table.rows(cache),
-            idle_minutes=cache.idle_unload_minutes, about_models=model_descriptions(settings))
+            model_rows=lambda: model_table.rows(cache), idle_minutes=cache.idle_unload_minutes,
+            about_models=model_descriptions(settings), option_texts=_option_texts(settings))
         _wire_transcribe(page, handlers)
         _wire_history(page, handlers)
         _wire_models(page, handlers)
         app.load(handlers.status, outputs=page.status, api_name=False, queue=False)
+        app.load(handlers.idle_in_force, outputs=page.idle, api_name=False, queue=False)
+        app.load(handlers.model_choices, inputs=page.model, outputs=page.model, api_name=False, queue=False)
         attached = app.load(handlers.attach, outputs=_job_components(page), api_name="current_job",
                             concurrency_id=JOBS, concurrency_limit=None, show_progress="hidden")
-        attached.then(handlers.history, outputs=page.history, api_name=False, show_progress="hidden")
+        attached.then(handlers.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids],
+                      api_name=False, show_progress="hidden")
+        gr.api(handlers.history_rows_api, api_name="history")
     app.queue(default_concurrency_limit=1)
     app.studio_cache = cache  # for tests
     app.studio_history = store
     app.studio_jobs = handlers.jobs
+    app.studio_preload = None  # the preloading thread, once launch started one
     return app
+
+
+def _option_texts(settings: Settings) -> layout.OptionTexts:
+    """What the option boxes say: which models each option applies to, and whether the diarizer is there."""
+    boosted = ", ".join(spec.label for spec in transcribers() if spec.vocabulary is not None) or "no model"
+    timed = [spec for spec in transcribers() if spec.word_timings_from]
+    timings = (f"Word timings for {', '.join(s.label for s in timed)} (from a {label(timed[0].word_timings_from)} "
+               "pass)") if timed else "Word timings"
+    missing = [f"{spec.label} cannot load ({reason})" for spec in diarizers()
+               if (reason := spec.availability(settings)) is not None]
+    speakers = ("Labels Speaker 1, Speaker 2... in the transcript; takes a little longer." if not missing else
+                f"{'; '.join(missing)}. Run `{SETUP_COMMAND}` once to get it.")
+    return layout.OptionTexts(vocabulary=f"Comma-separated, spelled as they should appear. Applies to {boosted} only.",
+                              word_timings=timings, speakers=speakers)
 
 
 def _tidy(store: HistoryStore) -> None:
@@ -262,10 +363,13 @@ def _job_components(page: layout.Page) -> list:
 
 
 def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
-    job = page.run.click(h.transcribe, inputs=[page.media, page.recording, page.model, page.formats],
+    job = page.run.click(h.transcribe, inputs=[page.media, page.recording, page.model, page.formats, page.vocabulary,
+                                               page.word_timings, page.speakers],
                          outputs=_job_components(page), api_name="transcribe", concurrency_id=JOBS, concurrency_limit=None,
                          show_progress="hidden")
-    job.then(h.history, outputs=page.history, api_name=False, show_progress="hidden")
+    job.then(h.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids], api_name=False,
+             show_progress="hidden")
+    page.text.change(lambda: "", outputs=page.answer, api_name=False, queue=False)  # an old answer goes with its text
     page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,
                     show_progress="hidden")
     page.segments.select(h.play_segment, inputs=page.viewer, outputs=page.player, api_name=False)
@@ -278,12 +382,20 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
 
 
 def _wire_history(page: layout.Page, h: Handlers) -> None:
-    page.history.select(h.pick_history, inputs=page.history, outputs=page.picked, api_name=False)
+    listing = [page.history, page.history_ids]
+    page.history_search.change(h.history_page, inputs=page.history_search, outputs=listing, api_name=False,
+                               queue=False, show_progress="hidden")
+    page.history.select(h.pick_history, inputs=[page.history_ids, page.history], api_name=False,
+                        outputs=[page.picked, page.picked_label, page.confirm_delete])
     page.open_btn.click(h.open_history, inputs=page.picked, api_name=False,
-                        outputs=[page.text, page.segments, page.downloads, page.viewer, page.message, page.tabs])
-    page.delete_btn.click(h.delete_history, inputs=page.picked, outputs=[page.history, page.picked, page.history_note],
-                          api_name=False)
-    page.refresh_history.click(h.history, outputs=page.history, api_name="history")
+                        outputs=[page.text, page.segments, page.downloads, page.viewer, page.message, page.tabs,
+                                 page.history_note])
+    page.delete_btn.click(h.ask_delete, inputs=[page.picked, page.picked_label], api_name=False,
+                          outputs=[page.history_note, page.confirm_delete])
+    page.confirm_delete.click(h.delete_history, inputs=[page.picked, page.history_search], api_name=False,
+                              outputs=listing + [page.picked, page.picked_label, page.history_note,
+                                                 page.confirm_delete])
+    page.refresh_history.click(h.history_page, inputs=page.history_search, outputs=listing, api_name=False)
 
 
 def _wire_models(page: layout.Page, h: Handlers) -> None:
@@ -296,8 +408,12 @@ def _wire_models(page: layout.Page, h: Handlers) -> None:
     page.timer.tick(h.tick, outputs=[page.models_table, page.status], api_name=False, queue=False)
 
 
-def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None = None, **kwargs):
+def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None = None, preload: bool = False,
+           **kwargs):
     """Serve on 127.0.0.1 unless ``access`` says otherwise; keyword arguments go on to Gradio's ``launch``.
+
+    ``preload``: once the page is served, the default model loads on a background thread (with
+    ``prevent_thread_lock``; the page never waits for it).
 
     What Gradio may serve is narrowed to what the app wrote (History), uploads stop at
     ``--max-file-mb`` (413), requests naming another host or site are refused (:mod:`.guard`),
@@ -315,6 +431,9 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
                    run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
                    app_kwargs={"middleware": guard.middleware(access) + [Middleware(cancels.CancelRecorder)]})
     try:
-        return app.launch(**{**options, **kwargs})
+        served = app.launch(**{**options, **kwargs})
     except OSError as exc:
         raise startup.port_error(port, exc) from None
+    if preload:
+        app.studio_preload = startup.preload(app.studio_cache, DEFAULT_MODEL)
+    return served

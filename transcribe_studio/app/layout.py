@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..outputs.writers import DEFAULT_FORMATS, FORMATS
 from . import model_table
-from .text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE
+from .text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, QUICK_HOW_TO
 from .views import FILE_HEADERS, HISTORY_HEADERS, SEGMENT_HEADERS
 
 TITLE = "NeMo Transcription Studio"
@@ -30,6 +30,9 @@ class Page:
     recording: gr.Audio
     model: gr.Radio
     formats: gr.CheckboxGroup
+    vocabulary: gr.Textbox     # names and terms, comma-separated
+    word_timings: gr.Checkbox
+    speakers: gr.Checkbox
     run: gr.Button
     stop: gr.Button
     message: gr.Markdown
@@ -45,10 +48,14 @@ class Page:
     ask_btn: gr.Button
     answer: gr.Markdown
     # History
+    history_search: gr.Textbox
     history: gr.Dataframe
-    picked: gr.Textbox
+    history_ids: gr.State      # the entry id of each listed row, in order (ids are not shown)
+    picked: gr.State           # the selected entry's id
+    picked_label: gr.Markdown  # what is selected, for people
     open_btn: gr.Button
     delete_btn: gr.Button
+    confirm_delete: gr.Button  # shown after Delete: the second click deletes
     refresh_history: gr.Button
     history_note: gr.Markdown
     # Models
@@ -64,9 +71,15 @@ def blocks() -> gr.Blocks:
     return gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600))
 
 
+class OptionTexts:
+    """What the option boxes say, from the model specs (nothing here names a model)."""
+    def __init__(self, vocabulary: str, word_timings: str, speakers: str):
+        self.vocabulary, self.word_timings, self.speakers = vocabulary, word_timings, speakers
+
+
 def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], default_model: str,
-          assistant_label: str, history_rows: Callable[[], list], model_rows: Callable[[], list],
-          idle_minutes: float, about_models: str) -> Page:
+          assistant_label: str, model_rows: Callable[[], list],
+          idle_minutes: float, about_models: str, option_texts: OptionTexts) -> Page:
     """The whole page. ``models``: (label, key) of each model offered for transcription, in order;
     ``loadable``: (label, key) of each model the Models tab loads and unloads."""
     page = Page()
@@ -75,10 +88,10 @@ def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], def
     page.viewer = gr.State({})
     with gr.Tabs() as page.tabs:
         with gr.Tab("Transcribe", id="transcribe"):
-            _transcribe_tab(page, models, default_model)
+            _transcribe_tab(page, models, default_model, option_texts)
             _assistant(page, assistant_label)
         with gr.Tab("History", id="history"):
-            _history_tab(page, history_rows)
+            _history_tab(page)
         with gr.Tab("Models", id="models"):
             _models_tab(page, loadable, model_rows, idle_minutes)
         with gr.Tab("Help", id="help"):
@@ -87,19 +100,19 @@ def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], def
     return page
 
 
-def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: str) -> None:
+def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: str, texts: OptionTexts) -> None:
     with gr.Row():
         with gr.Column(scale=1):
+            gr.Markdown(QUICK_HOW_TO)
             page.media = gr.File(label="Audio or video files", file_count="multiple",
                                  file_types=["audio", "video"], type="filepath")
             page.recording = gr.Audio(sources=["microphone"], type="filepath", label="Or record")
-            page.model = gr.Radio(models, value=default_model, label="Model")
-            with gr.Accordion("Settings", open=False):
-                page.formats = gr.CheckboxGroup(list(FORMATS), value=list(DEFAULT_FORMATS),
-                                                label="Save as (JSON is always kept for History)")
+            # Choices are relabelled at page load with what cannot load now (see Handlers.model_choices).
+            page.model = gr.Radio(models, value=default_model, label="Model (English speech)")
+            _options(page, texts)
             with gr.Row():
                 page.run = gr.Button("Transcribe", variant="primary")
-                page.stop = gr.Button("Cancel", variant="stop")
+                page.stop = gr.Button("Cancel", variant="secondary", size="sm")  # quiet: most of the time nothing runs
             page.message = gr.Markdown()
             page.status = gr.Markdown()  # filled at page load: the page need not wait for torch
         with gr.Column(scale=2):
@@ -111,6 +124,16 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
             page.files_table = gr.Dataframe(headers=FILE_HEADERS, label="Files", interactive=False, wrap=True)
 
 
+def _options(page: Page, texts: OptionTexts) -> None:
+    with gr.Accordion("Options: names and terms, word timings, speakers, formats", open=False):
+        page.vocabulary = gr.Textbox(value="", label="Names and terms", placeholder="Dana Whitfield, Kubernetes, OKRs",
+                                     info=texts.vocabulary, max_lines=3)
+        page.word_timings = gr.Checkbox(value=True, label=texts.word_timings)
+        page.speakers = gr.Checkbox(value=False, label="Who spoke (up to 4 speakers)", info=texts.speakers)
+        page.formats = gr.CheckboxGroup(list(FORMATS), value=list(DEFAULT_FORMATS),
+                                        label="Save as (JSON is always kept for History)")
+
+
 def _assistant(page: Page, assistant_label: str) -> None:
     with gr.Accordion(f"Ask {assistant_label} about this transcript", open=False):
         gr.Markdown(f"Uses {assistant_label}'s language model on the transcript text (it does not hear the "
@@ -120,29 +143,38 @@ def _assistant(page: Page, assistant_label: str) -> None:
             page.actions_btn = gr.Button("Action items")
         page.question = gr.Textbox(label="Question", placeholder="What did they decide about the budget?")
         page.ask_btn = gr.Button("Ask")
-        page.answer = gr.Markdown()
+        page.answer = gr.Markdown(buttons=["copy"])
 
 
-def _history_tab(page: Page, history_rows: Callable[[], list]) -> None:
-    page.history = gr.Dataframe(headers=HISTORY_HEADERS, value=history_rows, interactive=False, wrap=True,
-                                label="Finished transcriptions (newest first; click a row to select it)")
-    page.picked = gr.Textbox(label="Selected entry", interactive=False)
+def _history_tab(page: Page) -> None:
+    page.history_search = gr.Textbox(label="Search file names and text", placeholder="budget, interview.mp3...",
+                                     max_lines=1)
+    # Filled at page load with the entries' ids beside it (history_ids), so a click finds its entry.
+    page.history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, wrap=True,
+                                label="Finished transcriptions (newest first; click a row to select it)",
+                                column_widths=["17%", "17%", "14%", "9%", "9%", "34%"])
+    page.history_ids = gr.State([])
+    page.picked = gr.State("")
+    page.picked_label = gr.Markdown("*Nothing selected: click a row.*")
     with gr.Row():
         page.open_btn = gr.Button("Open")
-        page.delete_btn = gr.Button("Delete", variant="stop")
+        page.delete_btn = gr.Button("Delete")
+        page.confirm_delete = gr.Button("Confirm delete", variant="stop", visible=False)
         page.refresh_history = gr.Button("Refresh")
     page.history_note = gr.Markdown()
 
 
 def _models_tab(page: Page, models: list[tuple[str, str]], model_rows: Callable[[], list],
                 idle_minutes: float) -> None:
-    page.models_table = gr.Dataframe(headers=model_table.HEADERS, value=model_rows, interactive=False, wrap=True)
+    page.models_table = gr.Dataframe(headers=model_table.HEADERS, value=model_rows, interactive=False, wrap=True,
+                                     column_widths=model_table.COLUMN_WIDTHS)
     page.model_buttons = []
     for name, key in models:
         with gr.Row():
             page.model_buttons.append((key, LOAD, gr.Button(f"Load {name}")))
             page.model_buttons.append((key, UNLOAD, gr.Button(f"Unload {name}")))
-    page.idle = gr.Number(value=idle_minutes, minimum=0, label="Unload after N idle minutes (0: never)")
+    # Set again at page load: the value in force may have changed since the page was built.
+    page.idle = gr.Number(value=idle_minutes, minimum=0, label="Unload models after this many idle minutes (0: never)")
     page.models_note = gr.Markdown()
 
 

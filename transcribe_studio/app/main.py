@@ -17,6 +17,9 @@ from . import access, startup
 def build_parser() -> argparse.ArgumentParser:
     parser = command_line_parser("Start the local NeMo transcription studio.")
     access.add_arguments(parser)
+    parser.add_argument("--no-preload", action="store_true",
+                        help="do not load the default model in the background once the page is served "
+                             f"(env {startup.NO_PRELOAD_ENV}=1); it then loads at the first job")
     return parser
 
 
@@ -42,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         print(warning, file=sys.stderr)
     app = build_app(settings)
     try:
-        launch(app, settings, args.port, access=served, prevent_thread_lock=True)
+        launch(app, settings, args.port, access=served, prevent_thread_lock=True,
+               preload=startup.preload_wanted(args.no_preload))
     except StudioError as error:  # the port is taken or invalid: nothing is served
         print(error.user_message(), file=sys.stderr)
         return 2

@@ -8,10 +8,42 @@ its spec only says where it will come from.
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
-from ..models import all_specs, gpu
+import logging
+import os
+import threading
+
+from ..errors import ConfigurationError, StudioError
+from ..models import all_specs, get, gpu
 from ..models.device import resolve_device
 from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+NO_PRELOAD_ENV = "STUDIO_NO_PRELOAD"
+
+
+def preload_wanted(no_preload_flag: bool, environ=None) -> bool:
+    """Preload unless ``--no-preload`` or ``STUDIO_NO_PRELOAD`` (any value but "", "0", "false", "no") says not."""
+    value = (os.environ if environ is None else environ).get(NO_PRELOAD_ENV, "").strip().lower()
+    return not no_preload_flag and value in ("", "0", "false", "no")
+
+
+def preload(cache, key: str) -> threading.Thread | None:
+    """Load the model ``key`` on a background thread, so the first file starts at once; the page shows it
+    "loading" meanwhile (the cache's status never blocks), and a job arriving first waits for this one load.
+    A model that cannot load now is left alone (its state says why); a failed load is shown as failed."""
+    if get(key).availability(cache.settings) is not None:
+        return None
+
+    def load():
+        try:
+            cache.load(key)
+        except StudioError as error:  # shown in the status and the Models tab; the app keeps serving
+            log.warning("Preloading %s failed: %s", key, error.user_message())
+
+    thread = threading.Thread(target=load, name=f"preload-{key}", daemon=True)
+    thread.start()
+    return thread
 
 
 def validate(settings: Settings) -> list[str]:

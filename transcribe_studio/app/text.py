@@ -5,18 +5,25 @@ from __future__ import annotations
 from ..models import all_specs
 from ..settings import Settings
 
+QUICK_HOW_TO = """**How to:** choose audio or video files (or record), pick a model, press **Transcribe**.
+Each finished file is saved in **History**; click a segment to hear it. Both models are for **English** speech."""
+
 HOW_TO_USE = """
 1. **Choose files** (one or many audio or video files: WAV, MP3, M4A, FLAC, OGG, MP4, WebM...,
    of any length; long recordings are cut at pauses automatically) or **record** from the microphone.
-2. **Pick a model**: Parakeet for speed and word timestamps, Canary-Qwen for the best accuracy.
-3. **Press Transcribe.** The first time a model is used it is loaded into memory
-   (Parakeet: seconds; Canary-Qwen: a minute or more). It stays loaded, so every
-   later file starts at once.
+2. **Pick a model** (both are for English speech): Parakeet for speed and word timestamps, Canary-Qwen
+   for the best accuracy. A model that cannot load now says why beside its name.
+   **Options**: names and terms to spell right (Parakeet only), word timings for Canary-Qwen, and
+   who spoke (up to 4 speakers; needs `python setup_local_models.py` once).
+3. **Press Transcribe.** Parakeet is loaded in the background as soon as the app starts; Canary-Qwen
+   is loaded the first time it is used (a minute or more). Models stay loaded, so every later file
+   starts at once.
    A progress bar shows what is happening; **Cancel** stops the job (files already finished stay saved).
 4. **Read and listen.** Copy the text with the button at the corner of the transcript box. Click a
    row of the segment table to hear that part of the recording.
 5. **Download** the subtitles (SRT, VTT), text, JSON or CSV. Every finished file is saved at once
-   and listed in the **History** tab, so nothing is lost if the browser tab closes.
+   and listed in the **History** tab (search by file name or words; Delete asks to confirm), so
+   nothing is lost if the browser tab closes.
 6. **Ask Canary-Qwen** for a summary, the action items, or any question about the transcript.
 7. The **Models** tab shows what is loaded and lets you free GPU memory.
 

@@ -7,20 +7,22 @@ No Gradio here: the API functions (:mod:`.api`) and the event handlers
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StudioError
-from ..formatting import clock, duration_text
+from ..formatting import clock, duration_text, size_text
 from ..media.decode import SAMPLE_RATE, decode_audio
-from ..models import ModelCache, gpu
+from ..models import ModelCache, ModelRow, ModelState, gpu
 from ..outputs.history import HistoryStore
 from .jobs import JobReport, JobState
 
 SEGMENT_HEADERS = ["start", "end", "text"]
 FILE_HEADERS = ["file", "status", "details"]
-HISTORY_HEADERS = ["id", "created (UTC)", "file", "model", "duration", "preview"]
+HISTORY_HEADERS = ["created", "file", "model", "duration", "size", "preview"]  # the page's (local time, no id)
+API_HISTORY_HEADERS = ["id", "created (UTC)", "file", "model", "duration", "preview"]  # /history's
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,9 +42,18 @@ def compute_device_note() -> str:
 def status_markdown(cache: ModelCache) -> str:
     """The device, each model's state, and the latest notices (a model unloaded to make room...)."""
     lines = [compute_device_note(), ""]
-    lines += [f"- **{row.spec.label}**: {row.status.describe()}" for row in cache.snapshot()]
+    lines += [f"- **{row.spec.label}**: {model_state(row, cache)}" for row in cache.snapshot()]
     lines += [f"- *{notice}*" for notice in list(cache.notices)[-3:]]
     return "\n".join(lines)
+
+
+def model_state(row: ModelRow, cache: ModelCache) -> str:
+    """A model's state for people; one that is not loaded and cannot load now says why."""
+    if row.status.state in (ModelState.NOT_LOADED, ModelState.FAILED):
+        reason = row.spec.availability(cache.settings)
+        if reason is not None:
+            return f"unavailable: {reason}"
+    return row.status.describe()
 
 
 def error_markdown(error: StudioError) -> str:
@@ -92,9 +103,52 @@ def segment_clip(audio_path: str | None, start: float, end: float):
 
 
 def history_rows(store: HistoryStore) -> list[list[str]]:
-    """One row per complete History entry, newest first (see ``HISTORY_HEADERS``)."""
+    """One row per complete History entry, newest first (see ``API_HISTORY_HEADERS``)."""
     return [[e.id, e.created.strftime("%Y-%m-%d %H:%M:%S"), e.source, e.model, clock(e.duration), e.preview]
             for e in store.entries()]
+
+
+def history_listing(store: HistoryStore, search: str | None = "") -> tuple[list[list[str]], list[str]]:
+    """The History tab's rows (see ``HISTORY_HEADERS``: local times, sizes, no ids) of the entries whose file
+    name or text holds every word of ``search``, newest first, and their ids in the same order."""
+    words = (search or "").lower().split()
+    shown = [e for e in store.entries() if all(w in _searchable(e) for w in words)] if words else store.entries()
+    rows = [[e.created.astimezone().strftime("%Y-%m-%d %H:%M"), e.source, e.model, clock(e.duration),
+             size_text(_entry_bytes(e)), e.preview] for e in shown]
+    return rows, [e.id for e in shown]
+
+
+def _searchable(entry) -> str:
+    """The entry's file name and full text, lower-cased; read once per version of its JSON."""
+    json_path = next((p for p in entry.files if p.suffix == ".json"), None)
+    if json_path is None:
+        return f"{entry.source} {entry.preview}".lower()
+    try:
+        stat = json_path.stat()
+        return f"{entry.source} {_json_text(str(json_path), stat.st_mtime_ns, stat.st_size)}".lower()
+    except OSError:  # deleted meanwhile
+        return f"{entry.source} {entry.preview}".lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_text(path: str, mtime_ns: int, size: int) -> str:
+    # Keyed by the file's version: a renamed speaker or a rewrite is read again; a search over many
+    # entries reads each JSON once, not at every keystroke.
+    try:
+        return str(json.loads(Path(path).read_text(encoding="utf-8")).get("text", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def _entry_bytes(entry) -> int:
+    """What the entry takes on disk: its outputs and its kept copy of the audio."""
+    total = 0
+    for path in [*entry.files, *([entry.audio] if entry.audio else [])]:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass
+    return total
 
 
 def file_rows(results) -> list[list[str]]:

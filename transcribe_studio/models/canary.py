@@ -104,8 +104,8 @@ def _generate(model, audio: np.ndarray, batch: list[tuple[int, int]]) -> list[st
 
 
 def _source(settings: Settings) -> str:
-    return (f"{settings.canary_repo} @ {settings.canary_revision[:12]} (Hugging Face cache; tokenizer "
-            f"{settings.qwen_repo} @ {settings.qwen_revision[:12]})")
+    # Short, for the Models tab's column; the tokenizer's repository and commit are in the provenance.
+    return f"{settings.canary_repo} @ {settings.canary_revision[:12]} (Hugging Face cache)"
 
 
 def _on_disk(settings: Settings) -> str:
@@ -116,6 +116,17 @@ def _on_disk(settings: Settings) -> str:
     if not missing:
         return f"cached, {size_text(sum(p.stat().st_size for p in paths))}"
     return f"not cached ({missing} of {len(paths)} files missing; the first load downloads them)"
+
+
+def _why_unavailable(settings: Settings) -> str | None:
+    """Not cached and offline: its first load would need the network it may not use."""
+    if not settings.offline:
+        return None  # a missing file is downloaded by the first load
+    missing = len(hub_cache.missing_files(settings))
+    if not missing:
+        return None
+    return (f"not in the local cache ({missing} file(s) missing) and offline (HF_HUB_OFFLINE is set); "
+            f"run `{SETUP_COMMAND}` once with a network connection")
 
 
 def _provenance(settings: Settings) -> dict:
@@ -180,6 +191,6 @@ SPEC = register(ModelSpec(
     window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
     setup=_setup, check=_check, startup_line=_startup_line, description=_description,
-    word_timings_from="parakeet",
+    word_timings_from="parakeet", why_unavailable=_why_unavailable,
     notes=["Loaded with `SALM.from_pretrained` from the Hugging Face cache at a pinned commit: "
            "the network is needed once, then never again."]))

@@ -30,7 +30,7 @@ import numpy as np
 from ..media.decode import SAMPLE_RATE
 from ..progress import Progress
 from ..settings import SETUP_COMMAND, Settings
-from .nemo_asr import check_nemo_file
+from .nemo_asr import check_nemo_file, missing_file_reason
 from .spec import ModelSpec, register
 
 log = logging.getLogger(__name__)
@@ -149,5 +149,6 @@ SPEC = register(ModelSpec(
     on_disk=_on_disk,
     provenance=lambda settings: {"file": str(settings.diarizer_path)},
     gpu_bytes=GPU_BYTES, setup=_setup, check=_check, startup_line=_startup_line, description=_description,
+    why_unavailable=lambda settings: missing_file_reason(settings.diarizer_path),
     notes=["Speaker diarization (optional): loaded with `SortformerEncLabelModel.restore_from` from a local "
            "`.nemo` file; at most 4 speakers."]))

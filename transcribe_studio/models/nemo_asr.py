@@ -70,6 +70,15 @@ def _setup_advice() -> str:
     return f"Run `{SETUP_COMMAND}` to download and verify it, or point the setting for this file at a valid one."
 
 
+def missing_file_reason(path: Path) -> str | None:
+    """Why a local ``.nemo`` file cannot load now, judged by a look at the file only (no archive read)."""
+    if not path.is_file():
+        return f"file missing ({path}); run `{SETUP_COMMAND}`"
+    if path.stat().st_size == 0:
+        return f"file empty ({path}); run `{SETUP_COMMAND}`"
+    return None
+
+
 def check_nemo_file(path: Path, label: str = "model") -> None:
     """Fail fast, naming the file, if it is missing, empty, not a tar archive or lacks a NeMo member."""
     fix = _setup_advice()
@@ -364,5 +373,5 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
         source=lambda settings: f"file {path(settings)}",
         on_disk=on_disk,
         provenance=lambda settings: {"file": str(path(settings))},
-        vocabulary=boosted,
+        vocabulary=boosted, why_unavailable=lambda settings: missing_file_reason(path(settings)),
         gpu_bytes=gpu_bytes, **extra)

@@ -53,6 +53,18 @@ class ModelSpec:
     notes: list[str] = field(default_factory=list)
     # settings -> what the page's Help tab says about it (markdown, a paragraph or more)
     description: Callable[["Settings"], str] | None = None
+    # settings -> why the model cannot load now (a file missing, not cached and offline), or None; cheap: it
+    # never loads the model, as the page asks at every refresh
+    why_unavailable: Callable[["Settings"], str | None] | None = None
+
+    def availability(self, settings: "Settings") -> str | None:
+        """Why this model cannot load now, for people ("file missing: ..."); None when it can (or may)."""
+        if self.why_unavailable is None:
+            return None
+        try:
+            return self.why_unavailable(settings)
+        except OSError as exc:  # an unreadable folder: say so rather than fail the page
+            return f"cannot be checked ({exc.strerror or exc})"
 
     def describe_at_startup(self, settings: "Settings") -> str:
         if self.startup_line is not None:
