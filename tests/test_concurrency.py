@@ -16,7 +16,6 @@ from gradio_client.exceptions import AuthenticationError
 
 from tests.media import speechlike, write_audio
 from tests.test_app import transcribe
-from transcribe_studio import engine
 from transcribe_studio.app import access
 from transcribe_studio.app.access import Access
 from transcribe_studio.assistant import NOTE

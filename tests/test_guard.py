@@ -2,12 +2,10 @@
 over-limit uploads, files the app did not write, login guessing, and Gradio's run history."""
 
 import dataclasses
-import os
 import time
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from transcribe_studio.app.access import Access
 from transcribe_studio.files import atomic_write_text

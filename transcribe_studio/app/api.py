@@ -132,7 +132,10 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
             for result in run_batch(cache, model, paths, formats, on_start, entries.open, options):
                 results.append(result)
                 if result.ok:
-                    shown = view(store, entries.finish(result.source))
+                    try:
+                        shown = view(store, entries.finish(result.source))
+                    except StudioError as error:  # the entry vanished after its files were written
+                        result.error = error
                 else:
                     entries.discard(result.source)
                 yield Transcription.of(shown, file_rows(results), job_summary(results, len(paths), started),

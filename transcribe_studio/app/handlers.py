@@ -32,6 +32,7 @@ from ..files import make_private_dir  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, diarizers, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
+from ..outputs.writers import WriterOptions  # noqa: E402
 from ..settings import SETUP_COMMAND, Settings  # noqa: E402
 from . import api, cancels, guard, layout, model_table, startup  # noqa: E402
 from .access import Access  # noqa: E402
@@ -304,7 +305,7 @@ class Handlers:
 def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     """The studio for ``settings`` (a new model cache unless one is given), not yet served."""
     cache = cache or ModelCache(settings)
-    store = HistoryStore(settings.output_dir / "history")
+    store = HistoryStore(settings.output_dir / "history", writer_options=WriterOptions.from_settings(settings))
     _tidy(store)
     handlers = Handlers(cache, store)
     with layout.blocks() as app:
