@@ -147,3 +147,39 @@ def test_the_cli_refuses_an_unusable_vocabulary_before_any_model_loads(tmp_path,
                                                                       wav_file):
     result = run_cli(cli_env(tmp_path, tiny_parakeet, canary_cache), str(wav_file), "--vocabulary", " , ,")
     assert result.returncode == 2 and "names and terms" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_batch_whose_models_do_not_fit_together_adds_word_times_after_all_files(settings, tmp_path, registered):
+    """Canary-Qwen over every file first (each saved, times pending), then one Parakeet pass over all of them:
+    never a model swap per file. The GPU's 'does not fit' is the one thing injected."""
+    import dataclasses
+
+    from transcribe_studio import batch
+    from transcribe_studio.models import CANARY, get
+
+    order = []
+
+    def recording(key, real):
+        def call(model, audio, spans, *args, **kwargs):
+            order.append(key)
+            return real(model, audio, spans, *args, **kwargs)
+        return call
+
+    for key in (CANARY, PARAKEET):
+        registered(dataclasses.replace(get(key), transcribe=recording(key, get(key).transcribe)))
+    cache = ModelCache(settings)
+    cache.fits_together = lambda first, second: False
+    files = []
+    for i in range(2):
+        files.append(tmp_path / f"talk{i}.wav")
+        write_audio(files[-1], np.concatenate([speechlike(5.0, seed=i), room_tone(0.5)]), RATE)
+    updated = []
+    (tmp_path / "out").mkdir()  # made for the batch, as History makes each entry's folder
+    results = list(batch.run_batch(cache, CANARY, files, ["json", "srt"], output_dir_for=lambda s: tmp_path / "out",
+                                   on_update=updated.append))
+    assert all(r.ok for r in results) and [r.source for r in updated] == files
+    assert order == [CANARY, CANARY, PARAKEET, PARAKEET]  # all Canary first, then the timer
+    for path in files:
+        data = json.loads((tmp_path / "out" / f"{path.stem}.json").read_text())
+        assert data["words"] and not any(n == engine.PENDING_TIMINGS for n in data["notes"])
+        assert any(n.startswith("Word times from a Parakeet") for n in data["notes"])

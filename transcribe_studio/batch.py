@@ -6,10 +6,11 @@ the media files inside the given folders, and the output folder are touched.
 
 from __future__ import annotations
 
+
 import errno
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -36,6 +37,9 @@ class FileResult:
     error: StudioError | None = None
     seconds: float = 0.0
     speaker_error: StudioError | None = None  # speakers were asked for but not found; the transcript stands
+    metadata: dict = field(default_factory=dict)  # what was saved beside it (rewritten with it)
+    output_name: str | None = None
+    output_dir: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -132,19 +136,24 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
         if options is not None and options.speakers:
             result.transcript, result.speaker_error = label_transcript(cache, result.transcript, audio, progress)
             metadata["speakers"] = speaker_provenance(cache)
-        folder = output_dir or settings.output_dir
-        try:
-            result.outputs = write_outputs(result.transcript, output_name or source, folder, formats,
-                                           metadata=metadata, create_folder=not folder_must_exist,
-                                           writer_options=WriterOptions.from_settings(settings))
-        except OSError as exc:
-            raise folder_error(exc, folder, OUTPUT_DIR_FLAG) from exc
+        result.metadata, result.output_name = metadata, output_name or source.name
+        result.output_dir = output_dir or settings.output_dir
+        _save(cache, result, formats, create_folder=not folder_must_exist)
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
         result.error = report(exc, f"transcribing {source.name}")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _save(cache: ModelCache, result: FileResult, formats: Iterable[str], create_folder: bool) -> None:
+    try:
+        result.outputs = write_outputs(result.transcript, result.output_name, result.output_dir, formats,
+                                       metadata=result.metadata, create_folder=create_folder,
+                                       writer_options=WriterOptions.from_settings(cache.settings))
+    except OSError as exc:
+        raise folder_error(exc, result.output_dir, OUTPUT_DIR_FLAG) from exc
 
 
 def _decoding_note(done: float, total: float | None) -> str:
@@ -156,13 +165,22 @@ def _decoding_note(done: float, total: float | None) -> str:
 def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterable[str],
               on_start: Callable[[Path], Progress | None] | None = None,
               output_dir_for: Callable[[Path], Path] | None = None,
-              options: engine.Options | None = None) -> Iterator[FileResult]:
+              options: engine.Options | None = None,
+              on_update: Callable[[FileResult], None] | None = None) -> Iterator[FileResult]:
     """Yield one result per file, in order, each already saved when yielded.
 
     The model is loaded once up front: if that fails, every file gets that one
-    reason at once instead of a new load attempt per file.
+    reason at once instead of a new load attempt per file. When a model's word
+    times come from another model that does not fit beside it on the GPU
+    (Canary-Qwen and Parakeet on a small card), the batch never swaps the two
+    per file: every file is transcribed and saved first, marked "word times
+    pending", then one timer pass gives each its times and rewrites its files
+    (``on_update(result)`` hears each, after the last result was yielded).
     """
     formats = list(formats)
+    options = options or engine.Options()
+    if len(sources) > 1:
+        options = replace(options, defer_word_timings=True)
     try:
         cache.load(key)
     except StudioError as error:
@@ -170,6 +188,7 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
             yield FileResult(source, error=error)
         return
     taken: dict[str, int] = {}
+    pending: list[tuple[FileResult, Progress | None]] = []
     for source in sources:
         progress = on_start(source) if on_start else None
         try:
@@ -178,8 +197,31 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
             error = folder_error(exc, Path(exc.filename or cache.settings.output_dir).parent, OUTPUT_DIR_FLAG)
             yield FileResult(source, error=report(error, f"saving the results of {source.name}"))
             continue
-        yield transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir, options,
-                              folder_must_exist=output_dir is not None)
+        result = transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir,
+                                 options, folder_must_exist=output_dir is not None)
+        if result.ok and engine.PENDING_TIMINGS in result.transcript.notes:
+            pending.append((result, progress))
+        yield result
+    for result, progress in pending:
+        _add_pending_word_timings(cache, key, result, formats, progress)
+        if on_update is not None:
+            on_update(result)
+
+
+def _add_pending_word_timings(cache: ModelCache, key: str, result: FileResult, formats: list[str],
+                              progress: Progress | None) -> None:
+    """The batch's timer pass for one saved file: decode it again, add word times, rewrite its files.
+
+    A failure leaves the saved transcript as it was (window segments), with the reason in the log.
+    """
+    try:
+        audio = decode_audio(result.source, max_bytes=int(cache.settings.max_file_mb * 1_000_000))
+        engine.add_word_timings(cache, key, audio, result.transcript, progress)
+        _save(cache, result, formats, create_folder=False)
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the file stays saved without word times
+        report(exc, f"adding word times to {result.source.name}")
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:

@@ -120,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         return lambda fraction, note: bar.update(round(fraction * 100) - bar.n)
 
     results = list(missing)
-    for result in run_batch(cache, args.model, sources, args.formats, on_start, options=options):
+    def word_times_added(result) -> None:
+        tqdm.write(f"Word times added to {result.source.name} (its files were rewritten).", file=sys.stderr)
+
+    for result in run_batch(cache, args.model, sources, args.formats, on_start, options=options,
+                            on_update=word_times_added):
         if bars:
             bars.pop().close()
         overall.update(1)

@@ -41,6 +41,14 @@ class Options:
     vocabulary: tuple[str, ...] = ()  # names and terms to favour (models/vocabulary.py)
     word_timings: bool = True         # give a model without word times its timer's (Canary-Qwen: Parakeet's)
     speakers: bool = False            # label who spoke (speakers.py), after transcribing
+    # when the timer does not fit on the GPU beside the model: leave the word times pending (a batch
+    # then adds them to every file in one timer pass at its end, see batch.py) instead of swapping
+    # the two models for this file
+    defer_word_timings: bool = False
+
+
+# The note a transcript carries while its word times wait for the batch's timer pass.
+PENDING_TIMINGS = "Word times pending: they are added after the other files of this batch."
 
 
 def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progress | None = None,
@@ -81,9 +89,8 @@ def _word_timings(cache: ModelCache, spec, audio: np.ndarray, windows: list[tupl
     timer = get(spec.word_timings_from)
     if not options.word_timings:
         return "Word timings were not asked for: one segment per window."
-    if not cache.fits_together(spec.key, timer.key):
-        return (f"Word timings skipped: {spec.label} and {timer.label} do not fit on the GPU together, and swapping "
-                "them for every file would reload a model each time. Segments are whole windows.")
+    if options.defer_word_timings and not cache.fits_together(spec.key, timer.key):
+        return PENDING_TIMINGS
     try:
         with cache.use(timer.key) as model:
             timed = timer.transcribe(model, audio, windows, cache.settings,
@@ -93,6 +100,16 @@ def _word_timings(cache: ModelCache, spec, audio: np.ndarray, windows: list[tupl
     matched = _retime(transcript, timed.words)
     return (f"Word times from a {timer.label} pass over the same windows, aligned to {spec.label}'s words "
             f"({matched} of {len(transcript.words)} heard; the rest interpolated, marked \"estimated\").")
+
+
+def add_word_timings(cache: ModelCache, key: str, audio: np.ndarray, transcript: Transcript,
+                     progress: Progress | None = None) -> None:
+    """Give a transcript whose word times were left pending (:data:`PENDING_TIMINGS`) its times now,
+    running the timer over its segments (each one window), and put the final note in place of the pending one."""
+    spec = get(key)
+    windows = [(round(s.start * SAMPLE_RATE), round(s.end * SAMPLE_RATE)) for s in transcript.segments]
+    note = _word_timings(cache, spec, audio, windows, transcript, Options(), progress or no_progress)
+    transcript.notes = [note if n == PENDING_TIMINGS else n for n in transcript.notes]
 
 
 def _retime(transcript: Transcript, timed: list[Word]) -> int:
