@@ -287,10 +287,12 @@ def test_save_audio_copies_under_the_cap_only(store, tmp_path, monkeypatch):
         store.save_audio(look_alike, src)
     assert not any(look_alike.iterdir())
 
-    monkeypatch.setattr(history, "MAX_AUDIO_BYTES", src.stat().st_size - 1)
+    store.keep_audio_bytes = src.stat().st_size - 1  # --keep-audio-mb: larger inputs are not copied
     other = add(store, "big.wav")
     assert store.save_audio(other, src) is None and not any(p.stem == "audio" for p in other.iterdir())
     assert store.entries()[0].audio is None
+    store.keep_audio_bytes = 0  # --keep-audio-mb 0: no copies at all
+    assert store.save_audio(add(store, "small.wav"), src) is None
 
 
 def test_unicode_and_hostile_source_names(store):

@@ -143,6 +143,10 @@ class Settings:
         default=0.0, metadata={"env": "STUDIO_GPU_MEMORY_GB", "flag": "--gpu-memory-gb",
                                "help": "most GPU memory the app may use, in GB, for a card shared with other "
                                        "programs; 0 = whatever is free"})
+    keep_audio_mb: float = field(
+        default=200.0, metadata={"env": "STUDIO_KEEP_AUDIO_MB", "flag": "--keep-audio-mb",
+                                 "help": "History keeps a copy of each input up to this size, to replay its "
+                                         "segments; 0 = keep no audio copies"})
     idle_unload_minutes: float = field(
         default=0.0, metadata={"env": "STUDIO_IDLE_UNLOAD_MINUTES", "flag": "--idle-unload-minutes",
                                "help": "unload a model after this many idle minutes (0 = keep loaded)"})
@@ -163,7 +167,7 @@ class Settings:
             raise ConfigurationError(f"CANARY_WINDOW_SECONDS must be between 1 and 40, not {self.canary_window_seconds}: "
                                      "Canary-Qwen was trained on audio of at most 40 s and drops what lies beyond.")
         if (self.batch_size < 1 or self.max_file_mb <= 0 or self.parakeet_pass_seconds < 0
-                or self.idle_unload_minutes < 0 or self.gpu_memory_gb < 0
+                or self.idle_unload_minutes < 0 or self.gpu_memory_gb < 0 or self.keep_audio_mb < 0
                 or self.vocabulary_weight < 0):
             raise ConfigurationError("The batch size and the file size limit must be positive; the Parakeet pass "
                                      "length, the GPU memory limit, the vocabulary weight and the idle minutes zero "

@@ -305,7 +305,8 @@ class Handlers:
 def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     """The studio for ``settings`` (a new model cache unless one is given), not yet served."""
     cache = cache or ModelCache(settings)
-    store = HistoryStore(settings.output_dir / "history", writer_options=WriterOptions.from_settings(settings))
+    store = HistoryStore(settings.output_dir / "history", writer_options=WriterOptions.from_settings(settings),
+                         keep_audio_bytes=int(settings.keep_audio_mb * 1_000_000))
     _tidy(store)
     handlers = Handlers(cache, store)
     with layout.blocks() as app:

@@ -126,8 +126,10 @@ _clock = _Clock()
 
 
 class HistoryStore:
-    def __init__(self, root: str | os.PathLike, writer_options: WriterOptions = DEFAULT_OPTIONS):
+    def __init__(self, root: str | os.PathLike, writer_options: WriterOptions = DEFAULT_OPTIONS,
+                 keep_audio_bytes: int = MAX_AUDIO_BYTES):
         self.root = Path(root)
+        self.keep_audio_bytes = keep_audio_bytes  # copies of inputs up to this size are kept for replay; 0: none
         self.writer_options = writer_options  # how exports are laid out when an entry is rewritten
         self._parsed: dict[str, tuple[tuple, dict | None]] = {}  # id -> ((json name, size, mtime), summary)
 
@@ -178,15 +180,16 @@ class HistoryStore:
         return JobEntries(self)
 
     def save_audio(self, entry_dir: str | os.PathLike, src_path: str | os.PathLike) -> Path | None:
-        """Copy the input beside its outputs as ``audio<ext>``; None if it is over MAX_AUDIO_BYTES."""
+        """Copy the input beside its outputs as ``audio<ext>``; None if it is over ``keep_audio_bytes``."""
         entry = self._own_folder(entry_dir)
         src = Path(src_path)
         ext = src.suffix.lower()
         if not re.fullmatch(r"\.[a-z0-9]{1,10}", ext) or ext[1:] in FORMATS:  # odd, or would pass for an output
             ext = ".bin"
         size = src.stat().st_size
-        if size > MAX_AUDIO_BYTES:
-            log.info("Not keeping %s in History: %d bytes is over the %d-byte limit", src.name, size, MAX_AUDIO_BYTES)
+        if size > self.keep_audio_bytes:
+            log.info("Not keeping %s in History: %d bytes is over the %d-byte limit", src.name, size,
+                     self.keep_audio_bytes)
             return None
         return atomic_copy(src, entry / f"audio{ext}")
 
