@@ -243,3 +243,20 @@ def test_everything_the_app_creates_is_private_to_the_user(tmp_path, serve_studi
     assert len(list((tmp_path / "logs").iterdir())) == 2
     assert {str(f): oct(_mode(f)) for f in folders if _mode(f) != 0o700} == {}
     assert {str(f): oct(_mode(f)) for f in files if _mode(f) != 0o600} == {}
+
+
+def test_open_or_delete_with_no_entry_selected_says_so_and_keeps_the_page(tmp_path):
+    """Open/Delete pressed before any row is clicked: a hint, not "Opened ." over a blanked transcript."""
+    import gradio as gr
+
+    from transcribe_studio.app.handlers import Handlers
+    from transcribe_studio.outputs.history import HistoryStore
+
+    store = HistoryStore(tmp_path / "outputs" / "history")
+    handlers = Handlers(None, store)
+    text, segments, downloads, viewer, message, tabs = handlers.open_history("")
+    assert "click its row" in message, message
+    skipped = gr.skip()
+    assert all(out == skipped for out in (text, segments, downloads, viewer, tabs))
+    rows, picked, note = handlers.delete_history("")
+    assert "click its row" in note and rows == [] and picked == ""

@@ -88,6 +88,9 @@ def _gradio_event():
         return None
 
 
+NOTHING_PICKED = "No History entry is selected: click its row in the list first."
+
+
 class Handlers:
     """What each event does, for one app: its model cache and its History."""
 
@@ -189,6 +192,8 @@ class Handlers:
         return data[row][0] if data and row is not None and row < len(data) else ""
 
     def open_history(self, entry_id):
+        if not entry_id:  # Open with no row clicked: keep what the page shows, say what to do
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), NOTHING_PICKED, gr.skip()
         try:
             shown = view(self.store, entry_id)
             return shown.text, shown.segments, shown.downloads, shown.state, f"Opened {entry_id}.", \
@@ -199,6 +204,8 @@ class Handlers:
             return empty.text, empty.segments, empty.downloads, empty.state, error_markdown(error), gr.Tabs()
 
     def delete_history(self, entry_id):
+        if not entry_id:
+            return self.history(), "", NOTHING_PICKED
         try:
             self.store.delete(entry_id)
             note = f"Deleted {entry_id}."
