@@ -49,6 +49,7 @@ from .views import (
     history_rows,
     job_summary,
     status_markdown,
+    transcript_view,
     view,
 )
 
@@ -114,6 +115,8 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
                     shown = view(store, entries.finish(result.source))
                 else:
                     entries.discard(result.source)
+                    if result.transcript is not None:  # transcribed, not saved (a full disk): still shown, to copy
+                        shown = transcript_view(result.transcript)
                 yield Transcription.of(shown, file_rows(results), job_summary(results, len(paths), started),
                                        status_markdown(cache))
         except Cancelled:
