@@ -98,6 +98,7 @@ def test_stdout_holds_transcripts_only_and_nemo_logs_to_the_file(tmp_path, tiny_
     for chatter in CHATTER:
         assert chatter not in result.stdout and chatter not in result.stderr, chatter
     assert "nemo_logger" in (tmp_path / "cli.log").read_text()  # NeMo's own lines went to the log file
+    assert "\x1b[" not in result.stderr and "\r" not in result.stderr, repr(result.stderr)  # no bars off a terminal
 
 
 def test_a_missing_path_fails_before_any_model_loads(tmp_path, canary_cache, wav_file):
