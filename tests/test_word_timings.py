@@ -130,13 +130,18 @@ def test_vocabulary_from_text(given, phrases):
     assert parse(given) == phrases
 
 
+def test_a_slash_inside_a_term_is_no_file():
+    assert parse("TCP/IP, AC/DC") == ["TCP/IP", "AC/DC"] and parse("TCP/IP") == ["TCP/IP"]
+
+
 def test_vocabulary_from_a_file(tmp_path):
     path = tmp_path / "names.txt"
     path.write_text("Dana Whitfield\nKubernetes\n", encoding="utf-8")
     assert parse(str(path)) == ["Dana Whitfield", "Kubernetes"]
 
 
-@pytest.mark.parametrize("given", [" , ,", "x" * 101, "!!!", "a\x01b"])
+@pytest.mark.parametrize("given", [" , ,", "x" * 101, "!!!", "a\x01b", "/no/such/names.txt", "~/no-terms",
+                                   "names.txt"])
 def test_an_unusable_vocabulary_is_named(given):
     with pytest.raises(VocabularyError) as caught:
         parse(given)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from pathlib import Path
 
 from ..errors import ConfigurationError
@@ -43,6 +44,8 @@ def parse(value: str | Path | None) -> list[str]:
     """
     if value is None or not str(value).strip():
         return []
+    if not _is_file(value) and _names_a_file(str(value)):
+        raise VocabularyError(f"The names and terms file {str(value).strip()} does not exist.")
     text = _read_file(Path(value)) if _is_file(value) else str(value)
     phrases = list(dict.fromkeys(p.strip() for p in text.replace("\n", ",").split(",") if p.strip()))
     for phrase in phrases:
@@ -57,6 +60,15 @@ def parse(value: str | Path | None) -> list[str]:
 def _is_file(value) -> bool:
     text = str(value)
     return "\n" not in text and "," not in text and len(text) < 1024 and Path(text).expanduser().is_file()
+
+
+def _names_a_file(text: str) -> bool:
+    # One entry that reads as a path ("~/names.txt", "./terms", "words.txt") is a file the user meant, mistyped or
+    # missing; boosting that path as a phrase would silently do nothing. "TCP/IP" or "AC/DC" stay phrases.
+    return "," not in text and "\n" not in text and bool(_PATH_LIKE.search(text.strip()))
+
+
+_PATH_LIKE = re.compile(r"^(~|\.{0,2}/)|\.(txt|csv|tsv|lst|list|md)$", re.IGNORECASE)
 
 
 def _read_file(path: Path) -> str:
