@@ -88,6 +88,9 @@ def test_a_crash_between_two_formats_fails_that_file_and_leaves_no_entry(shared_
     assert calls == ["speech.json", "speech.srt"]
     assert result.files[0][1] == "failed" and "Disk problem" in result.message
     assert store.entries() == [] and folders(store) == []
+    # the words were heard: they stay on the page to copy, said to be unsaved, with nothing to download
+    assert result.text and result.segments and result.downloads == [] and result.entry is None
+    assert "Not saved" in result.message
 
     monkeypatch.setattr(writers, "atomic_write_text", files.atomic_write_text)
     assert api.transcribe(shared_cache, store, [wav_file], model=PARAKEET, formats=["txt"]).entry

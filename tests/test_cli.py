@@ -98,6 +98,7 @@ def test_stdout_holds_transcripts_only_and_nemo_logs_to_the_file(tmp_path, tiny_
     for chatter in CHATTER:
         assert chatter not in result.stdout and chatter not in result.stderr, chatter
     assert "nemo_logger" in (tmp_path / "cli.log").read_text()  # NeMo's own lines went to the log file
+    assert "\x1b[" not in result.stderr and "\r" not in result.stderr, repr(result.stderr)  # no bars off a terminal
 
 
 def test_a_missing_path_fails_before_any_model_loads(tmp_path, canary_cache, wav_file):
@@ -141,3 +142,15 @@ def test_help_shows_every_default(tmp_path, tiny_parakeet, canary_cache):
     options = re.split(r"\n  (?=-)", result.stdout.split("options:", 1)[1])
     undocumented = [o.split()[0] for o in options if o.strip() and "default" not in o and not o.startswith("-h")]
     assert undocumented == [], undocumented
+
+
+def test_help_names_only_files_that_exist():
+    """Help that says "see x.py" must point at a real file: a renamed module left one dangling once."""
+    import re
+
+    from transcribe_studio.cli import build_parser
+
+    root = Path(__file__).resolve().parent.parent
+    named = set(re.findall(r"[\w/]+\.py\b", " ".join(build_parser().format_help().split())))
+    missing = [n for n in named if not any(root.rglob(Path(n).name))]
+    assert missing == [], missing

@@ -243,3 +243,4 @@ def test_everything_the_app_creates_is_private_to_the_user(tmp_path, serve_studi
     assert len(list((tmp_path / "logs").iterdir())) == 2
     assert {str(f): oct(_mode(f)) for f in folders if _mode(f) != 0o700} == {}
     assert {str(f): oct(_mode(f)) for f in files if _mode(f) != 0o600} == {}
+

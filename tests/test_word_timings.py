@@ -130,13 +130,18 @@ def test_vocabulary_from_text(given, phrases):
     assert parse(given) == phrases
 
 
+def test_a_slash_inside_a_term_is_no_file():
+    assert parse("TCP/IP, AC/DC") == ["TCP/IP", "AC/DC"] and parse("TCP/IP") == ["TCP/IP"]
+
+
 def test_vocabulary_from_a_file(tmp_path):
     path = tmp_path / "names.txt"
     path.write_text("Dana Whitfield\nKubernetes\n", encoding="utf-8")
     assert parse(str(path)) == ["Dana Whitfield", "Kubernetes"]
 
 
-@pytest.mark.parametrize("given", [" , ,", "x" * 101, "!!!", "a\x01b"])
+@pytest.mark.parametrize("given", [" , ,", "x" * 101, "!!!", "a\x01b", "/no/such/names.txt", "~/no-terms",
+                                   "names.txt"])
 def test_an_unusable_vocabulary_is_named(given):
     with pytest.raises(VocabularyError) as caught:
         parse(given)
@@ -183,3 +188,13 @@ def test_a_batch_whose_models_do_not_fit_together_adds_word_times_after_all_file
         data = json.loads((tmp_path / "out" / f"{path.stem}.json").read_text())
         assert data["words"] and not any(n == engine.PENDING_TIMINGS for n in data["notes"])
         assert any(n.startswith("Word times from a Parakeet") for n in data["notes"])
+
+
+def test_the_page_never_reads_a_server_file_named_in_the_names_and_terms_box(tmp_path):
+    from transcribe_studio.app import api
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password one\npassword two\n", encoding="utf-8")
+    options = api.job_options(None, str(secret), True, False)
+    assert options.vocabulary == (str(secret),)  # taken as typed, never opened
+    assert parse(str(secret)) == ["password one", "password two"]  # the CLI (the user's own shell) may read files

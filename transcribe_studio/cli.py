@@ -111,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     route_library_logging()  # before NeMo loads anything: its chatter to the log file, not among the transcripts
     cache = ModelCache(settings)
-    overall = tqdm(total=len(sources), unit="file", desc="All files", position=0, disable=len(sources) < 2)
+    # disable=None: no bars when stderr is not a terminal (a log file, a pipe), where they are escape codes
+    overall = tqdm(total=len(sources), unit="file", desc="All files", position=0,
+                   disable=True if len(sources) < 2 else None)
     bars = []
 
     def on_start(source):
-        bar = tqdm(total=100, desc=source.name[:40], unit="%", position=1, leave=False)
+        bar = tqdm(total=100, desc=source.name[:40], unit="%", position=1, leave=False, disable=None)
         bars.append(bar)
         return lambda fraction, note: bar.update(round(fraction * 100) - bar.n)
 

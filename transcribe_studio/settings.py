@@ -131,7 +131,8 @@ class Settings:
                                                          "help": "largest input file accepted, in MB"})
     parakeet_pass_seconds: float = field(
         default=0.0, metadata={"env": "PARAKEET_PASS_SECONDS", "flag": "--parakeet-pass-seconds",
-                               "help": "longest audio Parakeet takes in one pass; 0 = by device (see long_audio.py)"})
+                               "help": "longest audio Parakeet takes in one pass, in seconds; 0 = as long as the "
+                                       "GPU's memory allows (at most 20 minutes; 5 minutes on the CPU)"})
     canary_window_seconds: float = field(
         default=40.0, metadata={"env": "CANARY_WINDOW_SECONDS", "flag": "--canary-window-seconds",
                                 "help": "longest window Canary-Qwen gets (40 s at most: its training limit)"})

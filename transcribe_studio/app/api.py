@@ -52,6 +52,7 @@ from .views import (
     history_rows,
     job_summary,
     status_markdown,
+    transcript_view,
     view,
 )
 
@@ -93,8 +94,8 @@ def job_options(cache: ModelCache, names_and_terms: str | None = "", word_timing
                 raise ModelFileError(f"Telling speakers apart needs {spec.label}, which cannot load: {reason}.",
                                      next_steps=f"Run `{SETUP_COMMAND}` once to download it, or untick "
                                                 "\"Who spoke\".")
-    return engine.Options(vocabulary=tuple(vocabulary.parse(names_and_terms)), word_timings=bool(word_timings),
-                          speakers=bool(speakers))
+    phrases = vocabulary.parse(names_and_terms, files=False)  # what a browser types never opens a server file
+    return engine.Options(vocabulary=tuple(phrases), word_timings=bool(word_timings), speakers=bool(speakers))
 
 
 def transcribe(cache: ModelCache, store: HistoryStore, files: Iterable[str | Path] | None,
@@ -138,6 +139,8 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
                         result.error = error
                 else:
                     entries.discard(result.source)
+                    if result.transcript is not None:  # transcribed, not saved (a full disk): still shown, to copy
+                        shown = transcript_view(result.transcript)
                 yield Transcription.of(shown, file_rows(results), job_summary(results, len(paths), started),
                                        status_markdown(cache))
         except Cancelled:

@@ -81,10 +81,14 @@ def view(store: HistoryStore, entry_id: str | None) -> View:
     if not entry_id:
         return View()
     transcript, _, entry = store.load(entry_id)
+    return transcript_view(transcript, entry.files, entry_id, str(entry.audio) if entry.audio else None)
+
+
+def transcript_view(transcript, downloads=(), entry: str | None = None, audio: str | None = None) -> View:
+    """``transcript`` as the Transcribe tab shows it; with no ``entry``, one that could not be saved."""
     return View(text=transcript.text,
                 segments=[[clock(s.start), clock(s.end), s.text] for s in transcript.segments],
-                downloads=[str(p) for p in entry.files], entry=entry_id,
-                audio=str(entry.audio) if entry.audio else None,
+                downloads=[str(p) for p in downloads], entry=entry, audio=audio,
                 times=[(s.start, s.end) for s in transcript.segments])
 
 
@@ -169,11 +173,19 @@ def job_summary(results, total: int, started: float) -> str:
     failed = [r for r in results if not r.ok]
     elapsed = f"{time.monotonic() - started:.0f} s"
     if total == 1 and failed:
-        return error_markdown(failed[0].error)
+        return _failure_markdown(failed[0])
     head = f"{len(results) - len(failed)} of {total} file(s) transcribed ({elapsed})."
     if len(results) < total:
         head = f"Working: {len(results)} of {total} file(s) done ({elapsed})..."
-    return head + "".join(f"\n\n**{r.source.name}**: {error_markdown(r.error)}" for r in failed)
+    return head + "".join(f"\n\n**{r.source.name}**: {_failure_markdown(r)}" for r in failed)
+
+
+UNSAVED = "\n\n**Not saved:** the transcript is shown here but is in no file and not in History; copy it now."
+
+
+def _failure_markdown(result) -> str:
+    # A transcript with an error was transcribed but not saved (a full disk): the page still shows it
+    return error_markdown(result.error) + (UNSAVED if result.transcript is not None else "")
 
 
 PROGRESS_BAR_CELLS = 20

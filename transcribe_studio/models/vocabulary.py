@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from pathlib import Path
 
 from ..errors import ConfigurationError
@@ -36,14 +37,18 @@ class VocabularyError(ConfigurationError):
                           "or a UTF-8 text file with one per line.")
 
 
-def parse(value: str | Path | None) -> list[str]:
-    """Phrases from ``"a, b, c"``, from several lines, or from a text file of one phrase per line.
+def parse(value: str | Path | None, files: bool = True) -> list[str]:
+    """Phrases from ``"a, b, c"``, from several lines, or (``files``) from a text file of one phrase per line.
 
-    Empty input gives no phrases; anything unusable raises :class:`VocabularyError`.
+    Empty input gives no phrases; anything unusable raises :class:`VocabularyError`. The page passes
+    ``files=False``: what a browser types must never make the server read one of its files (under
+    ``--listen`` the phrases, and so the file's lines, would come back in the transcript's notes).
     """
     if value is None or not str(value).strip():
         return []
-    text = _read_file(Path(value)) if _is_file(value) else str(value)
+    if files and not _is_file(value) and _names_a_file(str(value)):
+        raise VocabularyError(f"The names and terms file {str(value).strip()} does not exist.")
+    text = _read_file(Path(value)) if files and _is_file(value) else str(value)
     phrases = list(dict.fromkeys(p.strip() for p in text.replace("\n", ",").split(",") if p.strip()))
     for phrase in phrases:
         _check(phrase)
@@ -57,6 +62,15 @@ def parse(value: str | Path | None) -> list[str]:
 def _is_file(value) -> bool:
     text = str(value)
     return "\n" not in text and "," not in text and len(text) < 1024 and Path(text).expanduser().is_file()
+
+
+def _names_a_file(text: str) -> bool:
+    # One entry that reads as a path ("~/names.txt", "./terms", "words.txt") is a file the user meant, mistyped or
+    # missing; boosting that path as a phrase would silently do nothing. "TCP/IP" or "AC/DC" stay phrases.
+    return "," not in text and "\n" not in text and bool(_PATH_LIKE.search(text.strip()))
+
+
+_PATH_LIKE = re.compile(r"^(~|\.{0,2}/)|\.(txt|csv|tsv|lst|list|md)$", re.IGNORECASE)
 
 
 def _read_file(path: Path) -> str:
