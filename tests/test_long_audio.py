@@ -287,3 +287,16 @@ def test_a_clip_under_1_s_is_heard_from_its_first_sample_and_its_words_lie_insid
     assert not row[clip.size:].any()
     assert transcript.words, "the tiny model says something for any input"
     assert all(0.0 <= w.start <= w.end <= 0.6 and w.start < 0.6 for w in transcript.words)
+
+
+def test_the_partial_transcript_grows_as_each_part_finishes(cache_with):
+    """What the page shows while a multi-part file runs (issue 11): the text so far, after every part."""
+    from transcribe_studio.progress import partial_to
+
+    audio, _ = conversation([7, 8, 6, 7], [0.8, 0.8, 0.8, 0.8])
+    shown = []
+    with partial_to(shown.append):
+        transcript = engine.transcribe(cache_with(parakeet_pass_seconds=10.0), PARAKEET, audio)
+    assert len(shown) >= 3  # one per part
+    assert all(len(a) <= len(b) for a, b in zip(shown, shown[1:]))  # it only grows
+    assert shown[-1].split() == " ".join(w.text for w in transcript.words).split()  # and ends as the transcript
