@@ -179,9 +179,9 @@ class Handlers:
             return *_shown(dataclasses.replace(result, message=message, status=status)), state
         message = progress_markdown(job.progress())
         if job.result is shown and not job.partial:
-            return *[gr.skip()] * 4, gr.skip(), message, status, gr.skip(), gr.skip(), state
-        if job.result is shown:  # only the text in progress changed: the player keeps playing
-            return job.partial, *[gr.skip()] * 4, message, status, gr.skip(), gr.skip(), state
+            return *[gr.skip()] * 4, gr.skip(), message, status, gr.skip(), state
+        if job.result is shown:  # only the text in progress changed
+            return job.partial, *[gr.skip()] * 4, message, status, gr.skip(), state
         text = job.partial or result.text
         return (text, *_shown(dataclasses.replace(result, message=message, status=status))[1:]), state
 
@@ -227,11 +227,11 @@ class Handlers:
         row = _row(event)
         entry_id = batch[row] if batch and row is not None and 0 <= row < len(batch) else None
         if not entry_id:
-            return *[gr.skip()] * 5, "That file has no transcript: its row says why."
+            return *[gr.skip()] * 4, "That file has no transcript: its row says why."
         try:
             shown = view(self.store, entry_id)
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
-            return *[gr.skip()] * 5, error_markdown(report(exc, f"opening the History entry {entry_id}"))
+            return *[gr.skip()] * 4, error_markdown(report(exc, f"opening the History entry {entry_id}"))
         return (*_view_outputs(shown), "")
 
     def download_all(self, batch):
@@ -279,13 +279,13 @@ class Handlers:
 
     def open_history(self, entry_id):
         if not entry_id:
-            return *[gr.skip()] * 5, gr.skip(), gr.Tabs(), PICK_FIRST.format("open")
+            return *[gr.skip()] * 4, gr.skip(), gr.Tabs(), PICK_FIRST.format("open")
         try:
             shown = view(self.store, entry_id)
             return *_view_outputs(shown), "Opened from History.", gr.Tabs(selected="transcribe"), ""
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
             error = error_markdown(report(exc, f"opening the History entry {entry_id}"))
-            return *[gr.skip()] * 5, gr.skip(), gr.Tabs(), error
+            return *[gr.skip()] * 4, gr.skip(), gr.Tabs(), error
 
     def ask_delete(self, entry_id, picked_label):
         """Delete's first click: say what would go, and show the button that deletes it."""
@@ -340,15 +340,15 @@ def _row(event: gr.SelectData) -> int | None:
     return event.index[0] if isinstance(event.index, (list, tuple)) else event.index
 
 
-def _segments_table(segments: list[list[str]], headers: list[str]) -> gr.Dataframe:
-    """The segments, with a speaker column when they have speakers (only the text column is editable)."""
-    return gr.Dataframe(value={"headers": headers, "data": segments} if segments else None, headers=headers)
+def _segments_table(segments: list[list[str]], headers: list[str]) -> dict:
+    """The segments with their columns (a speaker column when they have speakers); a plain value, not a
+    component update, so API callers get ``{"headers": ..., "data": ...}`` as before."""
+    return {"headers": headers, "data": segments}
 
 
 def _view_outputs(shown) -> tuple:
-    """An entry as the page shows it: text, segments, downloads, viewer, player."""
-    return (shown.text, _segments_table(shown.segments, shown.headers), shown.downloads, shown.state,
-            player_html(shown.state))
+    """An entry as the page shows it: text, segments, downloads, viewer (the player follows the viewer)."""
+    return shown.text, _segments_table(shown.segments, shown.headers), shown.downloads, shown.state
 
 
 def _edited(shown, message: str) -> tuple:
@@ -361,7 +361,7 @@ def _edited(shown, message: str) -> tuple:
 def _shown(result: api.Transcription) -> tuple:
     """A job's answer in :func:`_job_components`' order, less the job state."""
     return (result.text, _segments_table(result.segments, result.headers), result.downloads, result.viewer,
-            result.files, result.message, result.status, result.batch, player_html(result.viewer))
+            result.files, result.message, result.status, result.batch)
 
 
 def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
@@ -424,7 +424,7 @@ def _job_components(page: layout.Page) -> list:
     """What a watched job fills, in :meth:`Handlers._job_outputs`'s order. Its progress shows in one
     place, the message; the events set ``show_progress="hidden"`` so the others stay quiet."""
     return [page.text, page.segments, page.downloads, page.viewer, page.files_table, page.message, page.status,
-            page.batch, page.player, page.job]
+            page.batch, page.job]
 
 
 def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
@@ -437,14 +437,16 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     page.text.change(lambda: "", outputs=page.answer, api_name=False, queue=False)  # an old answer goes with its text
     page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,
                     show_progress="hidden")
+    # The player follows the transcript shown, however it came (a job, a Files row, History); not an API output.
+    page.viewer.change(lambda state: player_html(state or {}), inputs=page.viewer, outputs=page.player,
+                       api_name=False, queue=False, show_progress="hidden")
     page.segments.select(h.segment_start, inputs=page.viewer, outputs=page.seek, api_name=False, queue=False,
                          show_progress="hidden").then(None, inputs=page.seek, js=layout.SEEK_JS, api_name=False)
     edited = [page.text, page.segments, page.downloads, page.edit_note]
     page.save_edits.click(h.save_edit, inputs=[page.viewer, page.segments], outputs=edited, api_name=False)
     page.rename.click(h.rename_speakers, inputs=[page.viewer, page.speaker_names], outputs=edited, api_name=False)
     page.files_table.select(h.open_file_row, inputs=page.batch, api_name=False,
-                            outputs=[page.text, page.segments, page.downloads, page.viewer, page.player,
-                                     page.edit_note])
+                            outputs=[page.text, page.segments, page.downloads, page.viewer, page.edit_note])
     page.download_all.click(h.download_all, inputs=page.batch, outputs=[page.zip_file, page.edit_note],
                             api_name=False)
     answered = [page.answer, page.status]
@@ -462,8 +464,8 @@ def _wire_history(page: layout.Page, h: Handlers) -> None:
     page.history.select(h.pick_history, inputs=[page.history_ids, page.history], api_name=False,
                         outputs=[page.picked, page.picked_label, page.confirm_delete])
     page.open_btn.click(h.open_history, inputs=page.picked, api_name=False,
-                        outputs=[page.text, page.segments, page.downloads, page.viewer, page.player, page.message,
-                                 page.tabs, page.history_note])
+                        outputs=[page.text, page.segments, page.downloads, page.viewer, page.message, page.tabs,
+                                 page.history_note])
     page.delete_btn.click(h.ask_delete, inputs=[page.picked, page.picked_label], api_name=False,
                           outputs=[page.history_note, page.confirm_delete])
     page.confirm_delete.click(h.delete_history, inputs=[page.picked, page.history_search], api_name=False,
