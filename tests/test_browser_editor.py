@@ -99,6 +99,10 @@ def test_an_edited_segment_is_saved_into_every_download_and_unchanged_words_keep
 
     # A click on a segment moves the player of the whole recording to its start.
     seek_to_segment(page, 1, before.segments[1].start)
+    # As it plays, the segment under the playhead is highlighted, and only that one.
+    page.wait_for_function("""() => {
+        const cell = (row) => document.querySelector(`#segments-table [data-testid=cell-${row}-2]`).style.background;
+        return cell(1) !== '' && cell(0) === ''; }""")
 
     edit_cell(page, 1, 2, "The budget is fine, Dana.")
     page.get_by_role("button", name="Save edits", exact=True).click()
