@@ -167,6 +167,9 @@ def test_each_batch_row_opens_its_file_download_all_zips_them_and_a_file_added_t
     files.locator("input[type=file]").set_input_files([str(p) for p in (first, second, again)])
     files.locator("a[data-testid=download-link][download='second.wav']").wait_for()
     assert files.locator("a[data-testid=download-link][download='first.wav']").count() == 2
+    page.get_by_text("Options: names and terms").click()
+    for name in ("Markdown", "DOCX (Word)"):
+        page.get_by_label(name, exact=True).check()
     transcribe_button(page).click()
     wait_for_text(page, "2 of 2 file(s) transcribed", timeout_ms=60_000)  # a shared CPU may be slow
     assert [row[0] for row in grid_rows(grid(page, FILES))] == ["first.wav", "second.wav"]
@@ -181,7 +184,11 @@ def test_each_batch_row_opens_its_file_download_all_zips_them_and_a_file_added_t
     grid(page, FILES).locator("[data-testid=cell-0-0]").click()
     page.wait_for_function("() => [...document.querySelectorAll('a[data-testid=download-link]')]"
                            ".some(a => a.download === 'first.txt')")
-    assert all(name.startswith("first.") for name in shown_downloads())
+    assert shown_downloads() == [f"first.{ext}" for ext in ("docx", "json", "md", "srt", "txt", "vtt")]
+    segments = [s.text for s in app.studio_history.load(entries["first.wav"].id)[0].segments]
+    document = "\n".join(p.text for p in docx.Document(str(download(page, tmp_path, "first.docx"))).paragraphs)
+    markdown = download(page, tmp_path, "first.md").read_text(encoding="utf-8")
+    assert segments and all(text in document and text in markdown for text in segments)
     seek_to_segment(page, 0, app.studio_history.load(entries["first.wav"].id)[0].segments[0].start)
 
     page.get_by_role("button", name=re.compile("^Download all")).click()

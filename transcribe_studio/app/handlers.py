@@ -183,7 +183,7 @@ class Handlers:
         if job.result is shown:  # only the text in progress changed
             return job.partial, *[gr.skip()] * 4, message, status, gr.skip(), state
         text = job.partial or result.text
-        return (text, *_shown(dataclasses.replace(result, message=message, status=status))[1:]), state
+        return text, *_shown(dataclasses.replace(result, message=message, status=status))[1:], state
 
     def cancel(self, job_state, request: gr.Request = None):
         """Cancel the caller's job shown on this page (through the API: all the caller's jobs)."""

@@ -28,6 +28,7 @@ SEEK_JS = f"""(start) => {{
     return start;
 }}"""
 LOAD, UNLOAD = "load", "unload"
+FORMAT_LABELS = {"md": "Markdown", "docx": "DOCX (Word)"}  # the others: their extension in capitals
 
 
 class Page:
@@ -160,7 +161,8 @@ def _options(page: Page, texts: OptionTexts) -> None:
                                      info=texts.vocabulary, max_lines=3)
         page.word_timings = gr.Checkbox(value=True, label=texts.word_timings)
         page.speakers = gr.Checkbox(value=False, label="Who spoke (up to 4 speakers)", info=texts.speakers)
-        page.formats = gr.CheckboxGroup(list(FORMATS), value=list(DEFAULT_FORMATS),
+        page.formats = gr.CheckboxGroup([(FORMAT_LABELS.get(f, f.upper()), f) for f in FORMATS],
+                                        value=list(DEFAULT_FORMATS),
                                         label="Save as (JSON is always kept for History)")
 
 
