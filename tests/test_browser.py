@@ -1,5 +1,5 @@
 """The studio in a real headless Chromium (Playwright, sync API), served in-process on 127.0.0.1
-with the tiny real models: upload, transcribe, click a segment to hear it, download the SRT,
+with the tiny real models: upload, transcribe, click a segment to seek the player, download the SRT,
 cancel a batch, History (open, delete) and the Models tab.
 
 Skipped, with the reason, where Playwright or Chromium is missing (``tests/run.sh`` installs
