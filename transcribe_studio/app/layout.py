@@ -140,7 +140,8 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
             page.player = gr.HTML(label=RECORDING_LABEL, show_label=True, padding=False)
             # Only the text column is editable: times and speakers come from the model (speakers are renamed below).
             page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=SEGMENTS_LABEL, interactive=True,
-                                         static_columns=[0, 1, 3], wrap=True, row_limits=None, elem_id=SEGMENTS_ID)
+                                         static_columns=[0, 1, 3], wrap=True, row_limits=None, elem_id=SEGMENTS_ID,
+                                         column_widths=["17%", "17%", "66%"])
             page.seek = gr.Number(visible=False)
             with gr.Row():
                 page.save_edits = gr.Button("Save edits", size="sm")
