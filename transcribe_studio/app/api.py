@@ -71,7 +71,7 @@ JobProgress = Callable[[float, str], None]
 class Transcription:
     """What ``/transcribe`` answers, after each file and at the end of a job."""
     text: str = ""                                           # the transcript of the last file finished
-    segments: list[list[str]] = field(default_factory=list)  # its [start, end, text] rows ("0:01.20")
+    segments: list[list[str]] = field(default_factory=list)  # its [start, end, text(, speaker)] rows ("0:01.20")
     downloads: list[str] = field(default_factory=list)       # paths of its output files
     files: list[list[str]] = field(default_factory=list)     # [file, "done"/"failed", details] per file so far
     message: str = ""                                        # markdown: progress, summary, what went wrong
