@@ -199,3 +199,26 @@ def test_the_page_sends_no_analytics_and_hugging_face_no_telemetry(settings):
     # a Blocks without analytics sets it again, to "True", too late for that).
     assert os.environ["HF_HUB_DISABLE_TELEMETRY"].upper() in {"1", "ON", "YES", "TRUE"}
     assert huggingface_hub.constants.HF_HUB_DISABLE_TELEMETRY is True
+
+
+def test_save_edit_and_rename_speakers_through_the_api(served_app, wav_file):
+    from gradio_client import Client
+
+    app, url = served_app
+    client = Client(url, verbose=False)
+    transcribe(client, [wav_file])
+    entry = app.studio_history.entries()[0]
+    texts = [s.text for s in app.studio_history.load(entry.id)[0].segments]
+    texts[0] = "Edited words here."
+    text, segments, message = client.predict(entry.id, texts, api_name="/save_edit")
+    assert message.startswith("Edits saved") and text.startswith("Edited words here.")
+    assert segments[0][2] == "Edited words here."
+    assert app.studio_history.load(entry.id)[0].segments[0].text == "Edited words here."
+    assert "Edited words here." in (entry.files[0].parent / "speech.txt").read_text(encoding="utf-8")
+
+    # A refused edit or rename says why in one message and changes nothing.
+    _, _, message = client.predict(entry.id, ["only one"] * (len(texts) + 1), api_name="/save_edit")
+    assert message.startswith("**The edit could not be saved.**") and "What to do" in message
+    _, _, message = client.predict(entry.id, "Speaker 1 = Dana", api_name="/rename_speakers")
+    assert "The speakers could not be renamed" in message and "What to do" in message
+    assert app.studio_history.load(entry.id)[0].segments[0].text == "Edited words here."

@@ -19,6 +19,8 @@ failed load or a bad question: the answer says what went wrong and what to do
 ``/current_job``              (none): the caller's running job, watched to its end  as ``/transcribe`` (all empty
                                                                                     when none runs)
 ``/history``                  (none)                                                rows
+``/save_edit``                entry id, segment texts (list, one per segment)       text, segments, message
+``/rename_speakers``          entry id, names ("Speaker 1 = Dana, Speaker 2 = Lee")  text, segments, message
 ``/load_model_<key>``         (none)                                                models, note, status
 ``/unload_model_<key>``       (none)                                                models, note, status
 ============================  ====================================================  ===============================
@@ -30,6 +32,8 @@ All model work shares one queue slot on the page, so these run one at a time the
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +44,7 @@ from ..batch import FileResult, run_batch
 from ..errors import ModelFileError, StudioError, report
 from ..models import DEFAULT_MODEL, ModelCache, vocabulary
 from ..models.spec import diarizers, label
-from ..outputs.history import HistoryStore
+from ..outputs.history import EditError, HistoryStore
 from ..outputs.writers import DEFAULT_FORMATS
 from ..progress import Cancelled
 from ..settings import SETUP_COMMAND
@@ -50,7 +54,9 @@ from .views import (
     error_markdown,
     file_rows,
     history_rows,
+    SEGMENT_HEADERS,
     job_summary,
+    parse_speaker_names,
     status_markdown,
     transcript_view,
     view,
@@ -66,17 +72,21 @@ JobProgress = Callable[[float, str], None]
 class Transcription:
     """What ``/transcribe`` answers, after each file and at the end of a job."""
     text: str = ""                                           # the transcript of the last file finished
-    segments: list[list[str]] = field(default_factory=list)  # its [start, end, text] rows ("0:01.20")
+    segments: list[list[str]] = field(default_factory=list)  # its [start, end, text(, speaker)] rows ("0:01.20")
     downloads: list[str] = field(default_factory=list)       # paths of its output files
     files: list[list[str]] = field(default_factory=list)     # [file, "done"/"failed", details] per file so far
     message: str = ""                                        # markdown: progress, summary, what went wrong
     status: str = ""                                         # markdown: the device and each model's state
     entry: str | None = None                                 # the History entry of the last file finished
-    viewer: dict = field(default_factory=dict)               # for the page: replaying its segments
+    viewer: dict = field(default_factory=dict)               # for the page: the entry shown, its audio
+    headers: list[str] = field(default_factory=lambda: list(SEGMENT_HEADERS))  # the segments' columns
+    batch: list[str | None] = field(default_factory=list)    # the History entry of each file row (None: failed)
 
     @classmethod
-    def of(cls, shown: View, files: list[list[str]], message: str, status: str) -> "Transcription":
-        return cls(shown.text, shown.segments, shown.downloads, files, message, status, shown.entry, shown.state)
+    def of(cls, shown: View, files: list[list[str]], message: str, status: str,
+           batch: list[str | None] = ()) -> "Transcription":
+        return cls(shown.text, shown.segments, shown.downloads, files, message, status, shown.entry, shown.state,
+                   shown.headers, list(batch))
 
     def outputs(self) -> tuple:
         """In the order of the page's outputs: text, segments, downloads, viewer, files, message, status."""
@@ -121,20 +131,22 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
                      progress: JobProgress | None = None,
                      options: engine.Options | None = None) -> Iterator[Transcription]:
     """:func:`transcribe`, answering after every file (the page streams these)."""
-    paths = [Path(f) for f in (files or [])] + ([Path(recording)] if recording else [])
+    paths = unique_files([Path(f) for f in (files or [])] + ([Path(recording)] if recording else []))
     if not paths:
         yield Transcription(message=NO_INPUT, status=status_markdown(cache))
         return
     formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # History reads the JSON
-    started, results, shown = time.monotonic(), [], View()
+    started, results, shown, batch = time.monotonic(), [], View(), []
     on_start = _per_file_progress(progress, paths, results, label(model))
     with store.job() as entries:
         try:
             for result in run_batch(cache, model, paths, formats, on_start, entries.open, options):
                 results.append(result)
+                batch.append(None)
                 if result.ok:
                     try:
                         shown = view(store, entries.finish(result.source))
+                        batch[-1] = shown.entry
                     except StudioError as error:  # the entry vanished after its files were written
                         result.error = error
                 else:
@@ -142,10 +154,31 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
                     if result.transcript is not None:  # transcribed, not saved (a full disk): still shown, to copy
                         shown = transcript_view(result.transcript)
                 yield Transcription.of(shown, file_rows(results), job_summary(results, len(paths), started),
-                                       status_markdown(cache))
+                                       status_markdown(cache), batch)
         except Cancelled:
             entries.discard_open()
-            yield Transcription.of(shown, file_rows(results), _cancelled(results), status_markdown(cache))
+            yield Transcription.of(shown, file_rows(results), _cancelled(results), status_markdown(cache), batch)
+
+
+def unique_files(paths: list[Path]) -> list[Path]:
+    """``paths`` with a file added twice kept once (the first): the same path, or the same name, size and
+    first megabyte (one file uploaded twice lands in two upload folders)."""
+    seen, kept = set(), []
+    for path in paths:
+        key = _identity(path)
+        if key not in seen:
+            seen.add(key)
+            kept.append(path)
+    return kept
+
+
+def _identity(path: Path) -> tuple:
+    try:
+        with open(path, "rb") as f:
+            head = hashlib.sha256(f.read(1 << 20)).hexdigest()
+        return path.name, path.stat().st_size, head
+    except OSError:  # unreadable: only the same path is the same file (run_batch says what is wrong)
+        return (str(path),)
 
 
 def _per_file_progress(progress: JobProgress | None, paths: list[Path], results: list[FileResult],
@@ -196,6 +229,52 @@ def _answer(call: Callable[[], assistant.Answer], cache: ModelCache) -> tuple[st
 def history(store: HistoryStore) -> list[list[str]]:
     """Every complete History entry, newest first: [id, created (UTC), file, model, duration, preview]."""
     return history_rows(store)
+
+
+def save_edit(store: HistoryStore, entry_id: str | None, segment_texts: list[str]) -> tuple[View, str]:
+    """Save a person's segment texts (one per segment, in order) into the History entry ``entry_id`` and
+    rewrite its exports: (the entry as now shown, a message). Nothing is written when the edit is refused."""
+    return _entry_change(store, entry_id, lambda: store.save_edit(entry_id, segment_texts), "Edits saved",
+                         "saving the edits")
+
+
+def rename_speakers(store: HistoryStore, entry_id: str | None, names: str | None) -> tuple[View, str]:
+    """Name the entry's speakers ("Speaker 1 = Dana, Speaker 2 = Lee"; an empty name restores the label) and
+    rewrite its exports: (the entry as now shown, a message)."""
+    def rename():
+        try:
+            store.rename_speakers(entry_id, parse_speaker_names(names))
+        except ValueError as exc:
+            raise EditError(f"The speakers could not be renamed: {exc}",
+                            next_steps="Write each as \"Speaker 1 = Dana\", separated by commas, using the "
+                                       "speaker labels shown in the segments table.") from None
+    return _entry_change(store, entry_id, rename, "Speakers renamed", "renaming the speakers")
+
+
+def _entry_change(store: HistoryStore, entry_id: str | None, change: Callable[[], object], done: str,
+                  doing: str) -> tuple[View, str]:
+    if not entry_id:
+        return View(), "Open a transcript first (transcribe a file, or open one from History)."
+    try:
+        change()
+        shown = view(store, entry_id)
+        return shown, f"{done}: every download of this transcript was rewritten."
+    except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
+        return View(), error_markdown(report(exc, doing))
+
+
+def download_all(store: HistoryStore, entry_ids: list[str | None]) -> tuple[str | None, str]:
+    """One zip of the entries' exports, made in the app's temporary folder (which Gradio may serve):
+    (its path or None, a message)."""
+    chosen = [entry for entry in entry_ids or [] if entry]
+    if not chosen:
+        return None, "Nothing to download yet: transcribe files first."
+    try:
+        temp = os.environ.get("GRADIO_TEMP_DIR")
+        path = store.zip_entries(chosen, folder=Path(temp) / "zips" if temp else None)
+        return str(path), f"One zip of {len(chosen)} transcript(s)."
+    except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
+        return None, error_markdown(report(exc, "making the zip"))
 
 
 def load_model(cache: ModelCache, key: str) -> tuple[list[list[str]], str, str]:

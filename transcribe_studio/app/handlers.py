@@ -38,12 +38,12 @@ from . import api, cancels, guard, layout, model_table, startup  # noqa: E402
 from .access import Access  # noqa: E402
 from .jobs import Job, JobRegistry  # noqa: E402
 from .text import model_descriptions  # noqa: E402
-from ..formatting import clock  # noqa: E402
 from .views import (  # noqa: E402
     error_markdown,
     history_listing,
+    player_html,
     progress_markdown,
-    segment_clip,
+    segment_texts,
     status_markdown,
     view,
 )
@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 
 GPU = "gpu"  # the one queue slot every model call shares
 JOBS = "jobs"  # watching jobs: cheap, any number at once (the job registry runs one job at a time)
-SEGMENT_LABEL = "Segment"
 NOTHING_PICKED = "*Nothing selected: click a row.*"
 PICK_FIRST = "Select an entry first: click its row in the list, then press {}."
 WATCH_INTERVAL_S = 0.25  # how often a watcher yields, so a close from Gradio reaches it at once
@@ -132,13 +131,13 @@ class Handlers:
             try:
                 options = api.job_options(self.cache, names_and_terms, word_timings, speakers)
             except StudioError as error:  # a names and terms list that cannot be used, no diarizer file
-                yield *api.Transcription(message=error_markdown(error), status=status_markdown(self.cache)).outputs(), {}
+                yield *_shown(api.Transcription(message=error_markdown(error), status=status_markdown(self.cache))), {}
                 return
             recording = _dated_recording(recording)
             job = self.jobs.submit(owner, _names(files, recording), model, functools.partial(
                 api.transcribe_steps, self.cache, self.store, files, recording, model, formats, options=options))
         elif (job := self.jobs.current(owner)) is None:
-            yield *api.transcribe(self.cache, self.store, files, recording, model, formats).outputs(), {}
+            yield *_shown(api.transcribe(self.cache, self.store, files, recording, model, formats)), {}
             return
         yield from self._watch(job)
 
@@ -146,7 +145,7 @@ class Handlers:
         """On page load (and ``/current_job``): show the caller's running job, if any, until it ends."""
         job = self.jobs.current(_owner(request))
         if job is None:
-            yield *api.Transcription(status=status_markdown(self.cache)).outputs(), {}
+            yield *_shown(api.Transcription(status=status_markdown(self.cache))), {}
             return
         yield from self._watch(job)
 
@@ -177,12 +176,14 @@ class Handlers:
         state = {"job": job.id}
         if finished:
             message = error_markdown(job.error) if job.error else result.message
-            return *dataclasses.replace(result, message=message, status=status).outputs(), state
+            return *_shown(dataclasses.replace(result, message=message, status=status)), state
         message = progress_markdown(job.progress())
         if job.result is shown and not job.partial:
-            return *[gr.skip()] * 4, gr.skip(), message, status, state
+            return *[gr.skip()] * 4, gr.skip(), message, status, gr.skip(), state
+        if job.result is shown:  # only the text in progress changed
+            return job.partial, *[gr.skip()] * 4, message, status, gr.skip(), state
         text = job.partial or result.text
-        return text, result.segments, result.downloads, result.viewer, result.files, message, status, state
+        return text, *_shown(dataclasses.replace(result, message=message, status=status))[1:], state
 
     def cancel(self, job_state, request: gr.Request = None):
         """Cancel the caller's job shown on this page (through the API: all the caller's jobs)."""
@@ -192,16 +193,50 @@ class Handlers:
         return f"**Cancelling after the current step...** ({len(asked)} job(s)) Finished files stay saved."
 
     @staticmethod
-    def play_segment(state, event: gr.SelectData):
-        """The clicked segment's clip, labelled with where it lies on the recording's own clock (the
-        player itself counts from the clip's start)."""
+    def segment_start(state, event: gr.SelectData):
+        """The clicked segment's start on the recording's own clock (for SEEK_JS), or gr.skip()."""
         segments = (state or {}).get("segments") or []
-        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        row = _row(event)
         if row is None or not 0 <= row < len(segments):
-            return gr.Audio(value=None, label=SEGMENT_LABEL)
-        start, end = segments[row]
-        return gr.Audio(value=segment_clip(state.get("audio"), start, end),
-                        label=f"{SEGMENT_LABEL}: {clock(start)} to {clock(end)} of the recording")
+            return gr.skip()
+        return segments[row][0]
+
+    # --- Edit -------------------------------------------------------------------
+    def save_edit(self, state, rows):
+        """Save edits: the segments table's texts into the entry shown; its text, table and downloads again."""
+        shown, message = api.save_edit(self.store, (state or {}).get("entry"), segment_texts(rows))
+        return _edited(shown, message)
+
+    def rename_speakers(self, state, names):
+        shown, message = api.rename_speakers(self.store, (state or {}).get("entry"), names)
+        return _edited(shown, message)
+
+    def save_edit_api(self, entry_id: str, segment_texts: list[str]) -> tuple[str, list[list[str]], str]:
+        """``/save_edit``: (text, segments, message) after saving one text per segment into the entry."""
+        shown, message = api.save_edit(self.store, entry_id, segment_texts)
+        return shown.text, shown.segments, message
+
+    def rename_speakers_api(self, entry_id: str, names: str) -> tuple[str, list[list[str]], str]:
+        """``/rename_speakers``: (text, segments, message) after naming speakers ("Speaker 1 = Dana, ...")."""
+        shown, message = api.rename_speakers(self.store, entry_id, names)
+        return shown.text, shown.segments, message
+
+    # --- Batches ----------------------------------------------------------------
+    def open_file_row(self, batch, event: gr.SelectData):
+        """A Files row clicked: that file's transcript, player and downloads (a failed file: its message)."""
+        row = _row(event)
+        entry_id = batch[row] if batch and row is not None and 0 <= row < len(batch) else None
+        if not entry_id:
+            return *[gr.skip()] * 4, "That file has no transcript: its row says why."
+        try:
+            shown = view(self.store, entry_id)
+        except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
+            return *[gr.skip()] * 4, error_markdown(report(exc, f"opening the History entry {entry_id}"))
+        return (*_view_outputs(shown), "")
+
+    def download_all(self, batch):
+        path, message = api.download_all(self.store, batch)
+        return gr.File(value=path, visible=path is not None), message
 
     # --- Ask the assistant ---------------------------------------------------------
     def summarise(self, text):
@@ -235,7 +270,7 @@ class Handlers:
     @staticmethod
     def pick_history(ids, rows, event: gr.SelectData):
         """The clicked row's entry id, what the page says about it, and Delete's confirmation hidden."""
-        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        row = _row(event)
         data = rows.values.tolist() if hasattr(rows, "values") else rows
         if not ids or row is None or not 0 <= row < len(ids) or not data or row >= len(data):
             return "", NOTHING_PICKED, gr.Button(visible=False)
@@ -247,8 +282,7 @@ class Handlers:
             return *[gr.skip()] * 4, gr.skip(), gr.Tabs(), PICK_FIRST.format("open")
         try:
             shown = view(self.store, entry_id)
-            return shown.text, shown.segments, shown.downloads, shown.state, "Opened from History.", \
-                gr.Tabs(selected="transcribe"), ""
+            return *_view_outputs(shown), "Opened from History.", gr.Tabs(selected="transcribe"), ""
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
             error = error_markdown(report(exc, f"opening the History entry {entry_id}"))
             return *[gr.skip()] * 4, gr.skip(), gr.Tabs(), error
@@ -302,6 +336,34 @@ class Handlers:
         return model_table.rows(self.cache), status_markdown(self.cache)
 
 
+def _row(event: gr.SelectData) -> int | None:
+    return event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+
+
+def _segments_table(segments: list[list[str]], headers: list[str]) -> dict:
+    """The segments with their columns (a speaker column when they have speakers); a plain value, not a
+    component update, so API callers get ``{"headers": ..., "data": ...}`` as before."""
+    return {"headers": headers, "data": segments}
+
+
+def _view_outputs(shown) -> tuple:
+    """An entry as the page shows it: text, segments, downloads, viewer (the player follows the viewer)."""
+    return shown.text, _segments_table(shown.segments, shown.headers), shown.downloads, shown.state
+
+
+def _edited(shown, message: str) -> tuple:
+    """After an edit or a rename: text, segments, downloads, message (nothing else moves when it failed)."""
+    if not shown.entry:
+        return *[gr.skip()] * 3, message
+    return shown.text, _segments_table(shown.segments, shown.headers), shown.downloads, message
+
+
+def _shown(result: api.Transcription) -> tuple:
+    """A job's answer in :func:`_job_components`' order, less the job state."""
+    return (result.text, _segments_table(result.segments, result.headers), result.downloads, result.viewer,
+            result.files, result.message, result.status, result.batch)
+
+
 def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
     """The studio for ``settings`` (a new model cache unless one is given), not yet served."""
     cache = cache or ModelCache(settings)
@@ -327,6 +389,8 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         attached.then(handlers.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids],
                       api_name=False, show_progress="hidden")
         gr.api(handlers.history_rows_api, api_name="history")
+        gr.api(handlers.save_edit_api, api_name="save_edit")
+        gr.api(handlers.rename_speakers_api, api_name="rename_speakers")
     app.queue(default_concurrency_limit=1)
     app.studio_cache = cache  # for tests
     app.studio_history = store
@@ -361,7 +425,7 @@ def _job_components(page: layout.Page) -> list:
     """What a watched job fills, in :meth:`Handlers._job_outputs`'s order. Its progress shows in one
     place, the message; the events set ``show_progress="hidden"`` so the others stay quiet."""
     return [page.text, page.segments, page.downloads, page.viewer, page.files_table, page.message, page.status,
-            page.job]
+            page.batch, page.job]
 
 
 def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
@@ -374,7 +438,18 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     page.text.change(lambda: "", outputs=page.answer, api_name=False, queue=False)  # an old answer goes with its text
     page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,
                     show_progress="hidden")
-    page.segments.select(h.play_segment, inputs=page.viewer, outputs=page.player, api_name=False)
+    # The player follows the transcript shown, however it came (a job, a Files row, History); not an API output.
+    page.viewer.change(lambda state: player_html(state or {}), inputs=page.viewer, outputs=page.player,
+                       api_name=False, queue=False, show_progress="hidden")
+    page.segments.select(h.segment_start, inputs=page.viewer, outputs=page.seek, api_name=False, queue=False,
+                         show_progress="hidden").then(None, inputs=page.seek, js=layout.SEEK_JS, api_name=False)
+    edited = [page.text, page.segments, page.downloads, page.edit_note]
+    page.save_edits.click(h.save_edit, inputs=[page.viewer, page.segments], outputs=edited, api_name=False)
+    page.rename.click(h.rename_speakers, inputs=[page.viewer, page.speaker_names], outputs=edited, api_name=False)
+    page.files_table.select(h.open_file_row, inputs=page.batch, api_name=False,
+                            outputs=[page.text, page.segments, page.downloads, page.viewer, page.edit_note])
+    page.download_all.click(h.download_all, inputs=page.batch, outputs=[page.zip_file, page.edit_note],
+                            api_name=False)
     answered = [page.answer, page.status]
     page.summary_btn.click(h.summarise, inputs=page.text, outputs=answered, api_name="summarise", concurrency_id=GPU)
     page.actions_btn.click(h.action_items, inputs=page.text, outputs=answered, api_name="action_items",

@@ -14,16 +14,28 @@ import gradio as gr
 from ..outputs.writers import DEFAULT_FORMATS, FORMATS
 from . import model_table
 from .text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, QUICK_HOW_TO
-from .views import FILE_HEADERS, HISTORY_HEADERS, SEGMENT_HEADERS
+from .views import FILE_HEADERS, HISTORY_HEADERS, PLAYER_ID, SEGMENT_HEADERS, SEGMENTS_ID
 
 TITLE = "NeMo Transcription Studio"
+RECORDING_LABEL = "Recording"
+SEGMENTS_LABEL = "Segments (click a row to play from there; edit a text, then Save edits)"
+FILES_LABEL = "Files (click a row to open it)"
+# Gradio's Audio has no seek (and its waveform keeps its own clock): the player is a plain <audio> element
+# (views.player_html) that a segment click seeks.
+SEEK_JS = f"""(start) => {{
+    const audio = document.getElementById('{PLAYER_ID}');
+    if (audio && start !== null && start !== undefined) {{ audio.currentTime = start; audio.play().catch(() => {{}}); }}
+    return start;
+}}"""
 LOAD, UNLOAD = "load", "unload"
+FORMAT_LABELS = {"md": "Markdown", "docx": "DOCX (Word)"}  # the others: their extension in capitals
 
 
 class Page:
     """The components of the page, by name (set by :func:`build`)."""
     job: gr.State              # the job this page shows ({"job": its id}), for Cancel
     viewer: gr.State           # the transcript shown: its History entry, audio and segment times
+    batch: gr.State            # the History entry of each row of the Files table (None: failed)
     tabs: gr.Tabs
     # Transcribe
     media: gr.File
@@ -38,10 +50,17 @@ class Page:
     message: gr.Markdown
     status: gr.Markdown
     text: gr.Textbox
-    segments: gr.Dataframe
-    player: gr.Audio
+    segments: gr.Dataframe     # editable: the text column only
+    save_edits: gr.Button
+    speaker_names: gr.Textbox  # "Speaker 1 = Dana, Speaker 2 = Lee"
+    rename: gr.Button
+    edit_note: gr.Markdown
+    seek: gr.Number            # hidden: the clicked segment's start, for the player (SEEK_JS)
+    player: gr.HTML            # the whole recording (views.player_html)
     downloads: gr.File
     files_table: gr.Dataframe
+    download_all: gr.Button
+    zip_file: gr.File
     summary_btn: gr.Button
     actions_btn: gr.Button
     question: gr.Textbox
@@ -86,6 +105,7 @@ def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], def
     gr.Markdown(f"# {TITLE}\nLocal, private speech-to-text with NVIDIA NeMo.")
     page.job = gr.State({})
     page.viewer = gr.State({})
+    page.batch = gr.State([])
     with gr.Tabs() as page.tabs:
         with gr.Tab("Transcribe", id="transcribe"):
             _transcribe_tab(page, models, default_model, option_texts)
@@ -117,11 +137,23 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
             page.status = gr.Markdown()  # filled at page load: the page need not wait for torch
         with gr.Column(scale=2):
             page.text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False)
-            page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments (click a row to listen)",
-                                         interactive=False, wrap=True)
-            page.player = gr.Audio(label="Segment", autoplay=True, interactive=False)
+            page.player = gr.HTML(label=RECORDING_LABEL, show_label=True, padding=False)
+            # Only the text column is editable: times and speakers come from the model (speakers are renamed below).
+            page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=SEGMENTS_LABEL, interactive=True,
+                                         static_columns=[0, 1, 3], wrap=True, row_limits=None, elem_id=SEGMENTS_ID,
+                                         column_widths=["17%", "17%", "66%"])
+            page.seek = gr.Number(visible=False)
+            with gr.Row():
+                page.save_edits = gr.Button("Save edits", size="sm")
+                page.speaker_names = gr.Textbox(show_label=False, placeholder="Speaker 1 = Dana, Speaker 2 = Lee",
+                                                max_lines=1, scale=3, container=False)
+                page.rename = gr.Button("Rename speakers", size="sm")
+            page.edit_note = gr.Markdown()
             page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
-            page.files_table = gr.Dataframe(headers=FILE_HEADERS, label="Files", interactive=False, wrap=True)
+            page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True)
+            with gr.Row():
+                page.download_all = gr.Button("Download all (one zip)", size="sm")
+                page.zip_file = gr.File(label="All files", interactive=False, visible=False)
 
 
 def _options(page: Page, texts: OptionTexts) -> None:
@@ -130,7 +162,8 @@ def _options(page: Page, texts: OptionTexts) -> None:
                                      info=texts.vocabulary, max_lines=3)
         page.word_timings = gr.Checkbox(value=True, label=texts.word_timings)
         page.speakers = gr.Checkbox(value=False, label="Who spoke (up to 4 speakers)", info=texts.speakers)
-        page.formats = gr.CheckboxGroup(list(FORMATS), value=list(DEFAULT_FORMATS),
+        page.formats = gr.CheckboxGroup([(FORMAT_LABELS.get(f, f.upper()), f) for f in FORMATS],
+                                        value=list(DEFAULT_FORMATS),
                                         label="Save as (JSON is always kept for History)")
 
 

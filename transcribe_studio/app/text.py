@@ -6,7 +6,8 @@ from ..models import all_specs
 from ..settings import Settings
 
 QUICK_HOW_TO = """**How to:** choose audio or video files (or record), pick a model, press **Transcribe**.
-Each finished file is saved in **History**; click a segment to hear it. Both models are for **English** speech."""
+Each finished file is saved in **History**; click a segment to play from there, double-click its text to correct
+it, then **Save edits**. Both models are for **English** speech."""
 
 HOW_TO_USE = """
 1. **Choose files** (one or many audio or video files: WAV, MP3, M4A, FLAC, OGG, MP4, WebM...,
@@ -19,11 +20,15 @@ HOW_TO_USE = """
    is loaded the first time it is used (a minute or more). Models stay loaded, so every later file
    starts at once.
    A progress bar shows what is happening; **Cancel** stops the job (files already finished stay saved).
-4. **Read and listen.** Copy the text with the button at the corner of the transcript box. Click a
-   row of the segment table to hear that part of the recording.
-5. **Download** the subtitles (SRT, VTT), text, JSON or CSV. Every finished file is saved at once
-   and listed in the **History** tab (search by file name or words; Delete asks to confirm), so
-   nothing is lost if the browser tab closes.
+4. **Read, listen and correct.** Copy the text with the button at the corner of the transcript box.
+   Click a row of the segment table: the player of the whole recording jumps there, and the segment
+   playing is highlighted. Double-click a segment's text to correct it, then press **Save edits**:
+   every download is rewritten (the model's own text is kept too). With speakers, name them in the
+   box beside **Rename speakers** (`Speaker 1 = Dana, Speaker 2 = Lee`).
+5. **Download** the subtitles (SRT, VTT), text, Markdown, DOCX (Word), JSON or CSV (choose them under
+   Options). In a batch, click a file's row to open it; **Download all** gives one zip. Every
+   finished file is saved at once and listed in the **History** tab (search by file name or words;
+   Delete asks to confirm), so nothing is lost if the browser tab closes.
 6. **Ask Canary-Qwen** for a summary, the action items, or any question about the transcript.
 7. The **Models** tab shows what is loaded and lets you free GPU memory.
 

@@ -7,19 +7,23 @@ No Gradio here: the API functions (:mod:`.api`) and the event handlers
 from __future__ import annotations
 
 import functools
+import html
 import json
+import urllib.parse
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StudioError
 from ..formatting import clock, duration_text, size_text
-from ..media.decode import SAMPLE_RATE, decode_audio
 from ..models import ModelCache, ModelRow, ModelState, gpu
-from ..outputs.history import HistoryStore
+from ..outputs.history import MAX_AUDIO_BYTES, HistoryStore
+from ..outputs.writers import get_writer
 from .jobs import JobReport, JobState
 
 SEGMENT_HEADERS = ["start", "end", "text"]
+SPEAKER_HEADER = "speaker"  # a fourth column, only for a transcript with speakers
+TEXT_COLUMN = 2  # the one column a person edits
 FILE_HEADERS = ["file", "status", "details"]
 HISTORY_HEADERS = ["created", "file", "model", "duration", "size", "preview"]  # the page's (local time, no id)
 API_HISTORY_HEADERS = ["id", "created (UTC)", "file", "model", "duration", "preview"]  # /history's
@@ -63,17 +67,23 @@ def error_markdown(error: StudioError) -> str:
 @dataclass(frozen=True)
 class View:
     """One transcription as the Transcribe tab shows it."""
-    text: str = ""
-    segments: list[list[str]] = field(default_factory=list)  # [start, end, text], times as clock text
+    text: str = ""                                            # speaker turns ("Dana: ...") when it has speakers
+    segments: list[list[str]] = field(default_factory=list)  # [start, end, text(, speaker)], times as clock text
     downloads: list[str] = field(default_factory=list)       # paths of its output files
     entry: str | None = None                                  # its History entry id
     audio: str | None = None                                  # its kept audio, for replaying segments
     times: list[tuple[float, float]] = field(default_factory=list)  # each segment's (start, end) in seconds
+    speakers: list[str] = field(default_factory=list)         # its speakers' labels, when it has speakers
 
     @property
     def state(self) -> dict:
-        """What the page keeps between events (a ``gr.State``) to replay a segment."""
+        """What the page keeps between events (a ``gr.State``): the entry, to save edits to it and seek its
+        recording."""
         return {"entry": self.entry, "audio": self.audio, "segments": self.times} if self.entry else {}
+
+    @property
+    def headers(self) -> list[str]:
+        return SEGMENT_HEADERS + [SPEAKER_HEADER] if self.speakers else SEGMENT_HEADERS
 
 
 def view(store: HistoryStore, entry_id: str | None) -> View:
@@ -86,24 +96,65 @@ def view(store: HistoryStore, entry_id: str | None) -> View:
 
 def transcript_view(transcript, downloads=(), entry: str | None = None, audio: str | None = None) -> View:
     """``transcript`` as the Transcribe tab shows it; with no ``entry``, one that could not be saved."""
-    return View(text=transcript.text,
-                segments=[[clock(s.start), clock(s.end), s.text] for s in transcript.segments],
-                downloads=[str(p) for p in downloads], entry=entry, audio=audio,
-                times=[(s.start, s.end) for s in transcript.segments])
+    speakers = transcript.has_speakers
+    rows = [[clock(s.start), clock(s.end), s.text] + ([transcript.speaker_name(s.speaker) or ""] if speakers else [])
+            for s in transcript.segments]
+    return View(text=get_writer("txt").render(transcript, {}).strip() if speakers else transcript.text,
+                segments=rows, downloads=[str(p) for p in downloads], entry=entry, audio=audio,
+                times=[(s.start, s.end) for s in transcript.segments],
+                speakers=sorted({s.speaker for s in transcript.segments if s.speaker}, key=_speaker_order))
 
 
-@functools.lru_cache(maxsize=1)
-def _decoded(path: str, mtime_ns: int):
-    # One recording at a time stays decoded, so clicking through its segments is instant.
-    return decode_audio(path)
+PLAYER_ID, SEGMENTS_ID = "recording-player", "segments-table"
+HIGHLIGHT = "var(--color-accent-soft)"
+# As it plays, the segment under the playhead is highlighted in the segments table (its cells are named
+# cell-<row>-<column>; only the rows on screen exist).
+_FOLLOW_JS = ("const t = this.currentTime, starts = JSON.parse(this.dataset.starts); let now = -1;"
+              "starts.forEach((s, i) => { if (s <= t) now = i; });"
+              f"document.querySelectorAll('#{SEGMENTS_ID} [data-testid^=cell-]').forEach(cell => {{"
+              f"cell.style.background = cell.dataset.testid.split('-')[1] == now ? '{HIGHLIGHT}' : ''; }});")
 
 
-def segment_clip(audio_path: str | None, start: float, end: float):
-    """(rate, samples) of one segment, for the player; None when the audio is gone."""
-    if not audio_path or not Path(audio_path).is_file():
-        return None
-    audio = _decoded(audio_path, Path(audio_path).stat().st_mtime_ns)
-    return SAMPLE_RATE, audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+def player_html(state: dict) -> str:
+    """The player of the whole recording of the transcript shown (``View.state``), on the recording's own clock:
+    a plain <audio>, so a segment click can seek it; a transcript without its audio copy says so."""
+    if not state.get("entry"):
+        return ""
+    audio = state.get("audio")
+    if not (audio and Path(audio).is_file()):
+        return (f"<p><em>Audio not kept for this transcript (a copy is kept only of recordings up to "
+                f"{MAX_AUDIO_BYTES // 2**20} MB).</em></p>")
+    starts = html.escape(json.dumps([round(start, 3) for start, _ in state.get("segments") or []]))
+    source = html.escape(f"gradio_api/file={urllib.parse.quote(audio)}")
+    return (f'<audio id="{PLAYER_ID}" controls preload="metadata" style="width: 100%" src="{source}" '
+            f'data-starts="{starts}" ontimeupdate="{html.escape(_FOLLOW_JS)}"></audio>')
+
+
+def _speaker_order(label: str) -> tuple:
+    number = label.rpartition(" ")[2]
+    return (0, int(number), label) if number.isdigit() else (1, 0, label)
+
+
+def segment_texts(rows) -> list[str]:
+    """The text column of the segments table as the page sends it back (a pandas DataFrame or rows)."""
+    data = rows.values.tolist() if hasattr(rows, "values") else (rows or [])
+    return ["" if len(row) <= TEXT_COLUMN or row[TEXT_COLUMN] is None else str(row[TEXT_COLUMN]) for row in data]
+
+
+def parse_speaker_names(text: str | None) -> dict[str, str]:
+    """"Speaker 1 = Dana, Speaker 2 = Lee" -> {"Speaker 1": "Dana", "Speaker 2": "Lee"}; raises ValueError
+    for a part without "=" (an empty name restores the label)."""
+    names = {}
+    for part in (text or "").replace("\n", ",").split(","):
+        if not part.strip():
+            continue
+        label, equals, name = part.partition("=")
+        if not equals or not label.strip():
+            raise ValueError(f"{part.strip()!r} is not in the form \"Speaker 1 = Dana\".")
+        names[label.strip()] = name.strip()
+    if not names:
+        raise ValueError("Nothing to rename: write names as \"Speaker 1 = Dana, Speaker 2 = Lee\".")
+    return names
 
 
 def history_rows(store: HistoryStore) -> list[list[str]]:
