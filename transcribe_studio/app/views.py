@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import StudioError
 from ..formatting import clock, duration_text, size_text
 from ..models import ModelCache, ModelRow, ModelState, gpu
-from ..outputs.history import MAX_AUDIO_BYTES, HistoryStore
+from ..outputs.history import HistoryStore
 from ..outputs.writers import get_writer
 from .jobs import JobReport, JobState
 
@@ -122,8 +122,8 @@ def player_html(state: dict) -> str:
         return ""
     audio = state.get("audio")
     if not (audio and Path(audio).is_file()):
-        return (f"<p><em>Audio not kept for this transcript (a copy is kept only of recordings up to "
-                f"{MAX_AUDIO_BYTES // 2**20} MB).</em></p>")
+        return ("<p><em>Audio not kept for this transcript: History keeps a copy of each recording up to the size "
+                "--keep-audio-mb sets (200 MB unless changed; 0 keeps none).</em></p>")
     starts = html.escape(json.dumps([round(start, 3) for start, _ in state.get("segments") or []]))
     source = html.escape(f"gradio_api/file={urllib.parse.quote(audio)}")
     return (f'<audio id="{PLAYER_ID}" controls preload="metadata" style="width: 100%" src="{source}" '
