@@ -435,3 +435,17 @@ def test_zip_entries_holds_every_entrys_outputs_and_audio_only_when_asked(store,
         store.zip_entries([])
     elsewhere = store.zip_entries([first.name], folder=tmp_path / "gradio")
     assert elsewhere.parent == tmp_path / "gradio"
+
+
+def test_answers_are_kept_with_the_entry_and_an_edit_leaves_them_alone(store):
+    entry_id = store.finish(add(store, "meeting.wav", formats=("txt", "json")))
+    store.save_answer(entry_id, "Summary", "They agreed on the budget.")
+    path = store.save_answer(entry_id, "Q: Who leads?", "Dana leads.")
+    text = path.read_text(encoding="utf-8")
+    assert text.index("## Summary") < text.index("## Q: Who leads?") and "Dana leads." in text
+    (entry,) = store.entries()
+    assert path in entry.files  # downloaded and zipped with the entry
+    store.save_edit(entry_id, ["Hello there, edited."] + [s.text for s in store.load(entry_id)[0].segments][1:])
+    names = sorted(p.name for p in store.entries()[0].files)
+    assert names == sorted([path.name, "meeting.json", "meeting.txt"])  # no Markdown export appeared
+    assert path.read_text(encoding="utf-8") == text

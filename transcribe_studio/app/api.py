@@ -201,26 +201,36 @@ def _cancelled(results: list[FileResult]) -> str:
 
 # --- Ask the assistant --------------------------------------------------------
 
-def summarise(cache: ModelCache, text: str) -> tuple[str, str]:
-    """A summary of the transcript ``text``: (answer markdown, status markdown)."""
-    return _answer(lambda: assistant.summarise(cache, text), cache)
+def summarise(cache: ModelCache, text: str, keep: Callable[[str, str], None] | None = None) -> tuple[str, str]:
+    """A summary of the transcript ``text``: (answer markdown, status markdown).
+
+    ``keep(heading, answer)``, when given, saves a successful answer (with its History entry)."""
+    return _answer(lambda: assistant.summarise(cache, text), cache, "Summary", keep)
 
 
-def action_items(cache: ModelCache, text: str) -> tuple[str, str]:
-    """The action items in the transcript ``text``: (answer markdown, status markdown)."""
-    return _answer(lambda: assistant.action_items(cache, text), cache)
+def action_items(cache: ModelCache, text: str, keep: Callable[[str, str], None] | None = None) -> tuple[str, str]:
+    """The action items in the transcript ``text``: (answer markdown, status markdown); ``keep`` as above."""
+    return _answer(lambda: assistant.action_items(cache, text), cache, "Action items", keep)
 
 
-def ask(cache: ModelCache, text: str, question: str) -> tuple[str, str]:
-    """An answer to ``question`` from the transcript ``text``: (answer markdown, status markdown)."""
-    return _answer(lambda: assistant.ask(cache, text, question), cache)
+def ask(cache: ModelCache, text: str, question: str,
+        keep: Callable[[str, str], None] | None = None) -> tuple[str, str]:
+    """An answer to ``question`` from the transcript ``text``: (answer markdown, status markdown); ``keep`` as above."""
+    return _answer(lambda: assistant.ask(cache, text, question), cache, f"Q: {' '.join(str(question).split())}", keep)
 
 
-def _answer(call: Callable[[], assistant.Answer], cache: ModelCache) -> tuple[str, str]:
+def _answer(call: Callable[[], assistant.Answer], cache: ModelCache, heading: str,
+            keep: Callable[[str, str], None] | None) -> tuple[str, str]:
     try:
         answer = call().markdown()
     except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
-        answer = error_markdown(report(exc, f"asking {label(assistant.MODEL)}"))
+        return error_markdown(report(exc, f"asking {label(assistant.MODEL)}")), status_markdown(cache)
+    if keep is not None:
+        try:
+            keep(heading, answer)
+            answer += "\n\n*Saved with this transcript in History.*"
+        except Exception as exc:  # noqa: BLE001 - the answer is shown all the same
+            answer += f"\n\n*Not saved with the transcript: {report(exc, 'saving the answer').message}*"
     return answer, status_markdown(cache)
 
 

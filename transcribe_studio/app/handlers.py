@@ -239,14 +239,19 @@ class Handlers:
         return gr.File(value=path, visible=path is not None), message
 
     # --- Ask the assistant ---------------------------------------------------------
-    def summarise(self, text):
-        return api.summarise(self.cache, text)
+    def summarise(self, text, viewer=None):
+        return api.summarise(self.cache, text, self._keeper(viewer))
 
-    def action_items(self, text):
-        return api.action_items(self.cache, text)
+    def action_items(self, text, viewer=None):
+        return api.action_items(self.cache, text, self._keeper(viewer))
 
-    def ask(self, text, question):
-        return api.ask(self.cache, text, question)
+    def ask(self, text, question, viewer=None):
+        return api.ask(self.cache, text, question, self._keeper(viewer))
+
+    def _keeper(self, viewer):
+        """Where an answer about the transcript shown is kept: its History entry (none for pasted text)."""
+        entry = (viewer or {}).get("entry")
+        return (lambda heading, answer: self.store.save_answer(entry, heading, answer)) if entry else None
 
     # --- History ---------------------------------------------------------------
     def history(self):
@@ -451,10 +456,12 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     page.download_all.click(h.download_all, inputs=page.batch, outputs=[page.zip_file, page.edit_note],
                             api_name=False)
     answered = [page.answer, page.status]
-    page.summary_btn.click(h.summarise, inputs=page.text, outputs=answered, api_name="summarise", concurrency_id=GPU)
-    page.actions_btn.click(h.action_items, inputs=page.text, outputs=answered, api_name="action_items",
+    # The viewer state (which History entry is shown) is no API input: Gradio leaves States out of the API.
+    page.summary_btn.click(h.summarise, inputs=[page.text, page.viewer], outputs=answered, api_name="summarise",
                            concurrency_id=GPU)
-    page.ask_btn.click(h.ask, inputs=[page.text, page.question], outputs=answered, api_name="ask",
+    page.actions_btn.click(h.action_items, inputs=[page.text, page.viewer], outputs=answered, api_name="action_items",
+                           concurrency_id=GPU)
+    page.ask_btn.click(h.ask, inputs=[page.text, page.question, page.viewer], outputs=answered, api_name="ask",
                        concurrency_id=GPU)
 
 

@@ -74,6 +74,8 @@ log = logging.getLogger(__name__)
 # of 128 kbps MP3 or 20 minutes of 16-bit stereo WAV; bigger inputs are mostly videos,
 # where a copy would double the disk used for a convenience. The original stays put.
 MAX_AUDIO_BYTES = 200 * 1024 * 1024
+# Ask Canary-Qwen's answers about an entry, kept beside its exports (not an export: edits never rewrite it).
+ANSWERS_FILE = "answers (Ask Canary-Qwen).md"
 PREVIEW_CHARS = 160
 MAX_NAME_CHARS = 60  # keeps <root>/<entry>/<stem>.json well inside Windows' 260-character paths
 _TIME_FORMAT = "%Y-%m-%d_%H%M%S"
@@ -238,6 +240,17 @@ class HistoryStore:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise HistoryEntryNotFoundError(f"The original of History entry '{entry_id}' is damaged: {exc}") from exc
 
+    def save_answer(self, entry_id: str, heading: str, answer_markdown: str) -> Path:
+        """Add an Ask Canary-Qwen answer to the entry's ``ANSWERS_FILE`` (newest last), kept and served with it."""
+        path = self._entry_path(entry_id) / ANSWERS_FILE
+        try:
+            before = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            before = "# Answers about this transcript (Ask Canary-Qwen)\n"
+        stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+        atomic_write_text(path, f"{before}\n## {heading} ({stamp})\n\n{answer_markdown.strip()}\n")
+        return path
+
     def rename_speakers(self, entry_id: str, names: dict[str, str]) -> Transcript:
         """Give the entry's speakers names ({"Speaker 2": "Dana"}) and rewrite every export in it to match.
 
@@ -349,7 +362,7 @@ class HistoryStore:
 
     def _rewrite(self, entry: HistoryEntry, transcript: Transcript, metadata: dict) -> None:
         """Write every export the entry has again, from ``transcript`` (each file atomically)."""
-        formats = [p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS]
+        formats = sorted({p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS and p.name != ANSWERS_FILE})
         write_outputs(transcript, _json_file(entry.files).name, self._entry_path(entry.id), formats, metadata,
                       create_folder=False, writer_options=self.writer_options)
 
