@@ -37,11 +37,16 @@ def calls(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("call", [
-    lambda cache: assistant.summarise(cache, SHORT, max_new_tokens=24),
-    lambda cache: assistant.action_items(cache, SHORT, max_new_tokens=24),
-    lambda cache: assistant.ask(cache, SHORT, "What did the fox jump over?", max_new_tokens=24),
-], ids=["summary", "action_items", "question"])
+def each_task(max_new_tokens: int):
+    """The three assistant tasks on SHORT, as parametrize arguments."""
+    return pytest.mark.parametrize("call", [
+        lambda cache: assistant.summarise(cache, SHORT, max_new_tokens=max_new_tokens),
+        lambda cache: assistant.action_items(cache, SHORT, max_new_tokens=max_new_tokens),
+        lambda cache: assistant.ask(cache, SHORT, "What did the fox jump over?", max_new_tokens=max_new_tokens),
+    ], ids=["summary", "action_items", "question"])
+
+
+@each_task(24)
 def test_each_task_answers_without_echoing_the_prompt(shared_cache, calls, call):
     answer = call(shared_cache)
     assert isinstance(answer, Answer) and answer.parts == 1 and len(calls) == 1
@@ -179,11 +184,7 @@ def thinking(shared_cache, monkeypatch):
     return set_block
 
 
-@pytest.mark.parametrize("call", [
-    lambda cache: assistant.summarise(cache, SHORT, max_new_tokens=12),
-    lambda cache: assistant.action_items(cache, SHORT, max_new_tokens=12),
-    lambda cache: assistant.ask(cache, SHORT, "What did the fox jump over?", max_new_tokens=12),
-], ids=["summary", "action_items", "question"])
+@each_task(12)
 def test_a_think_block_from_the_model_never_reaches_the_answer(shared_cache, call, thinking):
     produced = thinking(REASONING)
     answer = call(shared_cache)

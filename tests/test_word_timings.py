@@ -198,3 +198,13 @@ def test_the_page_never_reads_a_server_file_named_in_the_names_and_terms_box(tmp
     options = api.job_options(None, str(secret), True, False)
     assert options.vocabulary == (str(secret),)  # taken as typed, never opened
     assert parse(str(secret)) == ["password one", "password two"]  # the CLI (the user's own shell) may read files
+
+
+def test_the_timing_pass_does_not_replace_the_partial_text_the_page_shows(shared_cache):
+    from transcribe_studio.progress import partial_to
+
+    shown = []
+    with partial_to(shown.append):
+        transcript = engine.transcribe(shared_cache, "canary", speechlike(6.0))
+    assert shown and transcript.words  # the timing pass ran
+    assert all(text.startswith("!") or not text for text in shown)  # the tiny Canary's text only, never Parakeet's

@@ -31,7 +31,7 @@ from .errors import StudioError
 from .media import SAMPLE_RATE
 from .media.windows import plan_cuts
 from .models import ModelCache, get
-from .progress import Progress, no_progress
+from .progress import Progress, no_progress, partial_to
 from .transcript import Segment, Skipped, Transcript, Word
 
 
@@ -92,7 +92,8 @@ def _word_timings(cache: ModelCache, spec, audio: np.ndarray, windows: list[tupl
     if options.defer_word_timings and not cache.fits_together(spec.key, timer.key):
         return PENDING_TIMINGS
     try:
-        with cache.use(timer.key) as model:
+        # partial_to(no sink): the page keeps showing the text so far, not the timer's own words
+        with cache.use(timer.key) as model, partial_to(lambda text: None):
             timed = timer.transcribe(model, audio, windows, cache.settings,
                                      lambda fraction, note: progress(fraction, f"word times ({timer.label}): {note}"))
     except StudioError as error:
