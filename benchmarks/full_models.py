@@ -25,6 +25,11 @@ size (load time, peak memory, speed per minute of audio) need the real shapes:
   is the tiny one of the tests: the embedding table only needs to be at least
   as large as the tokenizer. Used for load time and peak memory only.
 
+* :func:`build_full_sortformer` - Streaming Sortformer 4spk-v2's architecture
+  (NeMo's ``streaming_sortformer_diarizer_4spk-v2.yaml``: a 17-layer FastConformer
+  at d_model 512, an 18-layer post-LN transformer at 192, 4 speaker outputs),
+  saved as a ``.nemo``. For diarization time and peak memory (issue 14).
+
 Both run in their own process (``python -m benchmarks.full_models ...``) so
 their memory is returned to the system when they finish.
 """
@@ -267,6 +272,53 @@ def build_full_parakeet(nemo_path: Path, device: str = "cpu") -> dict:
             "calibration": calibration}
 
 
+# --------------------------------------------------------------------------- Streaming Sortformer
+
+# NVIDIA/NeMo examples/speaker_tasks/diarization/conf/neural_diarizer/streaming_sortformer_diarizer_4spk-v2.yaml
+SORTFORMER_FC_D_MODEL = 512
+SORTFORMER_TF_D_MODEL = 192
+SORTFORMER_ENCODER = {"n_layers": 17, "d_model": SORTFORMER_FC_D_MODEL, "n_heads": 8, "ff_expansion_factor": 4,
+                      "subsampling_conv_channels": 256}
+SORTFORMER_TRANSFORMER = {"num_layers": 18, "hidden_size": SORTFORMER_TF_D_MODEL, "inner_size": 768,
+                          "num_attention_heads": 8}
+
+
+def sortformer_config() -> dict:
+    """The tests' Sortformer config layout (:mod:`tests.tiny_models`) at the published sizes."""
+    cfg = tiny_models._sortformer_config(streaming=True)
+    cfg["model_defaults"] = {"fc_d_model": SORTFORMER_FC_D_MODEL, "tf_d_model": SORTFORMER_TF_D_MODEL}
+    cfg["encoder"].update(SORTFORMER_ENCODER)
+    cfg["transformer_encoder"].update(SORTFORMER_TRANSFORMER)
+    # the published training values; the app sets its own streaming setting at load (models/diarizer.py)
+    cfg["sortformer_modules"].update({"fc_d_model": SORTFORMER_FC_D_MODEL, "tf_d_model": SORTFORMER_TF_D_MODEL,
+                                      "spkcache_len": 188, "fifo_len": 0, "chunk_len": 188,
+                                      "spkcache_update_period": 188})
+    cfg["preprocessor"]["dither"] = 1e-5
+    return cfg
+
+
+def build_full_sortformer(nemo_path: Path, device: str = "cpu") -> dict:
+    """Build and save the full-size Streaming Sortformer stand-in (random weights)."""
+    import torch
+    from omegaconf import OmegaConf
+
+    started = time.perf_counter()
+    nemo_path = Path(nemo_path)
+    nemo_path.parent.mkdir(parents=True, exist_ok=True)
+    tiny_models._seed_everything()
+    with tiny_models._quiet_nemo():
+        from nemo.collections.asr.models import SortformerEncLabelModel
+
+        model = SortformerEncLabelModel(cfg=OmegaConf.create(sortformer_config())).eval().to(device)
+        tmp_path = nemo_path.with_name(nemo_path.name + ".part")
+        with torch.no_grad():
+            model.cpu().save_to(str(tmp_path))
+        os.replace(tmp_path, nemo_path)
+    return {"path": str(nemo_path), "bytes": nemo_path.stat().st_size,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "total_seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(peak_rss_mb())}
+
+
 # --------------------------------------------------------------------------- Canary-Qwen
 
 
@@ -353,7 +405,7 @@ def build_full_canary_cache(hub_cache: Path, *, canary_repo: str, canary_commit:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["parakeet", "canary"])
+    parser.add_argument("what", choices=["parakeet", "canary", "sortformer"])
     parser.add_argument("--out", type=Path, required=True, help="the .nemo file, or the hub cache folder")
     parser.add_argument("--info", type=Path, required=True, help="JSON file for what was built")
     parser.add_argument("--canary-repo")
@@ -364,6 +416,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.what == "parakeet":
         info = build_full_parakeet(args.out, args.device)
+    elif args.what == "sortformer":
+        info = build_full_sortformer(args.out, args.device)
     else:
         info = build_full_canary_cache(args.out, canary_repo=args.canary_repo, canary_commit=args.canary_commit,
                                        qwen_repo=args.qwen_repo, qwen_commit=args.qwen_commit, device=args.device)

@@ -15,7 +15,10 @@ What it measures:
   planner picks and the longest single pass that ran without running out of memory;
 * a 60-minute file through the app under an 8 GB budget: passes and out-of-memory retries;
 * the CUDA-graph TDT decoder on and off; Canary-Qwen ``generate`` throughput at batch 1, 4, 8;
-* make-room with the real ``mem_get_info``.
+* make-room with the real ``mem_get_info``;
+* with ``--only features`` (issues 13 and 14; ~2 minutes, so run on its own): Canary-Qwen's
+  word-timing pass as a fraction of Canary-Qwen's time, phrase boosting's cost on Parakeet, and
+  Streaming Sortformer on 10 and 60 minutes (:mod:`benchmarks.features`' tasks, on the card).
 
 ``--tiny`` runs the same logic on the CPU with the tiny test models and the budgets only planned
 (tests/test_gpu_check.py), so that on a GPU the check only has to be run.
@@ -83,7 +86,7 @@ def settings_for(work: Path, device: str, **changes):
     from transcribe_studio.settings import Settings
 
     return Settings(parakeet_path=work / "parakeet.nemo", hf_cache_dir=work / "hub", device=device,
-                    output_dir=work / "outputs", **changes)
+                    diarizer_path=work / "diarizer.nemo", output_dir=work / "outputs", **changes)
 
 
 def gpu_peak_mb() -> float | None:
@@ -103,6 +106,8 @@ def step_build(work: Path, what: str, device: str, tiny: bool) -> dict:
 
         if what == "parakeet":
             tiny_models.build_tiny_parakeet(work / "parakeet.nemo")
+        elif what == "sortformer":
+            tiny_models.build_tiny_diarizer(work / "diarizer.nemo")
         else:
             tiny_models.build_tiny_canary_cache(work / "hub", canary_repo=REPO, canary_commit=CANARY_REVISION,
                                                 qwen_repo=QWEN_REPO, qwen_commit=QWEN_REVISION)
@@ -111,6 +116,8 @@ def step_build(work: Path, what: str, device: str, tiny: bool) -> dict:
 
     if what == "parakeet":
         info = full_models.build_full_parakeet(work / "parakeet.nemo", device=device)
+    elif what == "sortformer":
+        info = full_models.build_full_sortformer(work / "diarizer.nemo", device=device)
     else:
         info = full_models.build_full_canary_cache(work / "hub", canary_repo=REPO, canary_commit=CANARY_REVISION,
                                                    qwen_repo=QWEN_REPO, qwen_commit=QWEN_REVISION, device=device)
@@ -321,9 +328,48 @@ def make_room_row(cache) -> dict:
             "notices": list(cache.notices)}
 
 
+# --- step: the features of issues 13 and 14 ---------------------------------------------------------
+
+def step_features(work: Path, device: str, tiny: bool) -> dict:
+    """The word-timing pass against Canary-Qwen (2 min), phrase boosting on Parakeet (10 min, bf16 as the app
+    picks), the diarizer on 10 and 60 min: :mod:`benchmarks.features`' tasks on this device, GPU peaks added."""
+    from benchmarks import features
+
+    settings = {k: str(v) for k, v in dataclasses.asdict(settings_for(work, device)).items()
+                if k in ("parakeet_path", "hf_cache_dir", "diarizer_path", "output_dir", "device")}
+    minute = 2.0 if tiny else 60.0  # tiny: seconds stand for minutes
+    result: dict = {}
+    save = functools.partial(_save, work, "features", result)
+    result["timing"] = _gpu_peaked(lambda: features.task_timing(settings, 2 * minute))
+    save()
+    result["boosting"] = _gpu_peaked(lambda: features.task_boosting(settings, 10 * minute, runs=2))
+    save()
+    result["speakers"] = []
+    for minutes in (10, 60):
+        result["speakers"].append(_gpu_peaked(lambda: features.task_speakers(settings, minutes * minute, "app")))
+        save()
+    return result
+
+
+def _gpu_peaked(task) -> dict:
+    """``task()``'s result with the GPU's peak while it ran (its models loaded inside it)."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    row = task()
+    row["gpu_peak_mb"] = gpu_peak_mb()
+    return row
+
+
 # --- orchestration ------------------------------------------------------------------------------------
 
-STEPS = {"parakeet": step_parakeet, "canary": step_canary}
+STEPS = {"parakeet": step_parakeet, "canary": step_canary, "features": step_features}
+DEFAULT_STEPS = ["parakeet", "canary"]  # ~4 minutes; "features" takes ~2 more, so it runs on its own
+# What each step needs built (make-room in the Canary step loads Parakeet too).
+BUILDS = {"parakeet": ("parakeet",), "canary": ("parakeet", "canary"),
+          "features": ("parakeet", "canary", "sortformer")}
 
 
 def run_step(name: str, work: Path, device: str, tiny: bool, what: str | None = None) -> subprocess.Popen:
@@ -367,8 +413,8 @@ def machine() -> dict:
 def orchestrate(out: Path, device: str, tiny: bool, limit_s: float, only: list[str]) -> dict:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="gpu_check_"))
-    builds = {what: run_step("build", work, device, tiny, what) for what in ("parakeet", "canary")
-              if what in only or what == "parakeet"}  # make-room in the Canary step needs Parakeet too
+    needed = dict.fromkeys(what for name in only for what in BUILDS[name])
+    builds = {what: run_step("build", work, device, tiny, what) for what in needed}
     results = {"machine": machine(), "tiny": tiny, "device": device}
     results["build"] = {what: collect(work, f"build_{what}", p, limit_s) for what, p in builds.items()}
     for name in only:
@@ -397,6 +443,8 @@ def report(results: dict) -> str:
              f"Full-size architectures with random weights{' (TINY models: a logic check only)' if results['tiny'] else ''}"
              f"; whole check {results['total_seconds']} s.", ""]
     lines += _loads(results) + [""] + _speeds(results) + [""] + _budgets(results) + [""] + _canary(results)
+    if "features" in results:
+        lines += [""] + _features(results["features"])
     return "\n".join(lines) + "\n"
 
 
@@ -446,13 +494,37 @@ def _canary(results: dict) -> list[str]:
     return lines
 
 
+def _features(f: dict) -> list[str]:
+    lines = ["### Features (issues 13 and 14)", ""]
+    if "error" in f:
+        lines += [f"Stopped: {f['error']}", ""]
+    t = f.get("timing")
+    if t:
+        lines += [f"Word-timing pass on {t['audio_seconds']:g} s: {t['timing_pass_seconds']:.2f} s, "
+                  f"{t['fraction']:.1%} of Canary-Qwen's {t['canary_seconds']:.2f} s "
+                  f"({t['max_new_tokens']} tokens per window; GPU peak {_mb(t['gpu_peak_mb'])} MB).", ""]
+    b = f.get("boosting")
+    if b:
+        lines += [f"Phrase boosting ({b['phrases']} phrases) on {b['audio_seconds']:g} s of Parakeet: "
+                  f"{b['boosted']['median']:.2f} s vs {b['plain']['median']:.2f} s, {b['overhead']:+.1%}.", ""]
+    rows = [[round(r["audio_seconds"] / 60, 2), round(r["seconds"], 2), round(r["rtfx"]), _mb(r["gpu_peak_mb"]),
+             round(r["peak_rss_mb"])] for r in f.get("speakers", [])]
+    return lines + ["Streaming Sortformer (app):", ""] + _table(
+        ["minutes", "seconds", "RTFx", "GPU peak MB", "host peak RSS MB"], rows)
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "benchmarks/results/gpu")))
     parser.add_argument("--device", default=None, help="cuda (default when there is one) or cpu")
     parser.add_argument("--tiny", action="store_true", help="the tiny test models (a logic check on the CPU)")
     parser.add_argument("--limit", type=float, default=200.0, help="seconds the whole check may take")
-    parser.add_argument("--only", choices=list(STEPS), action="append", help="run only this model's step")
+    parser.add_argument("--only", choices=list(STEPS), action="append",
+                        help="run only this step (default: parakeet and canary; features on its own)")
     parser.add_argument("--step", choices=["build", *STEPS], help=argparse.SUPPRESS)
     parser.add_argument("--what", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -466,9 +538,9 @@ def main(argv=None) -> int:
                   else STEPS[args.step](args.work, device, args.tiny))
         (args.work / f"{name}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
         return 0
-    results = orchestrate(args.out, device, args.tiny, args.limit, args.only or list(STEPS))
+    results = orchestrate(args.out, device, args.tiny, args.limit, args.only or DEFAULT_STEPS)
     print((args.out / "gpu_check.md").read_text())
-    return 0 if all("error" not in results.get(k, {}) for k in ("parakeet", "canary")) else 1
+    return 0 if all("error" not in results.get(k, {}) for k in STEPS) else 1
 
 
 if __name__ == "__main__":

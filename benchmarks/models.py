@@ -2,9 +2,9 @@
 
 * quick: the tiny real models of the test suite (:mod:`tests.tiny_models`), built into the
   run's temporary folder in about 15 s.
-* full: the full-size Parakeet ``.nemo`` and Canary-Qwen HF cache of
+* full: the full-size Parakeet ``.nemo``, Canary-Qwen HF cache and Sortformer ``.nemo`` of
   :mod:`benchmarks.full_models`, built into ``--models-dir`` (default
-  ``benchmarks/.models``, git-ignored; ~7.6 GB) and reused by later runs. Each
+  ``benchmarks/.models``, git-ignored; ~8 GB) and reused by later runs. Each
   build runs in its own process; its time and peak RSS are recorded.
   Canary-Qwen *generation* at full size is far too slow on a CPU for long audio,
   so the end-to-end, second-request and scaling figures use the tiny SALM for
@@ -85,9 +85,11 @@ def prepare_full(directory: Path, env: dict, log_dir: Path, rebuild: bool, progr
     pins = _pins()
     nemo = directory / "parakeet.nemo"
     hub = directory / "hub"
+    sortformer = directory / "diarizer.nemo"
     jobs = {
         "parakeet": (nemo, ["parakeet", "--out", str(nemo)]),
         "canary": (hub, ["canary", "--out", str(hub)] + [f"--{k.replace('_', '-')}={v}" for k, v in pins.items()]),
+        "sortformer": (sortformer, ["sortformer", "--out", str(sortformer)]),
     }
     for name, (target, argv) in jobs.items():
         if not rebuild and name in manifest and target.exists():
@@ -98,7 +100,7 @@ def prepare_full(directory: Path, env: dict, log_dir: Path, rebuild: bool, progr
 
             shutil.rmtree(hub)
         progress(f"  {name}: building the full-size model into {target} (about a minute; 3.5 GB RAM for "
-                 f"Parakeet, 11 GB for Canary)...")
+                 f"Parakeet, 11 GB for Canary, 1 GB for Sortformer)...")
         info_path = directory / f"{name}.json"
         started = time.perf_counter()
         _run_child([common.PYTHON, "-m", "benchmarks.full_models"] + argv
@@ -110,6 +112,7 @@ def prepare_full(directory: Path, env: dict, log_dir: Path, rebuild: bool, progr
         common.write_json(manifest_path, manifest)
     manifest["parakeet"]["path"] = str(nemo)
     manifest["canary"]["hub_cache"] = str(hub)
+    manifest["sortformer"]["path"] = str(sortformer)
     manifest["kind"] = "full size (benchmarks/full_models.py), random weights"
     return manifest
 

@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -62,25 +63,26 @@ def test_the_app_serves_on_localhost_only(tmp_path, tiny_parakeet, pristine_cana
                                env=app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet),
                                            HF_HUB_CACHE=str(pristine_canary_cache)),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
     try:
+        # The URL is printed once launch() has returned; the port accepts a little earlier, so wait for the line.
         deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read()
-                time.sleep(0.5)
-        else:
-            pytest.fail("the app did not start")
+        while not any(f"http://127.0.0.1:{port}" in line for line in lines):
+            assert process.poll() is None and time.time() < deadline, "".join(lines)
+            time.sleep(0.5)
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
         listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
         if listening:  # `ss` may be absent; the connection above already proved the port
             local_addresses = [line.split()[3] for line in listening.splitlines()]
             assert local_addresses == [f"127.0.0.1:{port}"]
     finally:
         process.terminate()
-        out = process.communicate(timeout=30)[0]
-    assert f"http://127.0.0.1:{port}" in out and "loads offline" in out
+        process.wait(timeout=30)
+        reader.join(timeout=30)
+    out = "".join(lines)
+    assert "loads offline" in out
     assert "share=True" not in out and "Traceback" not in out  # no Gradio hint to publish the app
 
 

@@ -232,3 +232,17 @@ def test_another_login_neither_sees_nor_cancels_a_job(serve_studio, studio_setti
     assert bob.predict(api_name="/cancel") == "Nothing of yours is running to cancel."
     assert job.wait(WAIT_S * 3) and job.state is JobState.DONE and not job.cancel_requested
     assert sources(app) == ["long-talk.wav"]
+
+
+def test_cancel_after_the_pages_job_finished_keeps_its_summary(monkeypatch):
+    from transcribe_studio.app import handlers
+
+    told = []
+    monkeypatch.setattr(handlers.gr, "Info", told.append)
+    registry = JobRegistry()
+    job = registry.submit(None, ["talk.wav"], PARAKEET, steps(1))
+    assert job.wait(WAIT_S)
+    page = handlers.Handlers(None, None, registry)
+    assert isinstance(page.cancel({"job": job.id}), type(handlers.gr.skip()))  # the summary stays
+    assert told == [handlers.NOTHING_TO_CANCEL]  # said aside, in a toast
+    assert page.cancel(None) == handlers.NOTHING_TO_CANCEL  # an API caller (no page state) gets the text

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import loaded, tone
+from tests.media import speechlike
 from tests.test_cli import cli_env, run_cli
 from tests.tiny_models import build_tiny_diarizer
 from transcribe_studio.models import ModelCache, ModelState, diarizers, transcribers
@@ -53,6 +54,44 @@ def test_the_tiny_sortformer_restores_and_diarizes_through_the_app(tmp_path, set
     assert error is None and calls and calls[0]["sample_rate"] == 16000
     assert labelled.has_speakers and all(w.speaker and w.speaker.startswith("Speaker ") for w in labelled.words)
     assert labelled.segments[0].speaker == "Speaker 1"
+
+
+@pytest.mark.parametrize("pad_to", [0, 16])  # the tiny model's, and the published model's default
+def test_features_made_in_pieces_are_the_whole_files(settings, tiny_diarizer, pad_to):
+    import torch
+
+    from transcribe_studio.models.diarizer import _features_in_pieces
+
+    model = loaded(ModelCache(dataclasses.replace(settings, diarizer_path=tiny_diarizer)), "diarizer")
+    featurizer = model.preprocessor.featurizer
+    featurizer.pad_to = pad_to
+    whole = type(featurizer).forward.__get__(featurizer)  # NeMo's own, on the whole recording
+    calls = []
+
+    def counted(x, seq_len, linear_spec=False):
+        calls.append(x.shape[1])
+        return whole(x, seq_len, linear_spec)
+
+    audio = torch.from_numpy(speechlike(70.3, seed=3))[None]
+    length = torch.tensor([audio.shape[1]])
+    with torch.inference_mode():
+        pieces, pieces_len = _features_in_pieces(featurizer, counted, piece_seconds=20.0)(audio, length)
+        expected, expected_len = whole(audio, length)
+    assert len(calls) == 4 and max(calls) < 22 * 16000  # four pieces of 20 s (and margins), never the whole
+    assert torch.equal(pieces_len, expected_len) and pieces.shape == expected.shape
+    torch.testing.assert_close(pieces, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_a_long_recording_diarizes_the_same_with_features_in_pieces(settings, tiny_diarizer):
+    from transcribe_studio.models import diarizer
+    from transcribe_studio.progress import no_progress
+
+    model = loaded(ModelCache(dataclasses.replace(settings, diarizer_path=tiny_diarizer)), "diarizer")
+    audio = np.concatenate([speechlike(50.0, seed=1, f0=110.0), speechlike(50.0, seed=2, f0=210.0),
+                            speechlike(50.0, seed=3, f0=110.0)])  # 150 s: three pieces
+    in_pieces = diarizer.diarize(model, audio, settings, no_progress)
+    del model.preprocessor.featurizer.forward  # NeMo's own feature extraction over the whole recording
+    assert diarizer.diarize(model, audio, settings, no_progress) == in_pieces
 
 
 # --- speakers laid onto known word times ------------------------------------------------

@@ -113,6 +113,9 @@ def _gradio_event():
         return None
 
 
+NOTHING_TO_CANCEL = "Nothing of yours is running to cancel."
+
+
 class Handlers:
     """What each event does, for one app: its model cache and its History."""
 
@@ -187,9 +190,13 @@ class Handlers:
 
     def cancel(self, job_state, request: gr.Request = None):
         """Cancel the caller's job shown on this page (through the API: all the caller's jobs)."""
-        asked = self.jobs.cancel(_owner(request), (job_state or {}).get("job"))
+        shown_job = (job_state or {}).get("job")
+        asked = self.jobs.cancel(_owner(request), shown_job)
+        if not asked and shown_job:  # the page shows a finished job's summary: keep it, say this aside
+            gr.Info(NOTHING_TO_CANCEL)
+            return gr.skip()
         if not asked:
-            return "Nothing of yours is running to cancel."
+            return NOTHING_TO_CANCEL
         return f"**Cancelling after the current step...** ({len(asked)} job(s)) Finished files stay saved."
 
     @staticmethod

@@ -50,11 +50,17 @@ Transcripts and subtitles are saved only in the app's outputs folder on this com
 files stay in the app's own temporary folder, which is cleaned up.
 
 **Speed and memory.** On an NVIDIA GPU both models run in bfloat16 where the GPU supports it.
-Parakeet needs about 2 GB of GPU memory, Canary-Qwen about 6 GB (and about 10 GB of system RAM
-while it loads). Without a GPU both still work on the CPU, much more slowly.
+Parakeet needs about 2 GB of GPU memory, Canary-Qwen about 6 GB (it goes from disk to the GPU with
+under 1 GB of extra system RAM; on the CPU it needs about 11 GB of RAM). Without a GPU both still
+work on the CPU, much more slowly.
 Models stay in memory after their first load (the Models tab can unload them, also automatically
 after some idle minutes); if both do not fit on the GPU, the other model is unloaded first and you
 are told. Files are processed one at a time.
+
+**What the options cost** (measured on a 2-core CPU; docs/PERFORMANCE.md has the figures):
+**names and terms** nothing measurable; **word timings for Canary-Qwen** a Parakeet pass, about a
+tenth of Canary-Qwen's own time; **who spoke** a diarizer pass, about 1/25 of the recording's length
+(an hour in under 3 minutes) and about 1 GB of memory for an hour.
 """
 
 

@@ -16,6 +16,15 @@ chunk, the FIFO and the cache, however long the recording. An offline (non
 streaming) Sortformer file is run offline up to :data:`OFFLINE_MAX_SECONDS`
 (its training session length) and streaming beyond.
 
+**Features in pieces.** NeMo's ``diarize`` computes the mel features of the whole
+recording in one call before streaming over them; its STFT and the copies
+around it took ~36 MB per minute of audio (2.2 GB for an hour, measured in
+docs/PERFORMANCE.md), on the GPU when the model is there. The model's feature
+extractor is frame-local (no normalisation across the file; each 10 ms frame
+sees 25 ms of audio), so :func:`_features_in_pieces` computes the same frames a
+minute at a time, with a margin on each side, and only the features (3 MB per
+minute) are kept whole.
+
 The model has 4 output slots: a fifth speaker cannot be told apart and is
 merged into one of the four.
 """
@@ -42,6 +51,8 @@ STREAMING_SETTING = {"chunk_len": 340, "chunk_right_context": 40, "fifo_len": 40
                      "spkcache_len": 188}
 # Offline Sortformer models were trained on 90 s sessions; longer audio goes in streaming mode.
 OFFLINE_MAX_SECONDS = 90.0
+# Feature extraction runs a minute of audio at a time (see the module docstring).
+PIECE_SECONDS = 60.0
 # ~117 M parameters in fp32 plus the streaming working set.
 GPU_BYTES = 2_000_000_000
 
@@ -85,7 +96,51 @@ def load(settings: Settings, device):
     modules._check_streaming_parameters()
     model.studio_streaming = bool(model.cfg.get("streaming_mode", False))
     model.studio_precision = "fp32"
+    featurizer = model.preprocessor.featurizer
+    if _frame_local(featurizer):
+        featurizer.forward = _features_in_pieces(featurizer, featurizer.forward)
     return model
+
+
+def _frame_local(featurizer) -> bool:
+    """Whether each feature frame depends on its own few samples only (what :func:`_features_in_pieces` needs)."""
+    return (getattr(featurizer, "stft_pad_amount", None) is None and not getattr(featurizer, "exact_pad", False)
+            and getattr(featurizer, "frame_splicing", 1) == 1
+            and str(getattr(featurizer, "normalize", None)).upper() in ("NA", "NONE"))
+
+
+def _features_in_pieces(featurizer, whole, piece_seconds: float = PIECE_SECONDS):
+    """``featurizer.forward`` that computes one recording's frames piece by piece (same frames, bounded memory).
+
+    Frame k is centred on sample k * hop and sees n_fft / 2 samples either side (plus one for pre-emphasis),
+    so each piece gets a margin wider than that on both sides and keeps only the frames of its own span."""
+    import torch
+
+    hop = int(featurizer.hop_length)
+    span = int(piece_seconds * SAMPLE_RATE) // hop * hop
+    margin = (int(featurizer.n_fft) // 2 // hop + 2) * hop
+
+    def forward(x, seq_len, linear_spec=False):
+        if linear_spec or x.shape[0] != 1 or int(seq_len[0]) <= span + 2 * margin:
+            return whole(x, seq_len, linear_spec)
+        n = int(seq_len[0])
+        frames = int(featurizer.get_seq_len(seq_len)[0])  # the frames NeMo counts valid (n // hop)
+        pieces = []
+        for start in range(0, n, span):
+            left, right = max(0, start - margin), min(n, start + span + margin)
+            piece, _ = whole(x[:, left:right], torch.tensor([right - left], device=seq_len.device))
+            first = (start - left) // hop
+            keep = min(span // hop, frames - start // hop)
+            pieces.append(piece[:, :, first:first + keep])
+        # laid out as the whole-file call does: its STFT's n // hop + 1 columns, padded to a multiple of pad_to
+        columns = n // hop + 1
+        pad_to = featurizer.pad_to if isinstance(featurizer.pad_to, int) else 0
+        if pad_to > 0 and columns % pad_to:
+            columns += pad_to - columns % pad_to
+        features = torch.nn.functional.pad(torch.cat(pieces, dim=2), (0, columns - frames), value=featurizer.pad_value)
+        return features, torch.tensor([frames], device=seq_len.device, dtype=torch.long)
+
+    return forward
 
 
 def diarize(model, audio: np.ndarray, settings: Settings, progress: Progress) -> list[SpeakerTurn]:
