@@ -1,7 +1,8 @@
 """A local, private transcription studio on NVIDIA NeMo (Parakeet-TDT and Canary-Qwen).
 
-Data flows one way: media file -> :mod:`audio` (16 kHz mono float32) ->
-:mod:`engine` (model from :mod:`models`' cache) -> :mod:`transcript` -> UI / CLI.
+Data flows one way: media file -> :mod:`.media` (16 kHz mono float32) ->
+:mod:`.engine` (model from :mod:`.models`' cache) -> :mod:`.transcript` (segments,
+words, speakers) -> :mod:`.outputs` (writers, History) -> :mod:`.app` and :mod:`.cli`.
 """
 
 import os

@@ -448,8 +448,9 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     job.then(h.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids], api_name=False,
              show_progress="hidden")
     page.text.change(lambda: "", outputs=page.answer, api_name=False, queue=False)  # an old answer goes with its text
-    page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,
-                    show_progress="hidden")
+    # Queued (so its "nothing to cancel" toast reaches the page) but never waiting: no limit on its slot.
+    page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", concurrency_id=JOBS,
+                    concurrency_limit=None, show_progress="hidden")
     # The player follows the transcript shown, however it came (a job, a Files row, History); not an API output.
     page.viewer.change(lambda state: player_html(state or {}), inputs=page.viewer, outputs=page.player,
                        api_name=False, queue=False, show_progress="hidden")
