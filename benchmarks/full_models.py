@@ -238,14 +238,23 @@ def calibrate_blank(model, audio, target: float = TARGET_TOKENS_PER_SECOND, step
             "target_tokens_per_second": target, "calibration_seconds_of_audio": seconds, "search": history}
 
 
+def _save_nemo(model, nemo_path: Path) -> None:
+    """``model.save_to(nemo_path)`` through a ``.part`` file, so an interrupted build leaves no finished-looking file."""
+    import torch
+
+    nemo_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = nemo_path.with_name(nemo_path.name + ".part")
+    with torch.no_grad():
+        model.cpu().save_to(str(tmp_path))
+    os.replace(tmp_path, nemo_path)
+
+
 def build_full_parakeet(nemo_path: Path, device: str = "cpu") -> dict:
     """Build, calibrate (on ``device``) and save the full-size Parakeet stand-in."""
-    import torch
     from omegaconf import OmegaConf
 
     started = time.perf_counter()
     nemo_path = Path(nemo_path)
-    nemo_path.parent.mkdir(parents=True, exist_ok=True)
     tiny_models._seed_everything()
     with tiny_models._quiet_nemo():
         from nemo.collections.asr.models import EncDecRNNTBPEModel
@@ -257,12 +266,8 @@ def build_full_parakeet(nemo_path: Path, device: str = "cpu") -> dict:
             built = time.perf_counter()
             model.eval().to(device)
             calibration = calibrate_blank(model, calibration_audio())
-            model.cpu()
             calibrated = time.perf_counter()
-            tmp_path = nemo_path.with_name(nemo_path.name + ".part")
-            with torch.no_grad():
-                model.save_to(str(tmp_path))
-            os.replace(tmp_path, nemo_path)
+            _save_nemo(model, nemo_path)
     params = sum(p.numel() for p in model.parameters())
     return {"path": str(nemo_path), "bytes": nemo_path.stat().st_size, "parameters": params,
             "vocab_size": model.tokenizer.vocab_size, "build_seconds": round(built - started, 1),
@@ -299,21 +304,16 @@ def sortformer_config() -> dict:
 
 def build_full_sortformer(nemo_path: Path, device: str = "cpu") -> dict:
     """Build and save the full-size Streaming Sortformer stand-in (random weights)."""
-    import torch
     from omegaconf import OmegaConf
 
     started = time.perf_counter()
     nemo_path = Path(nemo_path)
-    nemo_path.parent.mkdir(parents=True, exist_ok=True)
     tiny_models._seed_everything()
     with tiny_models._quiet_nemo():
         from nemo.collections.asr.models import SortformerEncLabelModel
 
         model = SortformerEncLabelModel(cfg=OmegaConf.create(sortformer_config())).eval().to(device)
-        tmp_path = nemo_path.with_name(nemo_path.name + ".part")
-        with torch.no_grad():
-            model.cpu().save_to(str(tmp_path))
-        os.replace(tmp_path, nemo_path)
+        _save_nemo(model, nemo_path)
     return {"path": str(nemo_path), "bytes": nemo_path.stat().st_size,
             "parameters": sum(p.numel() for p in model.parameters()),
             "total_seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(peak_rss_mb())}
