@@ -51,7 +51,7 @@ VOCABULARY = ("Dana Okafor", "Parakeet", "Sortformer", "Kubernetes", "Ljubljana"
 FEATURES = ("timing", "boosting", "speakers")
 
 
-def speech(seconds: float) -> "np.ndarray":
+def speech(seconds: float):
     """``seconds`` of the benchmark's 16 kHz talk: a 2-minute take, repeated (as the scaling files are)."""
     import numpy as np
 
@@ -129,7 +129,7 @@ def task_boosting(settings: dict, seconds: float, runs: int) -> dict:
     for i in range(runs):
         order = [("plain", plain), ("boosted", boosted)]
         for name, options in (order if i % 2 == 0 else order[::-1]):
-            seconds_taken, made[name] = _timed(lambda: engine.transcribe(cache, PARAKEET, audio, options=options))
+            seconds_taken, made[name] = _timed(lambda o=options: engine.transcribe(cache, PARAKEET, audio, options=o))
             times[name].append(seconds_taken)
     plain_s, boosted_s = common.median(times["plain"]), common.median(times["boosted"])
     return {"audio_seconds": seconds, "plain": common.spread(times["plain"]),
@@ -227,7 +227,8 @@ def report(results: dict) -> str:
     lines += [f"| {r['audio_seconds']:g} | {r['canary_seconds']:.1f} | {r['timing_pass_seconds']:.1f} | "
               f"{r['fraction']:.1%} | {r['max_new_tokens']} | {r['canary_seconds_per_token']:.3f} |"
               for r in _ok(results, "timing")]
-    lines += ["", "| Parakeet audio (s) | plain (s) | 5 phrases boosted (s) | overhead | runs |", "|---|---|---|---|---|"]
+    lines += ["", "| Parakeet audio (s) | plain (s) | 5 phrases boosted (s) | overhead | runs |",
+              "|---|---|---|---|---|"]
     lines += [f"| {r['audio_seconds']:g} | {r['plain']['median']:.2f} | {r['boosted']['median']:.2f} | "
               f"{r['overhead']:+.1%} | {len(r['plain']['runs'])} |" for r in _ok(results, "boosting")]
     lines += ["", "| Diarized audio (min) | side | seconds | RTFx | peak RSS (MiB) | above loaded (MiB) | turns |",

@@ -346,7 +346,7 @@ def step_features(work: Path, device: str, tiny: bool) -> dict:
     save()
     result["speakers"] = []
     for minutes in (10, 60):
-        result["speakers"].append(_gpu_peaked(lambda: features.task_speakers(settings, minutes * minute, "app")))
+        result["speakers"].append(_gpu_peaked(lambda m=minutes: features.task_speakers(settings, m * minute, "app")))
         save()
     return result
 
