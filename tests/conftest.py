@@ -254,7 +254,7 @@ def assert_serves_on_localhost_only(app, port: int) -> None:
 
 @pytest.fixture
 def serve_studio():
-    """A factory: ``serve_studio(settings, cache=None, access=None)`` builds the studio with
+    """A factory: ``serve_studio(settings, cache=None, access=None, **launch_options)`` builds the studio with
     ``build_app``, serves it on a free 127.0.0.1 port with ``launch`` (no thread lock, quiet),
     checks that it listens on 127.0.0.1 only and returns ``(app, url)``; every app it started
     is closed at teardown."""
@@ -264,12 +264,12 @@ def serve_studio():
 
     started = []
 
-    def serve(settings, cache=None, access=None):
+    def serve(settings, cache=None, access=None, **launch_options):
         app = build_app(settings, cache)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        launch(app, settings, port, access=access, prevent_thread_lock=True, quiet=True)
+        launch(app, settings, port, access=access, prevent_thread_lock=True, quiet=True, **launch_options)
         started.append(app)
         assert_serves_on_localhost_only(app, port)
         return app, f"http://127.0.0.1:{port}/"

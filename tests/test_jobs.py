@@ -234,15 +234,41 @@ def test_another_login_neither_sees_nor_cancels_a_job(serve_studio, studio_setti
     assert sources(app) == ["long-talk.wav"]
 
 
-def test_cancel_after_the_pages_job_finished_keeps_its_summary(monkeypatch):
+def test_the_pages_cancel_is_answered_while_every_queue_worker_is_busy(serve_studio, studio_settings, shared_cache,
+                                                                       long_wav):
+    """Each page watching a job holds one of Gradio's queue workers until the job ends (40 by default:
+    40 open pages or API watchers), so the page's Cancel must not be a queued event: it would wait for
+    the job it should stop. Here the queue has two workers, both held: the job's own watcher and a
+    second page attached to it."""
+    app, url = serve_studio(studio_settings, shared_cache, max_threads=2)
+    Client(url, verbose=False).submit([handle_file(str(long_wav))], None, PARAKEET, ["txt"], api_name="/transcribe")
+    job = running_job(app)
+    Client(url, verbose=False).submit(api_name="/current_job")
+    time.sleep(1.0)  # the second watcher is attached: both workers are held
+    assert press_as_the_page_does(app, url, "cancel", [None]).startswith("**Cancelling")
+    assert job.wait(WAIT_S) and job.state is JobState.CANCELLED
+
+
+def press_as_the_page_does(app, url: str, api_name: str, data: list):
+    """Send an event's request as Gradio's page does: a queued event joins the queue (as gradio_client
+    does), one with ``queue=False`` is posted straight to ``/run/predict``. Its first output."""
+    fn = next(fn for fn in app.fns.values() if fn.api_name == api_name)
+    if fn.queue:
+        return Client(url, verbose=False).predict(*data[1:], api_name=f"/{api_name}")  # State inputs: not in the API
+    answer = httpx.post(f"{url}gradio_api/run/predict", timeout=WAIT_S,
+                        json={"data": data, "fn_index": fn._id, "session_hash": "page-session"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"][0]
+
+
+def test_cancel_after_the_pages_job_finished_keeps_its_summary():
     from transcribe_studio.app import handlers
 
-    told = []
-    monkeypatch.setattr(handlers.gr, "Info", told.append)
     registry = JobRegistry()
     job = registry.submit(None, ["talk.wav"], PARAKEET, steps(1))
     assert job.wait(WAIT_S)
+    job.result = handlers.api.Transcription(message="1 of 1 file(s) transcribed (1 s).")
     page = handlers.Handlers(None, None, registry)
-    assert isinstance(page.cancel({"job": job.id}), type(handlers.gr.skip()))  # the summary stays
-    assert told == [handlers.NOTHING_TO_CANCEL]  # said aside, in a toast
+    # the summary stays, the answer under it
+    assert page.cancel({"job": job.id}) == f"1 of 1 file(s) transcribed (1 s).\n\n{handlers.NOTHING_TO_CANCEL}"
     assert page.cancel(None) == handlers.NOTHING_TO_CANCEL  # an API caller (no page state) gets the text

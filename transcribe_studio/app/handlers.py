@@ -116,6 +116,11 @@ def _gradio_event():
 NOTHING_TO_CANCEL = "Nothing of yours is running to cancel."
 
 
+def _final_message(job: Job) -> str:
+    """What the page says under a finished job: its error, or its summary."""
+    return error_markdown(job.error) if job.error else (job.result or api.Transcription()).message
+
+
 class Handlers:
     """What each event does, for one app: its model cache and its History."""
 
@@ -178,8 +183,7 @@ class Handlers:
         status = status_markdown(self.cache)
         state = {"job": job.id}
         if finished:
-            message = error_markdown(job.error) if job.error else result.message
-            return *_shown(dataclasses.replace(result, message=message, status=status)), state
+            return *_shown(dataclasses.replace(result, message=_final_message(job), status=status)), state
         message = progress_markdown(job.progress())
         if job.result is shown and not job.partial:
             return *[gr.skip()] * 4, gr.skip(), message, status, gr.skip(), state
@@ -189,15 +193,20 @@ class Handlers:
         return text, *_shown(dataclasses.replace(result, message=message, status=status))[1:], state
 
     def cancel(self, job_state, request: gr.Request = None):
-        """Cancel the caller's job shown on this page (through the API: all the caller's jobs)."""
-        shown_job = (job_state or {}).get("job")
-        asked = self.jobs.cancel(_owner(request), shown_job)
-        if not asked and shown_job:  # the page shows a finished job's summary: keep it, say this aside
-            gr.Info(NOTHING_TO_CANCEL)
-            return gr.skip()
-        if not asked:
-            return NOTHING_TO_CANCEL
-        return f"**Cancelling after the current step...** ({len(asked)} job(s)) Finished files stay saved."
+        """Cancel the caller's job shown on this page (through the API: all the caller's jobs).
+
+        Not queued: every one of Gradio's queue workers may be held by long events (each page
+        watching a job holds one until the job ends), and a queued Cancel would wait for them. So
+        the answer goes in the message, not a toast: on a page that shows a finished job, under
+        that job's summary, which stays."""
+        owner, shown_job = _owner(request), (job_state or {}).get("job")
+        asked = self.jobs.cancel(owner, shown_job)
+        if asked:
+            return f"**Cancelling after the current step...** ({len(asked)} job(s)) Finished files stay saved."
+        finished = self.jobs.get(shown_job, owner) if shown_job else None
+        if finished is not None:
+            return f"{_final_message(finished)}\n\n{NOTHING_TO_CANCEL}"
+        return NOTHING_TO_CANCEL
 
     @staticmethod
     def segment_start(state, event: gr.SelectData):
@@ -448,9 +457,9 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     job.then(h.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids], api_name=False,
              show_progress="hidden")
     page.text.change(lambda: "", outputs=page.answer, api_name=False, queue=False)  # an old answer goes with its text
-    # Queued (so its "nothing to cancel" toast reaches the page) but never waiting: no limit on its slot.
-    page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", concurrency_id=JOBS,
-                    concurrency_limit=None, show_progress="hidden")
+    # Not queued: a queued Cancel waits for one of the queue's workers, which watching pages may all hold.
+    page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,
+                    show_progress="hidden")
     # The player follows the transcript shown, however it came (a job, a Files row, History); not an API output.
     page.viewer.change(lambda state: player_html(state or {}), inputs=page.viewer, outputs=page.player,
                        api_name=False, queue=False, show_progress="hidden")
