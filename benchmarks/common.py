@@ -102,16 +102,11 @@ def reset_peak() -> bool:
 
 
 def release_free_memory() -> None:
-    """Collect garbage and give freed heap pages back to the system, so RSS means memory in use."""
-    import gc
+    """Collect garbage and give freed heap pages back to the system, so RSS means memory in use (as the app's
+    model cache does after every load)."""
+    from transcribe_studio.models.cache import give_back_freed_memory
 
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    give_back_freed_memory()
 
 
 class AnonPeak:

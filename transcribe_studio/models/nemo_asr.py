@@ -109,11 +109,11 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
 
     from .fast_load import restore
 
-    # Restored on the CPU and moved to the card once, already in its final precision: restoring straight
-    # onto the card put the fp32 model and its fp32 checkpoint there before the cast, a GPU peak of twice
-    # the fp32 size (5.0 GB for Parakeet on an H100, docs/PERFORMANCE.md) for a 1.2 GB bf16 model.
+    # Restored straight onto the device: the fp32 model and its fp32 checkpoint meet there before the cast
+    # (a 5.0 GB GPU peak for Parakeet on an H100). Restoring on the CPU and moving once moves that peak into
+    # system RAM instead (4.8 GB measured), so it stays here; see docs/PERFORMANCE.md, GPU figures.
     try:
-        model = restore(path, map_location=torch.device("cpu"))
+        model = restore(path, map_location=device)
     except Exception as exc:  # noqa: BLE001 - classified: a damaged member, or a real cause (memory, disk)
         raise _restore_error(exc, path, label) from exc
     model.eval()
@@ -122,7 +122,6 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
     # front end stays in fp32 and only casts its output, so this is safe.
     if precision == "bf16":
         model = model.to(torch.bfloat16)
-    model = model.to(device)
     model.studio_precision = f"{precision} ({why})"
     if device.type == "cuda" and not cuda_graphs:
         _switch_decoder_graphs_off(model)
