@@ -30,7 +30,10 @@ def test_a_foreign_host_is_refused_and_loopback_names_are_served(serve_studio, s
 def test_requests_from_other_sites_are_refused(serve_studio, studio_settings):
     _, url = serve_studio(studio_settings)
     upload = {"files": ("a.wav", b"RIFF....")}
-    for origin in ("https://evil.example", "null", f"http://rebind.attacker.example:{_port(url)}"):
+    port = _port(url)
+    other_local_apps = [f"http://127.0.0.1:{port + 1}", f"http://localhost:{port - 1}", "http://localhost",
+                        f"http://127.0.0.1:{port}x"]  # another port of this machine is another site
+    for origin in ("https://evil.example", "null", f"http://rebind.attacker.example:{port}", *other_local_apps):
         answer = httpx.post(url + "gradio_api/upload", headers={"Origin": origin}, files=upload)
         assert answer.status_code == 403, origin
         assert httpx.get(url + "gradio_api/info", headers={"Origin": origin}).status_code == 403

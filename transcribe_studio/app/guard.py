@@ -7,7 +7,9 @@
   ``TrustedHostMiddleware``, 400) before Gradio sees them.
 * **Other sites' pages.** A page on another origin may not read the answers
   (Gradio's CORS), but a browser still *sends* its form posts and uploads.
-  Requests that carry an ``Origin`` naming another site are refused (403).
+  Requests that carry an ``Origin`` naming another site are refused (403). A
+  page on another port of this machine (another local web app, a dev server)
+  is another site too, as browsers count origins.
 * **Guessing logins.** Gradio's ``auth`` callable is not told who is asking, so
   the back-off is a middleware on the login route: after a few wrong logins
   from one client address, its next tries wait, twice as long each time.
@@ -80,16 +82,31 @@ class OriginCheck:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] in ("http", "websocket"):
-            origin = Headers(scope=scope).get("origin")
-            if origin is not None and not self._allowed(origin):
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and not self._allowed(origin, headers.get("host")):
                 await PlainTextResponse("Requests from other sites are refused.", status_code=403)(
                     scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    def _allowed(self, origin: str) -> bool:
+    def _allowed(self, origin: str, host_header: str | None) -> bool:
         parsed = parse_host_header(urlsplit(origin).netloc) if origin != "null" else None
-        return parsed is not None and _matches(parsed.host.lower(), self.allowed)
+        return (parsed is not None and _matches(parsed.host.lower(), self.allowed)
+                and _same_port(urlsplit(origin), host_header))
+
+
+def _same_port(origin, host_header: str | None) -> bool:
+    """Whether the page's origin is on the port the request came to. A ``Host`` without a port (a proxy or a
+    tunnel such as the share link) does not say which, so the host name alone decides there."""
+    port = parse_host_header(host_header).port if host_header else None  # a string, or None
+    if port is None:
+        return True
+    try:
+        origin_port = origin.port or {"http": 80, "https": 443}.get(origin.scheme)
+    except ValueError:  # a port that is not a number
+        return False
+    return str(origin_port) == port
 
 
 class LoginBackoff:
