@@ -156,8 +156,8 @@ class RAMOutOfMemoryError(OutOfMemoryError):
     kind = "ram_oom"
     title = "Out of system memory (RAM)"
     default_next_steps = (
-        "Close other programs and try again. Canary-Qwen needs about 10 GB of free RAM while it "
-        "loads; Parakeet about 3 GB."
+        "Close other programs and try again. Loading on the CPU, Canary-Qwen needs about 11 GB of free "
+        "RAM and Parakeet about 5 GB (onto a GPU, Canary-Qwen under 1 GB)."
     )
 
 

@@ -50,9 +50,9 @@ Transcripts and subtitles are saved only in the app's outputs folder on this com
 files stay in the app's own temporary folder, which is cleaned up.
 
 **Speed and memory.** On an NVIDIA GPU both models run in bfloat16 where the GPU supports it.
-Parakeet needs about 2 GB of GPU memory, Canary-Qwen about 6 GB (it goes from disk to the GPU with
-under 1 GB of extra system RAM; on the CPU it needs about 11 GB of RAM). Without a GPU both still
-work on the CPU, much more slowly.
+Parakeet needs about 2 GB of GPU memory (5 GB for the seconds of its load), Canary-Qwen about
+6 GB (it goes from disk to the GPU with under 1 GB of extra system RAM; on the CPU it needs about
+11 GB of RAM). Without a GPU both still work on the CPU, much more slowly.
 Models stay in memory after their first load (the Models tab can unload them, also automatically
 after some idle minutes); if both do not fit on the GPU, the other model is unloaded first and you
 are told. Files are processed one at a time.

@@ -42,10 +42,16 @@ def _description(settings: Settings) -> str:
 first load because it stays in memory."""
 
 
+# What the card must have free to load it: restore_from puts the fp32 model and its fp32 checkpoint there
+# before the cast to bf16 (5.0 GB peak on an H100, docs/PERFORMANCE.md; 1.2 GB once loaded). Make-room and
+# "do both models fit" plan with this, so a load never runs out of memory next to Canary-Qwen.
+LOAD_PEAK_GPU_BYTES = 5_000_000_000
+
 SPEC = register(nemo_asr_spec(
     "parakeet", LABEL, "fast, English, punctuation and word timestamps",
     lambda settings: settings.parakeet_path,
     setup=_setup, check=_check,
     required_at_startup=lambda settings: check_nemo_file(settings.parakeet_path, LABEL),
     startup_line=lambda settings: f"{LABEL}: {settings.parakeet_path} (found)", description=_description,
+    gpu_bytes=LOAD_PEAK_GPU_BYTES,
     notes=["Loaded with `ASRModel.restore_from` from a local `.nemo` file: never uses the network."]))
