@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -378,6 +379,31 @@ def test_transcribe_with_nothing_chosen_shows_guidance_and_no_error_badge(page):
     page.wait_for_timeout(500)  # any late "Error" badge would be there by now
     assert page.get_by_text("Error", exact=True).count() == 0
     assert page.locator(".error, [data-testid=error]").filter(visible=True).count() == 0
+
+
+def test_a_drop_after_transcribe_starts_a_new_list(page, studio, tmp_path):
+    """Gradio adds a drop to the file list; the files already transcribed leave it, so pressing Transcribe
+    again does not transcribe them a second time. Without a new drop, Transcribe runs the same list again."""
+    app, _ = studio
+    first, second = (write_audio(tmp_path / f"{name}.wav", speechlike(2.0, seed=i), 16000)
+                     for i, name in enumerate(("first", "second")))
+
+    def transcribe_and_wait(entries: int) -> None:
+        transcribe_button(page).click()
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while len(app.studio_history.entries()) < entries and time.monotonic() < deadline:
+            time.sleep(0.2)
+        wait_for_text(page, "1 of 1 file(s) transcribed")
+
+    upload(page, first)
+    transcribe_and_wait(1)
+    upload(page, second)
+    files = block(page, "Audio or video files")
+    files.locator("a[data-testid=download-link][download='first.wav']").wait_for(state="detached")
+    transcribe_and_wait(2)
+    transcribe_and_wait(3)  # the same list again (another model, say): still just the second file
+    sources = sorted(e.source for e in app.studio_history.entries())
+    assert sources == ["first.wav", "second.wav", "second.wav"], sources
 
 
 def test_names_and_terms_reach_the_job_and_a_bad_list_is_explained(page, studio, tmp_path):

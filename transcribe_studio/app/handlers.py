@@ -209,6 +209,14 @@ class Handlers:
         return NOTHING_TO_CANCEL
 
     @staticmethod
+    def only_new_uploads(files, sent):
+        """After a drop onto a list whose files were already sent to a job, only the new files: Gradio adds
+        a drop to the list, and pressing Transcribe again would transcribe the earlier files a second time.
+        Pressing Transcribe without a new drop still runs the same list (another model, say)."""
+        fresh = [f for f in files or [] if f not in set(sent or [])]
+        return fresh if sent and fresh and len(fresh) < len(files) else gr.skip()
+
+    @staticmethod
     def segment_start(state, event: gr.SelectData):
         """The clicked segment's start on the recording's own clock (for SEEK_JS), or gr.skip()."""
         segments = (state or {}).get("segments") or []
@@ -456,6 +464,9 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
                          show_progress="hidden")
     job.then(h.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids], api_name=False,
              show_progress="hidden")
+    page.run.click(lambda files: list(files or []), inputs=page.media, outputs=page.sent, api_name=False, queue=False)
+    page.media.upload(h.only_new_uploads, inputs=[page.media, page.sent], outputs=page.media, api_name=False,
+                      queue=False, show_progress="hidden")
     page.text.change(lambda: "", outputs=page.answer, api_name=False, queue=False)  # an old answer goes with its text
     # Not queued: a queued Cancel waits for one of the queue's workers, which watching pages may all hold.
     page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,

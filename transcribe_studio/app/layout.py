@@ -36,6 +36,7 @@ class Page:
     job: gr.State              # the job this page shows ({"job": its id}), for Cancel
     viewer: gr.State           # the transcript shown: its History entry, audio and segment times
     batch: gr.State            # the History entry of each row of the Files table (None: failed)
+    sent: gr.State             # the uploads the last Transcribe sent (a later drop starts a new list)
     tabs: gr.Tabs
     # Transcribe
     media: gr.File
@@ -106,6 +107,7 @@ def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], def
     page.job = gr.State({})
     page.viewer = gr.State({})
     page.batch = gr.State([])
+    page.sent = gr.State([])
     with gr.Tabs() as page.tabs:
         with gr.Tab("Transcribe", id="transcribe"):
             _transcribe_tab(page, models, default_model, option_texts)

@@ -12,6 +12,7 @@ it, then **Save edits**. Both models are for **English** speech."""
 HOW_TO_USE = """
 1. **Choose files** (one or many audio or video files: WAV, MP3, M4A, FLAC, OGG, MP4, WebM...,
    of any length; long recordings are cut at pauses automatically) or **record** from the microphone.
+   Files dropped after you pressed Transcribe start a new list (the earlier ones are not sent again).
 2. **Pick a model** (both are for English speech): Parakeet for speed and word timestamps, Canary-Qwen
    for the best accuracy. A model that cannot load now says why beside its name.
    **Options**: names and terms to spell right (Parakeet only), word timings for Canary-Qwen, and
