@@ -23,7 +23,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from tests.media import speechlike, write_audio  # noqa: E402
 from transcribe_studio import engine  # noqa: E402
-from transcribe_studio.app import layout  # noqa: E402
+from transcribe_studio.app import layout, views  # noqa: E402
 from transcribe_studio.models import CANARY, PARAKEET  # noqa: E402
 from transcribe_studio.models.spec import label  # noqa: E402
 from transcribe_studio.outputs.writers import write_outputs  # noqa: E402
@@ -140,6 +140,16 @@ def seek_to_segment(page, row: int, start: float) -> None:
     page.wait_for_function("t => window.seeks.some(s => Math.abs(s - t) < 0.05)", arg=start)
 
 
+def play_from_word(page, index: int, start: float) -> None:
+    """Click word ``index`` of the read-along under the player: the <audio> seeks to its ``start`` and plays."""
+    audio = page.locator(f"#{layout.PLAYER_ID}")
+    audio.evaluate("el => { window.seeks = []; el.addEventListener('seeked', () => window.seeks.push(el.currentTime)); }")
+    page.locator(f"#{views.READ_ALONG_ID} span").nth(index).click()
+    page.wait_for_function("t => window.seeks.some(s => Math.abs(s - t) < 0.05)", arg=start)
+    page.wait_for_function(f"i => document.querySelectorAll('#{views.READ_ALONG_ID} span')[i].style.background",
+                           arg=index)  # it plays, and the word playing is highlighted
+
+
 def hold_the_second_file(monkeypatch):
     """Wrap ``engine.transcribe`` (calling the real one) so that the second file waits for ``release``:
     returns (second_started, release, calls, the real function)."""
@@ -179,6 +189,10 @@ def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_p
 
     # Click the second segment: the player of the whole recording moves to its start (the recording's clock).
     seek_to_segment(page, 1, transcript.segments[1].start)
+    # The words are under the player; clicking the last one plays from its start.
+    words = page.locator(f"#{views.READ_ALONG_ID} span")
+    assert words.all_inner_texts() == [w.text for w in transcript.words]
+    play_from_word(page, len(transcript.words) - 1, transcript.words[-1].start)
 
     # Download the SRT from the Downloads list; it parses, with the segments' times.
     downloads = block(page, "Downloads")

@@ -22,8 +22,8 @@ HOW_TO_USE = """
    starts at once.
    A progress bar shows what is happening; **Cancel** stops the job (files already finished stay saved).
 4. **Read, listen and correct.** Copy the text with the button at the corner of the transcript box.
-   Click a row of the segment table: the player of the whole recording jumps there, and the segment
-   playing is highlighted. Double-click a segment's text to correct it, then press **Save edits**:
+   Click a row of the segment table, or a word under the player: the player of the whole recording
+   jumps there, and the segment and word playing are highlighted. Double-click a segment's text to correct it, then press **Save edits**:
    every download is rewritten (the model's own text is kept too). With speakers, name them in the
    box beside **Rename speakers** (`Speaker 1 = Dana, Speaker 2 = Lee`).
 5. **Download** the subtitles (SRT, VTT), text, Markdown, DOCX (Word), JSON or CSV (choose them under

@@ -74,12 +74,15 @@ class View:
     audio: str | None = None                                  # its kept audio, for replaying segments
     times: list[tuple[float, float]] = field(default_factory=list)  # each segment's (start, end) in seconds
     speakers: list[str] = field(default_factory=list)         # its speakers' labels, when it has speakers
+    words: list[tuple[float, str]] = field(default_factory=list)  # each word's (start, text), for the read-along
 
     @property
     def state(self) -> dict:
         """What the page keeps between events (a ``gr.State``): the entry, to save edits to it and seek its
         recording."""
-        return {"entry": self.entry, "audio": self.audio, "segments": self.times} if self.entry else {}
+        if not self.entry:
+            return {}
+        return {"entry": self.entry, "audio": self.audio, "segments": self.times, "words": self.words}
 
     @property
     def headers(self) -> list[str]:
@@ -102,22 +105,45 @@ def transcript_view(transcript, downloads=(), entry: str | None = None, audio: s
     return View(text=get_writer("txt").render(transcript, {}).strip() if speakers else transcript.text,
                 segments=rows, downloads=[str(p) for p in downloads], entry=entry, audio=audio,
                 times=[(s.start, s.end) for s in transcript.segments],
-                speakers=sorted({s.speaker for s in transcript.segments if s.speaker}, key=_speaker_order))
+                speakers=sorted({s.speaker for s in transcript.segments if s.speaker}, key=_speaker_order),
+                words=[(w.start, w.text) for w in transcript.words])
 
 
-PLAYER_ID, SEGMENTS_ID = "recording-player", "segments-table"
+PLAYER_ID, SEGMENTS_ID, READ_ALONG_ID = "recording-player", "segments-table", "read-along"
 HIGHLIGHT = "var(--color-accent-soft)"
 # As it plays, the segment under the playhead is highlighted in the segments table (its cells are named
-# cell-<row>-<column>; only the rows on screen exist).
+# cell-<row>-<column>; only the rows on screen exist)...
 _FOLLOW_JS = ("const t = this.currentTime, starts = JSON.parse(this.dataset.starts); let now = -1;"
               "starts.forEach((s, i) => { if (s <= t) now = i; });"
               f"document.querySelectorAll('#{SEGMENTS_ID} [data-testid^=cell-]').forEach(cell => {{"
-              f"cell.style.background = cell.dataset.testid.split('-')[1] == now ? '{HIGHLIGHT}' : ''; }});")
+              f"cell.style.background = cell.dataset.testid.split('-')[1] == now ? '{HIGHLIGHT}' : ''; }});"
+              # ... and so is the word in the read-along (only the one that changes is restyled: there are many)
+              f"const words = document.querySelectorAll('#{READ_ALONG_ID} span'); let word = -1;"
+              "words.forEach((w, i) => { if (+w.dataset.t <= t) word = i; });"
+              "const before = +(this.dataset.word ?? -1); if (word != before) {"
+              "if (words[before]) words[before].style.background = '';"
+              f"if (words[word]) words[word].style.background = '{HIGHLIGHT}'; this.dataset.word = word; }}")
+
+
+# A click on a word of the read-along plays the recording from that word.
+_PLAY_WORD_JS = (f"const t = event.target.dataset.t; if (t !== undefined) {{"
+                 f"const player = document.getElementById('{PLAYER_ID}'); player.currentTime = +t; player.play(); }}")
+
+
+def _read_along(words) -> str:
+    """The transcript's words under the player, each a click away from being heard."""
+    if not words:
+        return ""
+    spans = " ".join(f'<span data-t="{start:.3f}">{html.escape(text)}</span>' for start, text in words)
+    return (f'<p style="margin: 0.5em 0 0.2em"><small>Click a word to play from there:</small></p>'
+            f'<div id="{READ_ALONG_ID}" onclick="{html.escape(_PLAY_WORD_JS)}" '
+            f'style="max-height: 10em; overflow-y: auto; cursor: pointer; line-height: 1.6">{spans}</div>')
 
 
 def player_html(state: dict) -> str:
     """The player of the whole recording of the transcript shown (``View.state``), on the recording's own clock:
-    a plain <audio>, so a segment click can seek it; a transcript without its audio copy says so."""
+    a plain <audio>, so a segment or word click can seek it, with the words under it; a transcript without its
+    audio copy says so."""
     if not state.get("entry"):
         return ""
     audio = state.get("audio")
@@ -127,7 +153,8 @@ def player_html(state: dict) -> str:
     starts = html.escape(json.dumps([round(start, 3) for start, _ in state.get("segments") or []]))
     source = html.escape(f"gradio_api/file={urllib.parse.quote(audio)}")
     return (f'<audio id="{PLAYER_ID}" controls preload="metadata" style="width: 100%" src="{source}" '
-            f'data-starts="{starts}" ontimeupdate="{html.escape(_FOLLOW_JS)}"></audio>')
+            f'data-starts="{starts}" ontimeupdate="{html.escape(_FOLLOW_JS)}"></audio>'
+            + _read_along(state.get("words")))
 
 
 def _speaker_order(label: str) -> tuple:
