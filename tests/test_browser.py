@@ -150,6 +150,17 @@ def play_from_word(page, index: int, start: float) -> None:
                            arg=index)  # it plays, and the word playing is highlighted
 
 
+def start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch):
+    """Transcribe part1-3.wav from the page and wait until the second file has started (and is held):
+    returns (release, calls, the real ``engine.transcribe``) as :func:`hold_the_second_file` does."""
+    clips = [write_audio(tmp_path / f"part{i}.wav", speechlike(2.0, seed=i), 16000) for i in range(1, 4)]
+    second_started, release, calls, real = hold_the_second_file(monkeypatch)
+    upload(page, *clips)
+    transcribe_button(page).click()
+    assert second_started.wait(timeout=TIMEOUT_MS / 1000), "the second file never started"
+    return release, calls, real
+
+
 def hold_the_second_file(monkeypatch):
     """Wrap ``engine.transcribe`` (calling the real one) so that the second file waits for ``release``:
     returns (second_started, release, calls, the real function)."""
@@ -229,11 +240,7 @@ def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path,
     """The Cancel button (not reachable through the API) stops the batch at the next progress step:
     the finished file stays in History, the one cut short leaves no folder, the rest never start."""
     app, _ = studio
-    clips = [write_audio(tmp_path / f"part{i}.wav", speechlike(2.0, seed=i), 16000) for i in range(1, 4)]
-    second_started, release, calls, real = hold_the_second_file(monkeypatch)
-    upload(page, *clips)
-    transcribe_button(page).click()
-    assert second_started.wait(timeout=TIMEOUT_MS / 1000), "the second file never started"
+    release, calls, real = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
     history_dir = app.studio_history.root
     assert len([p for p in history_dir.iterdir()]) == 2  # part1 finished, part2's folder made
     page.get_by_role("button", name="Cancel", exact=True).click()
@@ -260,11 +267,7 @@ def test_a_reloaded_page_shows_the_running_job_and_its_cancel_stops_it(page, stu
     """A reload does not stop the job (it runs in the app's job registry); the new page attaches to
     it on load, shows its progress in the one progress area, and its Cancel stops it."""
     app, _ = studio
-    clips = [write_audio(tmp_path / f"part{i}.wav", speechlike(2.0, seed=i), 16000) for i in range(1, 4)]
-    second_started, release, calls, _ = hold_the_second_file(monkeypatch)
-    upload(page, *clips)
-    transcribe_button(page).click()
-    assert second_started.wait(timeout=TIMEOUT_MS / 1000), "the second file never started"
+    release, calls, _ = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
     page.reload()
     transcribe_button(page).wait_for()
     wait_for_text(page, "part2.wav")  # the progress of the running job, shown again

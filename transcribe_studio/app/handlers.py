@@ -213,8 +213,9 @@ class Handlers:
         """After a drop onto a list whose files were already sent to a job, only the new files: Gradio adds
         a drop to the list, and pressing Transcribe again would transcribe the earlier files a second time.
         Pressing Transcribe without a new drop still runs the same list (another model, say)."""
-        fresh = [f for f in files or [] if f not in set(sent or [])]
-        return fresh if sent and fresh and len(fresh) < len(files) else gr.skip()
+        already = set(sent or [])
+        fresh = [f for f in files or [] if f not in already]
+        return fresh if already and fresh and len(fresh) < len(files) else gr.skip()
 
     @staticmethod
     def segment_start(state, event: gr.SelectData):
