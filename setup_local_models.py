@@ -7,7 +7,7 @@ Hugging Face cache. ``--check`` only verifies; ``--help`` lists the options.
 
 import sys
 
-from transcribe_studio.models.setup import main
+from transcribe_studio.commands.setup import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -79,9 +79,9 @@ def _timed(fn) -> tuple[float, object]:
 def task_timing(settings: dict, seconds: float) -> dict:
     """Canary-Qwen alone, then the word-timing pass over its windows (the batch's deferred path, the same
     timer work as the inline one), both models resident."""
-    from transcribe_studio import engine
     from transcribe_studio.media.windows import plan_cuts
     from transcribe_studio.models import CANARY, PARAKEET, ModelCache, canary, get
+    from transcribe_studio.transcription import engine, timings
 
     cache = ModelCache(_settings(settings))
     for key in (CANARY, PARAKEET):  # both resident, as on a CPU or a card they fit together on
@@ -97,7 +97,7 @@ def task_timing(settings: dict, seconds: float) -> dict:
         canary.MAX_NEW_TOKENS = cap
     windows = plan_cuts(audio, get(CANARY).window_seconds(cache.settings, None)).windows  # the engine's plan
     transcript = _stand_in_text(windows)
-    timing_s, _ = _timed(lambda: engine.add_word_timings(cache, CANARY, audio, transcript))
+    timing_s, _ = _timed(lambda: timings.add_pending_word_times(cache, CANARY, audio, transcript))
     return {"audio_seconds": seconds, "canary_seconds": canary_s, "timing_pass_seconds": timing_s,
             "fraction": timing_s / canary_s, "max_new_tokens": tokens, "windows": len(windows),
             "canary_seconds_per_token": canary_s / (len(windows) * tokens),
@@ -107,7 +107,7 @@ def task_timing(settings: dict, seconds: float) -> dict:
 def _stand_in_text(windows: list[tuple[int, int]]):
     """Canary-Qwen's transcript as the timing pass gets it, one segment per window, with ~2.5 words a second:
     the stand-in's generated ids mean nothing to the tests' small tokenizer, so its own text is empty."""
-    from transcribe_studio.transcript import Segment, Transcript
+    from transcribe_studio.transcription.transcript import Segment, Transcript
 
     segments = [Segment(start / SAMPLE_RATE, end / SAMPLE_RATE,
                         " ".join(["word"] * max(1, round(2.5 * (end - start) / SAMPLE_RATE))))
@@ -117,8 +117,8 @@ def _stand_in_text(windows: list[tuple[int, int]]):
 
 def task_boosting(settings: dict, seconds: float, runs: int) -> dict:
     """Parakeet through the app with and without a vocabulary, alternated."""
-    from transcribe_studio import engine
     from transcribe_studio.models import PARAKEET, ModelCache
+    from transcribe_studio.transcription import engine
 
     cache = ModelCache(_settings(settings))
     audio = speech(seconds)
@@ -166,7 +166,6 @@ def _raw_diarizer(settings):
     from nemo.collections.asr.models import SortformerEncLabelModel
 
     from transcribe_studio.models import diarizer
-
     from transcribe_studio.models.device import resolve_device
 
     model = SortformerEncLabelModel.restore_from(str(settings.diarizer_path),

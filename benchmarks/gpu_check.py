@@ -98,7 +98,8 @@ def gpu_peak_mb() -> float | None:
 # --- step: build ----------------------------------------------------------------------------------
 
 def step_build(work: Path, what: str, device: str, tiny: bool) -> dict:
-    from transcribe_studio.settings import CANARY_REVISION, QWEN_REPO, QWEN_REVISION
+    from transcribe_studio.models.canary import QWEN_REPO, QWEN_REVISION
+    from transcribe_studio.models.canary import REVISION as CANARY_REVISION
 
     started = time.perf_counter()
     if tiny:
@@ -130,8 +131,8 @@ def step_build(work: Path, what: str, device: str, tiny: bool) -> dict:
 def step_parakeet(work: Path, device: str, tiny: bool) -> dict:
     """Load, speed, a long file, the decoder switch, then the budgets (riskiest last: probing past the plan
     runs the card out of memory on purpose). Each part is saved as it finishes, so a crash keeps the rest."""
-    from transcribe_studio import engine
     from transcribe_studio.models import PARAKEET, ModelCache
+    from transcribe_studio.transcription import engine
 
     baseline = rss_peak_mb()
     cache = ModelCache(settings_for(work, device))
@@ -168,7 +169,7 @@ def speed_row(cache, model, minutes: float, precision: str) -> dict:
     """App (engine.transcribe) vs raw model.transcribe on the same audio, one precision."""
     import torch
 
-    from transcribe_studio import engine
+    from transcribe_studio.transcription import engine
 
     model.to(torch.bfloat16 if precision == "bf16" else torch.float32)
     audio = speech(minutes * 60)
@@ -231,7 +232,7 @@ def long_file_row(cache, model, gb: float, minutes: float) -> dict:
     """A long file through the app under a ``gb`` budget: passes, out-of-memory retries, speed."""
     import torch
 
-    from transcribe_studio import engine
+    from transcribe_studio.transcription import engine
 
     real, seen = model.transcribe, {"passes": 0, "oom": 0}
 
@@ -279,9 +280,9 @@ def decoder_rows(model, audio) -> list[dict]:
 # --- step: Canary-Qwen --------------------------------------------------------------------------------
 
 def step_canary(work: Path, device: str, tiny: bool) -> dict:
-    from transcribe_studio.models import CANARY, ModelCache
-
     import nemo.collections.speechlm2.models  # noqa: F401 - imported before the baseline, as the app has it
+
+    from transcribe_studio.models import CANARY, ModelCache
 
     baseline = rss_peak_mb()
     cache = ModelCache(settings_for(work, device))
@@ -302,8 +303,8 @@ def generate_row(cache, model, batch_size: int, tiny: bool) -> dict:
     audio = speech(40.0 * windows)
     spans = [(i * 40 * RATE, (i + 1) * 40 * RATE) for i in range(windows)]
     settings = dataclasses.replace(cache.settings, batch_size=batch_size)
-    canary.transcribe(model, audio[: spans[0][1]], spans[:1], settings, no_progress)  # warm-up
-    seconds, _ = timed(lambda: canary.transcribe(model, audio, spans, settings, no_progress))
+    list(canary.transcribe(model, audio[: spans[0][1]], spans[:1], settings, no_progress))  # warm-up
+    seconds, _ = timed(lambda: list(canary.transcribe(model, audio, spans, settings, no_progress)))
     return {"batch_size": batch_size, "windows": windows, "seconds": round(seconds, 2),
             "audio_seconds_per_second": round(len(audio) / RATE / seconds, 1)}
 
@@ -335,8 +336,9 @@ def step_features(work: Path, device: str, tiny: bool) -> dict:
     picks), the diarizer on 10 and 60 min: :mod:`benchmarks.features`' tasks on this device, GPU peaks added."""
     from benchmarks import features
 
-    settings = {k: str(v) for k, v in dataclasses.asdict(settings_for(work, device)).items()
-                if k in ("parakeet_path", "hf_cache_dir", "diarizer_path", "output_dir", "device")}
+    chosen = settings_for(work, device)
+    settings = {k: str(getattr(chosen, k)) for k in ("parakeet_path", "hf_cache_dir", "diarizer_path", "output_dir",
+                                                      "device")}
     minute = 2.0 if tiny else 60.0  # tiny: seconds stand for minutes
     result: dict = {}
     save = functools.partial(_save, work, "features", result)

@@ -32,12 +32,9 @@ FULL_MODELS_VERSION = 1
 
 
 def _pins() -> dict:
-    from transcribe_studio.settings import (
-        CANARY_REPO,
-        CANARY_REVISION,
-        QWEN_REPO,
-        QWEN_REVISION,
-    )
+    from transcribe_studio.models.canary import QWEN_REPO, QWEN_REVISION
+    from transcribe_studio.models.canary import REPO as CANARY_REPO
+    from transcribe_studio.models.canary import REVISION as CANARY_REVISION
 
     return {"canary_repo": CANARY_REPO, "canary_commit": CANARY_REVISION, "qwen_repo": QWEN_REPO,
             "qwen_commit": QWEN_REVISION}

@@ -308,8 +308,8 @@ def details(doc: dict) -> list[str]:
     if "1_ui_served" in f:
         fig = f["1_ui_served"]
         lines += ["### 1. UI served",
-                  f"Seconds from starting the process until `GET http://127.0.0.1:P/` answers 200, polled every 20 ms; "
-                  f"runs interleaved, one warm-up each not counted.",
+                  "Seconds from starting the process until `GET http://127.0.0.1:P/` answers 200, polled every 20 ms; "
+                  "runs interleaved, one warm-up each not counted.",
                   f"- app `{fig['app_command']}` (with the Parakeet file present): {_spread_text(fig['app'])}",
                   f"- baseline `{fig['bare_command']}` (a bare `gr.Blocks()` with one Markdown): "
                   f"{_spread_text(fig['bare'])}"]

@@ -212,8 +212,8 @@ def _raw(name: str, model, audio, batch_size: int):
 
 def second_request(settings: dict, models: list[str], seconds: float = 4.0) -> dict:
     from tests import media
-    from transcribe_studio import engine
     from transcribe_studio.models import ModelCache
+    from transcribe_studio.transcription import engine
 
     cache = ModelCache(_settings(settings))
     audio = media.speechlike(seconds, seed=3)
@@ -236,11 +236,11 @@ def second_request(settings: dict, models: list[str], seconds: float = 4.0) -> d
 # --- figure 5: app end to end against raw NeMo, same loaded model -----------------------------------
 
 def end_to_end(settings: dict, model_name: str, source: str, runs: int, warmups: int = 1) -> dict:
-    from transcribe_studio import batch
     from transcribe_studio.media import windows as long_audio
     from transcribe_studio.media.decode import decode_audio
     from transcribe_studio.models import ModelCache, get
     from transcribe_studio.outputs.writers import write_outputs
+    from transcribe_studio.transcription import batch
 
     s = _settings(settings)
     cache = ModelCache(s)
@@ -304,9 +304,9 @@ def scaling(settings: dict, model_name: str, source: str, side: str) -> dict:
     16 kHz audio in one ``transcribe`` call; 40 s windows for Canary), after an 8 s warm-up through the same
     path. Peak memory is reset once the model is loaded and warm."""
     from tests import media
-    from transcribe_studio import batch, engine
     from transcribe_studio.media.decode import decode_audio
     from transcribe_studio.models import ModelCache
+    from transcribe_studio.transcription import batch, engine
 
     s = _settings(settings)
     cache = ModelCache(s)
@@ -360,9 +360,9 @@ def gpu(settings: dict, parakeet_path: str, canary_repo: str, canary_revision: s
     from nemo.collections.asr.models import ASRModel
     from nemo.collections.speechlm2.models import SALM
 
-    from transcribe_studio import batch
     from transcribe_studio.media.decode import decode_audio
     from transcribe_studio.models import ModelCache
+    from transcribe_studio.transcription import batch
 
     s = _settings({**settings, "device": "cuda"})
     source = Path(source)

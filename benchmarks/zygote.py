@@ -37,7 +37,7 @@ from benchmarks import common  # noqa: E402
 PRELOADS = {
     "asr": ["nemo.collections.asr", "nemo.collections.asr.models"],
     "salm": ["nemo.collections.speechlm2.models"],
-    "app": ["transcribe_studio.models", "transcribe_studio.engine", "transcribe_studio.batch",
+    "app": ["transcribe_studio.models", "transcribe_studio.transcription.engine", "transcribe_studio.transcription.batch",
             "transcribe_studio.media.decode", "transcribe_studio.media.windows",
             "transcribe_studio.outputs.writers"],
 }

@@ -103,13 +103,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from tests import tiny_models  # noqa: E402
-from transcribe_studio.settings import (  # noqa: E402
-    CANARY_REPO,
-    CANARY_REVISION,
-    QWEN_REPO,
-    QWEN_REVISION,
-    Settings,
-)
+from transcribe_studio.models.canary import QWEN_REPO, QWEN_REVISION
+from transcribe_studio.models.canary import REPO as CANARY_REPO
+from transcribe_studio.models.canary import REVISION as CANARY_REVISION
+from transcribe_studio.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from transcribe_studio.align import align, normalise
-from transcribe_studio.transcript import Word
+from transcribe_studio.transcription.align import align, normalise
+from transcribe_studio.transcription.transcript import Word
 
 
 def timed(*items):

@@ -9,12 +9,12 @@ import pytest
 from tests.media import speechlike, write_audio
 from transcribe_studio import files
 from transcribe_studio.app import api
+from transcribe_studio.errors import Cancelled
 from transcribe_studio.media.decode import SAMPLE_RATE
 from transcribe_studio.models import PARAKEET
 from transcribe_studio.models.spec import label
 from transcribe_studio.outputs import writers
 from transcribe_studio.outputs.history import HistoryStore
-from transcribe_studio.progress import Cancelled
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ def test_building_the_app_tidies_entries_a_crash_left(studio_settings, shared_ca
     from transcribe_studio.app.handlers import build_app
     from transcribe_studio.outputs.history import HistoryStore
     from transcribe_studio.outputs.writers import write_outputs
-    from transcribe_studio.transcript import Transcript
+    from transcribe_studio.transcription.transcript import Transcript
 
     store = HistoryStore(studio_settings.output_dir / "history")
     transcript = Transcript(text="hello", duration=1.0)

@@ -4,15 +4,12 @@ import pytest
 
 from tests.conftest import loaded, tone
 from tests.tiny_models import ENGLISH_TEXT
-from transcribe_studio import assistant, engine
-from transcribe_studio.assistant import (
-    Answer,
-    EmptyQuestionError,
-    EmptyTranscriptError,
-    strip_think,
-)
+from transcribe_studio import assistant
+from transcribe_studio.assistant import Answer, strip_think
+from transcribe_studio.errors import EmptyQuestionError, EmptyTranscriptError
 from transcribe_studio.models import CANARY, ModelCache
-from transcribe_studio.transcript import Segment, Transcript
+from transcribe_studio.transcription import engine
+from transcribe_studio.transcription.transcript import Segment, Transcript
 
 SHORT = "The quick brown fox jumps over the lazy dog. Please summarise the notes from today's call."
 # ~370 words, ~780 tiny-Qwen tokens: several parts under a 300-token budget.

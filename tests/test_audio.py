@@ -14,6 +14,7 @@ import pytest
 
 from tests.media import cut, dominant_frequency, tone, write_audio, write_video
 from transcribe_studio import errors
+from transcribe_studio.classify import classify
 from transcribe_studio.media import decode as audio_module
 from transcribe_studio.media.decode import SAMPLE_RATE, decode_audio
 
@@ -27,7 +28,7 @@ def assert_named_error(raised: pytest.ExceptionInfo, cls: type, kind: str, file_
     message = error.user_message()
     assert file_name in error.message and "What to do:" in message
     assert "\n" not in message and "Traceback" not in message
-    assert errors.classify(error) is error  # the UI and CLI show it as it is
+    assert classify(error) is error  # the UI and CLI show it as it is
 
 
 # --- every format -------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.media import cut, speechlike, write_audio, write_video
-from transcribe_studio.batch import collect_inputs
+from transcribe_studio.transcription.batch import collect_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 SRT_TIME = re.compile(r"^(\d\d+):(\d\d):(\d\d),(\d\d\d) --> (\d\d+):(\d\d):(\d\d),(\d\d\d)$")

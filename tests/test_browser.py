@@ -22,12 +22,12 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 from tests.media import speechlike, write_audio  # noqa: E402
-from transcribe_studio import engine  # noqa: E402
 from transcribe_studio.app import layout, views  # noqa: E402
 from transcribe_studio.models import CANARY, PARAKEET  # noqa: E402
 from transcribe_studio.models.spec import label  # noqa: E402
 from transcribe_studio.outputs.writers import write_outputs  # noqa: E402
-from transcribe_studio.transcript import Segment, Transcript, Word  # noqa: E402
+from transcribe_studio.transcription import engine  # noqa: E402
+from transcribe_studio.transcription.transcript import Segment, Transcript, Word  # noqa: E402
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and os.access(p, os.X_OK)), None)
 if CHROMIUM is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.media import speechlike, write_audio
 from tests.test_browser import (  # noqa: F401 - fixtures are used by name
     FILES,
     SEGMENTS,
@@ -27,11 +28,10 @@ from tests.test_browser import (  # noqa: F401 - fixtures are used by name
     transcribe_button,
     wait_for_text,
 )
-from tests.media import speechlike, write_audio
 from transcribe_studio.models import PARAKEET
 from transcribe_studio.models.spec import label
 from transcribe_studio.outputs.writers import write_outputs
-from transcribe_studio.transcript import Segment, Transcript, Word
+from transcribe_studio.transcription.transcript import Segment, Transcript, Word
 
 docx = pytest.importorskip("docx", reason="python-docx is not installed")
 

@@ -15,9 +15,9 @@ import pytest
 
 from tests.conftest import loaded
 from tests.media import tone, write_audio
-from transcribe_studio import batch
+from transcribe_studio.errors import Cancelled
 from transcribe_studio.models import PARAKEET
-from transcribe_studio.progress import Cancelled
+from transcribe_studio.transcription import batch
 
 LIMIT_S = 2.0  # from Cancel to the job's end
 REST_AT_LEAST_S = 2.5  # what the step under test would still have taken, uncancelled

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from tests.fake_hub import FakeHub
 from transcribe_studio.models import hub_cache
-from transcribe_studio.settings import CANARY_REPO, CANARY_REVISION, Settings
+from transcribe_studio.models.canary import REPO as CANARY_REPO
+from transcribe_studio.models.canary import REVISION as CANARY_REVISION
+from transcribe_studio.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,7 +150,7 @@ def test_help_names_only_files_that_exist():
     """Help that says "see x.py" must point at a real file: a renamed module left one dangling once."""
     import re
 
-    from transcribe_studio.cli import build_parser
+    from transcribe_studio.commands.cli import build_parser
 
     root = Path(__file__).resolve().parent.parent
     named = set(re.findall(r"[\w/]+\.py\b", " ".join(build_parser().format_help().split())))

@@ -10,7 +10,7 @@ import torch
 from huggingface_hub import errors as hf_errors
 
 from transcribe_studio import errors
-from transcribe_studio.errors import classify
+from transcribe_studio.classify import classify, report
 
 
 def hub_response(status: int, error_code: str | None = None) -> httpx2.Response:
@@ -102,6 +102,6 @@ def test_report_logs_the_traceback_but_returns_a_short_message(caplog):
     try:
         raise MemoryError()
     except MemoryError as exc:
-        error = errors.report(exc, "loading Parakeet")
+        error = report(exc, "loading Parakeet")
     assert error.kind == "ram_oom"
     assert caplog.records[-1].exc_info is not None

@@ -13,10 +13,11 @@ import torch
 
 from tests.conftest import loaded
 from tests.media import room_tone, speechlike
-from transcribe_studio import engine
-from transcribe_studio.errors import GPUFailedError, GPUOutOfMemoryError, report
+from transcribe_studio.classify import report
+from transcribe_studio.errors import GPUFailedError, GPUOutOfMemoryError
 from transcribe_studio.models import PARAKEET, ModelCache, gpu
 from transcribe_studio.settings import Settings
+from transcribe_studio.transcription import engine
 
 GB = 1_000_000_000
 RATE = 16000

@@ -218,7 +218,7 @@ def test_everything_the_app_creates_is_private_to_the_user(tmp_path, serve_studi
     from transcribe_studio.logs import _PrivateRotatingFile
     from transcribe_studio.outputs.history import HistoryStore
     from transcribe_studio.outputs.writers import write_outputs
-    from transcribe_studio.transcript import Transcript
+    from transcribe_studio.transcription.transcript import Transcript
 
     old_umask = os.umask(0o022)  # the usual umask: it would leave 0755 folders and 0644 files
     try:

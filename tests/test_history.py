@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from transcribe_studio.errors import HistoryEntryNotFoundError
 from transcribe_studio.outputs import history
-from transcribe_studio.outputs.history import HistoryEntryNotFoundError, HistoryStore
+from transcribe_studio.outputs.history import HistoryStore
 from transcribe_studio.outputs.writers import get_writer, write_outputs
-from transcribe_studio.transcript import Segment, Transcript, Word
+from transcribe_studio.transcription.transcript import Segment, Transcript, Word
 
 
 def transcript(text: str = "Hello there. General Kenobi!") -> Transcript:

@@ -131,5 +131,5 @@ def test_the_benchmarks_use_the_package_at_all():
     """Guards the test above against checking nothing (a renamed package, a moved folder)."""
     names = {name for source in _benchmark_sources()
              for _, name, _ in _package_references(ast.parse(source.read_text(encoding="utf-8")))}
-    assert {"transcribe_studio.engine", "transcribe_studio.models.get", "batch.transcribe_file",
-            "long_audio.plan", "transcribe_studio.batch"} <= names, names
+    assert {"transcribe_studio.transcription.engine", "transcribe_studio.models.get", "batch.transcribe_file",
+            "long_audio.plan", "transcribe_studio.transcription.batch"} <= names, names

@@ -20,9 +20,9 @@ from tests.media import speechlike, write_audio
 from tests.test_app import transcribe
 from transcribe_studio.app.access import Access
 from transcribe_studio.app.jobs import JobRegistry, JobState
+from transcribe_studio.errors import Cancelled
 from transcribe_studio.media.decode import SAMPLE_RATE
 from transcribe_studio.models import PARAKEET, nemo_asr
-from transcribe_studio.progress import Cancelled
 
 WAIT_S = 60
 LONG_MINUTES = 4

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.media import room_tone, speechlike, tone
-from transcribe_studio import engine
 from transcribe_studio.models import CANARY, PARAKEET, ModelCache
+from transcribe_studio.transcription import engine
 
 RATE = 16000
 
@@ -124,7 +124,7 @@ def planned(path, seconds):
 
 def test_each_parakeet_pass_gets_exactly_its_windows_samples(cache_with, long_file, tmp_path, monkeypatch):
     from tests.conftest import loaded
-    from transcribe_studio import batch
+    from transcribe_studio.transcription import batch
 
     cache = cache_with(parakeet_pass_seconds=8.0)
     model = loaded(cache, PARAKEET)
@@ -147,7 +147,7 @@ def test_each_parakeet_pass_gets_exactly_its_windows_samples(cache_with, long_fi
 def test_each_canary_batch_gets_its_windows_samples_padded_with_their_lengths(cache_with, long_file, tmp_path,
                                                                           monkeypatch):
     from tests.conftest import loaded
-    from transcribe_studio import batch
+    from transcribe_studio.transcription import batch
 
     cache = cache_with(canary_window_seconds=8.0, batch_size=3)
     model = loaded(cache, CANARY)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from transcribe_studio.merge import merge_text, merge_timed
-from transcribe_studio.transcript import Word
+from transcribe_studio.transcription.merge import merge_text, merge_timed
+from transcribe_studio.transcription.transcript import Word
 
 # Left window ends at 12 s, right window starts at 8 s: the overlap is 8-12 s, its middle 10 s.
 LEFT_END, RIGHT_START = 12.0, 8.0

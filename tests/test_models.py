@@ -7,7 +7,6 @@ import time
 import pytest
 
 from tests.conftest import loaded
-from transcribe_studio import engine
 from transcribe_studio.errors import ModelFileError, NeedsNetworkError, StudioError
 from transcribe_studio.media.decode import decode_audio
 from transcribe_studio.models import (
@@ -20,6 +19,7 @@ from transcribe_studio.models import (
 )
 from transcribe_studio.models.nemo_asr import check_nemo_file
 from transcribe_studio.settings import Settings
+from transcribe_studio.transcription import engine
 
 # --- Parakeet ---------------------------------------------------------------
 

@@ -4,12 +4,10 @@ from pathlib import Path
 import pytest
 
 from transcribe_studio.errors import ConfigurationError, InvalidRevisionError
-from transcribe_studio.settings import (
-    CANARY_REVISION,
-    QWEN_REVISION,
-    Settings,
-    validate_revision,
-)
+from transcribe_studio.models.canary import QWEN_REVISION
+from transcribe_studio.models.canary import REVISION as CANARY_REVISION
+from transcribe_studio.models.pinned import validate_revision
+from transcribe_studio.settings import Settings
 
 SEED_REVISION = "2399591399e4e6438fa7804f2f1f1660"
 

@@ -12,19 +12,16 @@ import pytest
 
 from tests.fake_hub import FakeHub
 from transcribe_studio.models import hub_cache
-from transcribe_studio.settings import (
-    CANARY_REPO,
-    CANARY_REVISION,
-    DIARIZER_FILENAME,
-    DIARIZER_REPO,
-    DIARIZER_REVISION,
-    PARAKEET_FILENAME,
-    PARAKEET_REPO,
-    PARAKEET_REVISION,
-    QWEN_REPO,
-    QWEN_REVISION,
-    Settings,
-)
+from transcribe_studio.models.canary import QWEN_REPO, QWEN_REVISION
+from transcribe_studio.models.canary import REPO as CANARY_REPO
+from transcribe_studio.models.canary import REVISION as CANARY_REVISION
+from transcribe_studio.models.diarizer import FILENAME as DIARIZER_FILENAME
+from transcribe_studio.models.diarizer import REPO as DIARIZER_REPO
+from transcribe_studio.models.diarizer import REVISION as DIARIZER_REVISION
+from transcribe_studio.models.parakeet import FILENAME as PARAKEET_FILENAME
+from transcribe_studio.models.parakeet import REPO as PARAKEET_REPO
+from transcribe_studio.models.parakeet import REVISION as PARAKEET_REVISION
+from transcribe_studio.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,9 +156,10 @@ def test_the_seed_revision_is_refused_before_any_download(env, hub):
 def test_not_enough_disk_space_is_reported_before_downloading(env, hub, monkeypatch, capsys, tmp_path):
     import shutil as real_shutil
 
-    from transcribe_studio.models import setup as model_setup
+    from transcribe_studio.commands import setup as model_setup
+    from transcribe_studio.models import pinned
 
-    monkeypatch.setattr(model_setup.shutil, "disk_usage",
+    monkeypatch.setattr(pinned.shutil, "disk_usage",
                         lambda path: real_shutil._ntuple_diskusage(10**12, 10**12 - 1000, 1000))
     code = model_setup.main(["--skip-canary", "--parakeet-nemo", str(tmp_path / "m" / "parakeet.nemo")])
     assert code == 1

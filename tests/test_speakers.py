@@ -17,8 +17,8 @@ from transcribe_studio.models import ModelCache, ModelState, diarizers, transcri
 from transcribe_studio.models.diarizer import SpeakerTurn, parse_rows
 from transcribe_studio.outputs.history import HistoryStore
 from transcribe_studio.outputs.writers import FORMATS, write_outputs
-from transcribe_studio.speakers import NO_SPEECH_NOTE, PER_SEGMENT_NOTE, assign_speakers, label_transcript
-from transcribe_studio.transcript import Segment, Transcript, Word
+from transcribe_studio.transcription.speakers import NO_SPEECH_NOTE, PER_SEGMENT_NOTE, assign_speakers, label_transcript
+from transcribe_studio.transcription.transcript import Segment, Transcript, Word
 
 # --- the tiny real model through the app ------------------------------------------------
 
@@ -225,7 +225,7 @@ def test_a_missing_or_damaged_diarizer_gives_the_classified_error_and_an_unlabel
 
 
 def test_the_help_states_the_four_speaker_limit():
-    from transcribe_studio.cli import build_parser
+    from transcribe_studio.commands.cli import build_parser
 
     assert "at most 4 speakers" in " ".join(build_parser().format_help().split())
 

@@ -25,8 +25,8 @@ def ctc_spec(registered, tiny_ctc):
 
 
 def test_a_third_model_is_offered_by_the_cli_and_listed_in_the_models_tab(ctc_spec, settings, tiny_ctc):
-    from transcribe_studio import cli
     from transcribe_studio.app.model_table import rows
+    from transcribe_studio.commands import cli
     from transcribe_studio.models import ModelCache
 
     model_option = next(a for a in cli.build_parser()._actions if "--model" in a.option_strings)
@@ -39,7 +39,7 @@ def test_a_third_model_is_offered_by_the_cli_and_listed_in_the_models_tab(ctc_sp
 
 
 def test_the_cli_transcribes_a_file_with_the_third_model(ctc_spec, wav_file, tmp_path, capsys):
-    from transcribe_studio import cli
+    from transcribe_studio.commands import cli
 
     out = tmp_path / "out"
     status = cli.main([str(wav_file), "--model", KEY, "--output-dir", str(out), "--format", "txt,json",

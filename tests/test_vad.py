@@ -14,7 +14,8 @@ import pytest
 
 from tests.media import room_tone, speechlike, tone, write_audio
 from transcribe_studio.media.decode import decode_audio
-from transcribe_studio.media.voice import plan_windows, speech_spans
+from transcribe_studio.media.voice import speech_spans
+from transcribe_studio.media.windows import plan_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000

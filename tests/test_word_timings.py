@@ -9,10 +9,11 @@ import pytest
 from tests.conftest import loaded
 from tests.media import room_tone, speechlike, write_audio
 from tests.test_cli import cli_env, run_cli
-from transcribe_studio import engine
+from transcribe_studio.errors import VocabularyError
 from transcribe_studio.models import PARAKEET, ModelCache
-from transcribe_studio.models.vocabulary import VocabularyError, boosted, parse
+from transcribe_studio.models.vocabulary import boosted, parse
 from transcribe_studio.outputs.writers import MIN_CUE_MS
+from transcribe_studio.transcription import engine, timings
 
 RATE = 16000
 
@@ -50,14 +51,14 @@ def test_canary_through_the_cli_has_word_times_and_cues_on_word_edges(tmp_path, 
 
 def test_subtitle_cues_of_a_retimed_transcript_start_and_end_on_words():
     from transcribe_studio.outputs.writers import subtitle_cues
-    from transcribe_studio.transcript import Segment, Transcript, Word
+    from transcribe_studio.transcription.transcript import Segment, Transcript, Word
 
     text = ("Good morning everyone. Dana will start with the budget, then we move to hiring. "
             "Any questions before we begin? No? Great, let us go.")
     canary = Transcript(text=text, segments=[Segment(0.0, 20.0, text)], duration=20.0)
     heard = [w for w in text.replace(",", "").replace(".", "").replace("?", "").split() if w != "Dana"]
     timer = [Word(0.5 + 0.7 * i, 0.5 + 0.7 * i + 0.5, w.lower()) for i, w in enumerate(heard)]
-    engine._retime(canary, timer)
+    timings._retime(canary, timer)
     assert [w.text for w in canary.words] == text.split() and sum(w.estimated for w in canary.words) == 1
     starts = {round(w.start * 1000) for w in canary.words}
     ends = {round(w.end * 1000) for w in canary.words}
@@ -159,8 +160,8 @@ def test_a_batch_whose_models_do_not_fit_together_adds_word_times_after_all_file
     never a model swap per file. The GPU's 'does not fit' is the one thing injected."""
     import dataclasses
 
-    from transcribe_studio import batch
     from transcribe_studio.models import CANARY, get
+    from transcribe_studio.transcription import batch
 
     order = []
 
@@ -186,7 +187,7 @@ def test_a_batch_whose_models_do_not_fit_together_adds_word_times_after_all_file
     assert order == [CANARY, CANARY, PARAKEET, PARAKEET]  # all Canary first, then the timer
     for path in files:
         data = json.loads((tmp_path / "out" / f"{path.stem}.json").read_text())
-        assert data["words"] and not any(n == engine.PENDING_TIMINGS for n in data["notes"])
+        assert data["words"] and not any(n == timings.PENDING_NOTE for n in data["notes"])
         assert any(n.startswith("Word times from a Parakeet") for n in data["notes"])
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from transcribe_studio.outputs import writers
 from transcribe_studio.outputs.writers import FORMATS, get_writer, write_outputs
-from transcribe_studio.transcript import Segment, Transcript, Word
+from transcribe_studio.transcription.transcript import Segment, Transcript, Word
 
 # --- transcripts built by hand ------------------------------------------------
 

@@ -1,23 +1,13 @@
-"""Named errors a user can act on, and one classifier that maps any exception to them.
+"""Every named error of the app: what a user can act on, each with its title and next steps.
 
-Loading a model touches the disk, the network, huggingface_hub, transformers,
-NeMo and torch, each with its own exception types. The UI and the CLI should not
-care: they call :func:`classify` and show ``error.user_message()``, a short
-paragraph that says what happened and what to do. The traceback goes to the log.
-
-Callers catch by meaning, e.g. ``except NeedsNetworkError``.
+Callers catch by meaning (``except NeedsNetworkError``, ``except BadAudioError``
+for every way a media file can be unusable), and show ``error.user_message()``:
+a short paragraph that says what happened and what to do. Built-in bases where
+one fits (a :class:`DiskError` is an ``OSError``). No logic here: turning any
+exception into one of these is :mod:`.classify`'s job.
 """
 
 from __future__ import annotations
-
-import errno
-import logging
-
-log = logging.getLogger(__name__)
-
-# ``extra=`` for a log record meant for the log file only: the caller shows the user the message itself,
-# so the console must not print it a second time (see :mod:`.logs`).
-FILE_ONLY = {"studio_file_only": True}
 
 
 class StudioError(Exception):
@@ -99,33 +89,18 @@ class RevisionNotFoundError(NetworkError):
     kind = "revision_not_found"
     title = "Model revision not found"
     default_next_steps = (
-        "Check the commit (CANARY_REVISION / QWEN_REVISION or the matching flag); unset it to use the "
+        "Check the model's commit setting (its *_REVISION variable or --*-revision flag); unset it to use the "
         "tested default."
     )
 
 
-class DiskError(StudioError):
+class DiskError(StudioError, OSError):
     kind = "disk"
     title = "Disk problem"
     default_next_steps = (
         "Free some disk space or choose a writable location (HF_HOME / HF_HUB_CACHE for the model "
-        "cache, --parakeet-nemo for the Parakeet file), then try again."
+        "cache, the model's own file setting for a local model file), then try again."
     )
-
-
-def folder_error(exc: OSError, folder, flag: str) -> DiskError:
-    """A folder the app writes to failed (full, read-only, not creatable): name it and the flag that moves it."""
-    full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
-    if full:
-        what, fix = f"The disk is full ({folder} could not be written)", "Free some space on that disk"
-    elif exc.errno == errno.ENOENT:
-        what, fix = f"{folder} was removed while the app was using it", "Leave the output folder in place"
-    else:
-        what = f"{folder} cannot be created or written to ({exc.strerror or exc})"
-        fix = "Fix that folder's permissions"
-    error = DiskError(f"{what}.", next_steps=f"{fix}, or choose another folder with {flag}, then try again.")
-    error.__cause__ = exc
-    return error
 
 
 class OutOfMemoryError(StudioError):
@@ -136,9 +111,8 @@ class GPUOutOfMemoryError(OutOfMemoryError):
     kind = "gpu_oom"
     title = "Out of GPU memory"
     default_next_steps = (
-        "Unload the other model or close other programs using the GPU; give Parakeet shorter passes with "
-        "--parakeet-pass-seconds (e.g. 120); if other programs share the card, tell the app how much it may "
-        "use with --gpu-memory-gb; or run on the CPU with --device cpu (slower)."
+        "Unload the other model or close other programs using the GPU; if other programs share the card, tell "
+        "the app how much it may use with --gpu-memory-gb; or run on the CPU with --device cpu (slower)."
     )
 
 
@@ -156,8 +130,7 @@ class RAMOutOfMemoryError(OutOfMemoryError):
     kind = "ram_oom"
     title = "Out of system memory (RAM)"
     default_next_steps = (
-        "Close other programs and try again. Loading on the CPU, Canary-Qwen needs about 11 GB of free "
-        "RAM and Parakeet about 5 GB (onto a GPU, Canary-Qwen under 1 GB)."
+        "Close other programs and try again; the Help tab says how much memory each model needs."
     )
 
 
@@ -173,7 +146,7 @@ class BadAudioError(StudioError):
     default_next_steps = "Check that the file plays in a media player, or convert it to WAV, MP3 or FLAC and try again."
 
 
-# One subclass per way a media file can be unusable (raised by audio.py); catch
+# One subclass per way a media file can be unusable (raised by media/decode.py); catch
 # BadAudioError for all of them. Each message names the file.
 
 class MediaNotFoundError(BadAudioError):
@@ -243,125 +216,42 @@ class SilentAudioError(BadAudioError):
     )
 
 
-# --- classification -------------------------------------------------------
-
-def _chain(exc: BaseException):
-    """The exception and everything it was raised from, outermost first."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+class VocabularyError(ConfigurationError):
+    kind = "vocabulary"
+    title = "The names and terms list cannot be used"
+    default_next_steps = ("Give the names and terms separated by commas (\"Dana Whitfield, Kubernetes, OKRs\"), "
+                          "or a UTF-8 text file with one per line.")
 
 
-def _type_names(exc: BaseException) -> set[str]:
-    return {cls.__name__ for cls in type(exc).__mro__}
+class HistoryEntryNotFoundError(StudioError, LookupError):
+    kind = "history_entry_not_found"
+    title = "History entry not found"
+    default_next_steps = "Refresh the History list; the entry may have been deleted or moved."
 
 
-def _http_status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    return getattr(response, "status_code", None)
+class EditError(StudioError):
+    kind = "edit"
+    title = "The edit could not be saved"
+    default_next_steps = "Reload the entry from History and make the edit again."
 
 
-# Connection failures from httpx/httpx2/requests/urllib3, recognised by name so
-# that we need not import every HTTP stack huggingface_hub might use.
-_CONNECTION_NAMES = {"ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "NetworkError",
-                     "ConnectionError", "MaxRetryError", "NewConnectionError", "ProxyError", "RemoteProtocolError",
-                     "gaierror"}
+class EmptyTranscriptError(StudioError):
+    kind = "empty_transcript"
+    title = "No transcript to work from"
+    default_next_steps = "Transcribe a recording first (or paste its text), then try again."
 
 
-# CUDA errors after which every later call on the context fails too ("sticky" errors, CUDA
-# programming guide): the process must restart. Matched in the message torch gives.
-STICKY_CUDA_ERRORS = ("illegal memory access", "illegal address", "unspecified launch failure",
-                      "device-side assert", "misaligned address", "an illegal instruction")
+class EmptyQuestionError(StudioError):
+    kind = "empty_question"
+    title = "No question"
+    default_next_steps = "Type a question about the transcript, then ask again."
 
 
-def _classify_one(exc: BaseException, context: str) -> StudioError | None:
-    names = _type_names(exc)
-    text = str(exc)
-    where = f" while {context}" if context else ""
-
-    if isinstance(exc, StudioError):
-        return exc
-    # huggingface_hub, most specific first (GatedRepoError subclasses RepositoryNotFoundError).
-    if "OfflineModeIsEnabled" in names or "LocalEntryNotFoundError" in names:
-        return NeedsNetworkError(
-            f"A file the model needs is not in the local Hugging Face cache and the network is off "
-            f"(HF_HUB_OFFLINE) or unreachable{where}. Details: {text}")
-    if "GatedRepoError" in names:
-        return AuthenticationError(f"The repository is gated and this machine is not authorised{where}.")
-    if "RepositoryNotFoundError" in names:
-        return AuthenticationError(
-            f"The repository was not found, or it is private and no valid token was sent{where}.")
-    if "RevisionNotFoundError" in names or "is not a valid git identifier" in text:
-        return RevisionNotFoundError(f"The Hub does not know the requested commit{where}. Details: {text}")
-    if "EntryNotFoundError" in names:
-        return RevisionNotFoundError(
-            f"A file the model needs does not exist at the requested commit{where}. Details: {text}")
-    if "HfHubHTTPError" in names:
-        status = _http_status(exc)
-        if status in (401, 403):
-            return AuthenticationError(f"The Hub answered HTTP {status}{where}.")
-        return HubHTTPError(f"The Hub answered with an error{where}: {text}")
-    if names & _CONNECTION_NAMES or isinstance(exc, (ConnectionError, TimeoutError)):
-        return HubUnreachableError(f"Could not connect to the Hugging Face Hub{where}: {text}")
-
-    # Memory, and GPU failures nothing but a restart mends.
-    if any(sign in text for sign in STICKY_CUDA_ERRORS):
-        return GPUFailedError(f"The GPU reported a fatal error{where}: {text}")
-    if "OutOfMemoryError" in names or "CUDA out of memory" in text or "CUDA error: out of memory" in text:
-        return GPUOutOfMemoryError(f"The GPU ran out of memory{where}.")
-    if isinstance(exc, MemoryError) or "DefaultCPUAllocator: can't allocate memory" in text:
-        return RAMOutOfMemoryError(f"The computer ran out of memory{where}.")
-
-    # Dependencies.
-    if isinstance(exc, ImportError):
-        missing = getattr(exc, "name", None) or text
-        return MissingDependencyError(f"Python could not import '{missing}'{where}.")
-
-    # Disk.
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        return DiskError(f"The disk is full{where} ({getattr(exc, 'filename', None) or text}).")
-    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return DiskError(f"A file or folder is not writable or readable{where}: "
-                         f"{getattr(exc, 'filename', None) or text}.")
-
-    # Model archives: tar, zip (torch checkpoints) and safetensors headers.
-    if {"ReadError", "CompressionError", "BadZipFile", "UnpicklingError", "SafetensorError", "EOFError",
-            "HeaderTooLarge"} & names or "PytorchStreamReader failed" in text:
-        # Not the library's text: torch's says to retry with weights_only=False, unsafe for a damaged file.
-        return ModelFileError(f"A model file is damaged or incomplete{where} ({type(exc).__name__}).",
-                              next_steps="Run `python setup_local_models.py` to download and verify it again.")
-
-    # Audio decoders.
-    if names & {"InvalidDataError", "LibsndfileError", "FFmpegError"}:
-        return BadAudioError(f"The file could not be decoded as audio{where}: {text}")
-    return None
+class EmptyAnswerError(StudioError):
+    kind = "empty_answer"
+    title = "The model gave no answer"
+    default_next_steps = "Try again, or rephrase the question."
 
 
-def classify(exc: BaseException, context: str = "") -> StudioError:
-    """Map any exception to a :class:`StudioError`, looking through its cause chain.
-
-    ``context`` is a few words such as "loading Canary-Qwen" that go into the message.
-    """
-    for link in _chain(exc):
-        found = _classify_one(link, context)
-        if found is not None:
-            if found is not exc:
-                found.__cause__ = exc
-            return found
-    where = f" while {context}" if context else ""
-    error = StudioError(f"{type(exc).__name__}{where}: {exc}")
-    error.__cause__ = exc
-    return error
-
-
-def report(exc: BaseException, context: str = "") -> StudioError:
-    """Classify, log the full traceback to the log file, and return the error for display.
-
-    The caller shows ``error.user_message()`` (the page, the CLI's summary, setup's FAILED line), so the
-    record is kept off the console: each failure is printed once.
-    """
-    error = classify(exc, context)
-    log.error("%s [%s]", error.user_message(), error.kind, exc_info=exc, extra=FILE_ONLY)
-    return error
+class Cancelled(Exception):
+    """Raised from a progress callback to stop a job; files already finished stay saved. Not a failure."""

@@ -4,7 +4,7 @@ Users see the classified message (see :mod:`errors`); whoever debugs reads the
 log file, which keeps the traceback.
 
 The console (stderr) shows only this package's own warnings and errors, and not
-the records marked :data:`errors.FILE_ONLY` (their message is shown by the caller,
+the records marked :data:`classify.FILE_ONLY` (their message is shown by the caller,
 so it would appear twice). Everything else (NeMo, Lightning, transformers,
 lhotse, Python warnings) goes to the log file only: NeMo alone logs "Timestamps
 requested..." dozens of times per file, and on stdout, where the CLI's
@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import FILE_ONLY
+from .classify import FILE_ONLY
 from .files import make_dirs, open_private_append
 from .settings import PROJECT_ROOT
 

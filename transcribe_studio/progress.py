@@ -24,8 +24,6 @@ _partial_sink: contextvars.ContextVar[Callable[[str], None] | None] = contextvar
     "studio_partial_sink", default=None)
 
 
-class Cancelled(Exception):
-    """Raised from a progress callback to stop a job; files already finished stay saved."""
 
 
 def no_progress(fraction: float, note: str) -> None:

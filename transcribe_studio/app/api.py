@@ -39,22 +39,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .. import assistant, engine
-from ..batch import FileResult, run_batch
-from ..errors import ModelFileError, StudioError, report
+from .. import assistant
+from ..classify import report
+from ..errors import Cancelled, EditError, ModelFileError, StudioError
 from ..models import DEFAULT_MODEL, ModelCache, vocabulary
 from ..models.spec import diarizers, label
-from ..outputs.history import EditError, HistoryStore
+from ..outputs.history import HistoryStore
 from ..outputs.writers import DEFAULT_FORMATS
-from ..progress import Cancelled
 from ..settings import SETUP_COMMAND
+from ..transcription import engine
+from ..transcription.batch import FileResult, run_batch
 from . import model_table
 from .views import (
+    SEGMENT_HEADERS,
     View,
     error_markdown,
     file_rows,
     history_rows,
-    SEGMENT_HEADERS,
     job_summary,
     parse_speaker_names,
     status_markdown,

@@ -26,8 +26,9 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "tran
 import gradio as gr  # noqa: E402
 
 from .. import assistant  # noqa: E402
-from ..entry import check_output_folder  # noqa: E402
-from ..errors import StudioError, report  # noqa: E402
+from ..classify import report  # noqa: E402
+from ..commands.start import check_output_folder  # noqa: E402
+from ..errors import StudioError  # noqa: E402
 from ..files import make_private_dir  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, diarizers, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterable
 
-from ..errors import StudioError, report
-from ..progress import Cancelled, partial_to
+from ..classify import report
+from ..errors import Cancelled, StudioError
+from ..progress import partial_to
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..entry import command_line_parser, start
+from ..commands.start import command_line_parser, start
 from ..errors import StudioError
 from . import access, startup
 

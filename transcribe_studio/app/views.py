@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import html
 import json
-import urllib.parse
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -1,21 +1,9 @@
-"""How audio of any length is cut into what each model can take, and why.
+"""Where long audio is cut into the windows a model takes, and which silent stretches are left out.
 
-Each model's limit lives in its spec (``models/nemo_asr.py``'s ``PASS_SECONDS``,
-``models/canary.py``'s ``MAX_WINDOW_SECONDS``); where to cut lives here and in
-:mod:`.voice`.
-
-* **Parakeet-TDT** was trained with full attention, whose memory grows with the
-  square of the length: the model card quotes up to 24 minutes in one pass on
-  a large GPU, users with 8 GB cards run out well before, and on a CPU a pass of
-  20 minutes needs several GB per attention matrix. NVIDIA's alternative, local
-  attention, is linear but "will degrade" accuracy (model card, NeMo blog) and
-  still spikes memory on hour-long files. So we keep full attention and instead
-  give Parakeet passes of bounded length, cut inside pauses found by voice
-  activity detection, with timestamps shifted back onto the original time axis.
-  Memory then stays bounded whatever the length of the file.
-* **Canary-Qwen** was trained on audio of at most 40 s and silently drops what
-  lies beyond, so it always gets windows of at most 40 s, again cut in pauses,
-  several per ``generate`` call.
+Each model's spec says how long a piece of audio one model call takes now
+(``ModelSpec.window_seconds``; why each model has its limit is in its own
+module under ``models/``). Here: where to cut within that limit, using voice
+activity (:mod:`.voice`) and the level check (:mod:`.loudness`).
 
 **Voice detection chooses where to cut; it never decides alone what is heard.**
 Silero finds clear speech down to about -42 dBFS and under noise at -5 dB SNR,
@@ -27,7 +15,7 @@ detector stops hearing speech) and at least ``QUIET_BELOW_FILE_DB`` (30 dB)
 below the file's own loud frames (so a recording made very quietly keeps its
 quiet speech). Audible stretches the detector calls non-speech are covered like
 speech; short audible blips (under ``voice.MIN_SPEECH_MS``, clicks) are not.
-Silent gaps shorter than ``voice.MIN_GAP_TO_SKIP_S`` (2 s) stay inside the
+Silent gaps shorter than :data:`MIN_GAP_TO_SKIP_S` (2 s) stay inside the
 windows, as pauses between words do. Each skipped stretch is listed in the
 transcript (``Transcript.skipped``, the JSON's ``skipped``) with the reason.
 Audio that fits in one window is taken whole, with no detection at all.
@@ -35,36 +23,34 @@ Audio that fits in one window is taken whole, with no detection at all.
 **Cuts.** A window ends in the middle of the longest pause the detector found
 before the limit (preferring its second half, so windows stay long). Where one
 stretch has no pause at all within the limit, it is cut hard, and the next
-window starts ``voice.HARD_CUT_OVERLAP_S`` (4 s, at most a quarter of a window)
+window starts :data:`HARD_CUT_OVERLAP_S` (4 s, at most a quarter of a window)
 before the cut: both windows hear the words around it, each with at least 2 s
-of context on its own side of the overlap's middle. :mod:`..merge` then keeps
-each word once: Parakeet's by their times (from the side where the word lies
-farther from that side's edge), Canary-Qwen's by the longest common run of
-normalised words. A Parakeet pass that runs out of GPU memory is halved the
-same way (at pauses, else hard with an overlap), and nothing in it is skipped.
-
-**Short pieces.** NeMo pads in-memory clips shorter than 1 s with silence on
-both sides (``pad_min_duration``, ``pad_direction='both'`` in
-``asr/parts/mixins/transcription.py``), which would put their word times late by
-up to half the missing length. Parakeet passes under 1 s are therefore padded
-to 1 s at their end here, so NeMo pads nothing and times start at the clip's
-first sample (``models/nemo_asr.py``).
+of context on its own side of the overlap's middle. The transcription's merge
+(``transcription/merge.py``) then keeps each word once: by word times where the
+model gives them, else by the longest common run of normalised words. A pass
+that runs out of GPU memory is halved the same way (at pauses, else hard with
+an overlap), and nothing in it is skipped.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from ..progress import Progress, no_progress
+from . import voice
 from .decode import SAMPLE_RATE
+from .loudness import audible_spans, quiet_threshold_dbfs
 
-# A 32 ms frame at or below this RMS level is quiet (see the module docstring for why -55).
-QUIET_DBFS = -55.0
-# ...and it must also lie this far below the file's loud frames (its 95th percentile).
-QUIET_BELOW_FILE_DB = 30.0
-_FRAME = 512  # samples: 32 ms at 16 kHz, Silero's own frame
+# A silence between spans at least this long is left out of every window (the spans keep their padding).
+MIN_GAP_TO_SKIP_S = 2.0
+# Where speech has no pause within the limit, the next window starts this much before the hard cut:
+# both hear every word near it with a second or two of context (see the module docstring).
+HARD_CUT_OVERLAP_S = 4.0
+# Windows prefer a pause in their second half, so they are not cut needlessly short.
+_PREFERRED_FRACTION = 0.5
 SKIPPED_WHY = "silence: no speech detected and the level stayed below {threshold:.0f} dBFS"
 
 
@@ -90,54 +76,12 @@ def plan_cuts(audio: np.ndarray, max_seconds: float, progress: Progress = no_pro
     """
     if len(audio) <= max_seconds * SAMPLE_RATE:
         return Plan([(0, len(audio))] if len(audio) else [], [])
-    from . import voice
-
     spans = voice.speech_spans(audio, SAMPLE_RATE,
                                progress=lambda percent: progress(0.0, f"detecting speech ({percent:.0f}%)"))
     threshold = quiet_threshold_dbfs(audio)
-    windows = voice.plan_windows(len(audio), spans, max_seconds=max_seconds, sample_rate=SAMPLE_RATE,
-                                 keep=audible_spans(audio, threshold))
+    windows = plan_windows(len(audio), spans, max_seconds=max_seconds, sample_rate=SAMPLE_RATE,
+                           keep=audible_spans(audio, threshold))
     return Plan(windows, _uncovered(len(audio), windows), SKIPPED_WHY.format(threshold=threshold))
-
-
-def _frame_levels_dbfs(audio: np.ndarray) -> np.ndarray:
-    """RMS level of each 32 ms frame, in dBFS (the last frame zero-padded)."""
-    frames = np.zeros(-(-len(audio) // _FRAME) * _FRAME, np.float32)
-    frames[:len(audio)] = audio
-    power = np.mean(np.square(frames.reshape(-1, _FRAME), dtype=np.float64), axis=1)
-    return 10 * np.log10(np.maximum(power, 1e-20))
-
-
-def quiet_threshold_dbfs(audio: np.ndarray) -> float:
-    """The level at or below which a frame of ``audio`` is quiet (see the module docstring)."""
-    levels = _frame_levels_dbfs(audio)
-    if not levels.size:
-        return QUIET_DBFS
-    return float(min(QUIET_DBFS, np.percentile(levels, 95) - QUIET_BELOW_FILE_DB))
-
-
-def audible_spans(audio: np.ndarray, threshold_dbfs: float) -> list[tuple[int, int]]:
-    """Sample ranges louder than ``threshold_dbfs``, treated like speech the detector found.
-
-    Frames above the threshold are joined across dips shorter than Silero's minimum silence,
-    blips shorter than its minimum speech are dropped (clicks), and each range keeps Silero's
-    padding, so they are shaped like its spans.
-    """
-    from . import voice
-
-    loud = np.concatenate([[False], _frame_levels_dbfs(audio) > threshold_dbfs, [False]])
-    edges = np.flatnonzero(np.diff(loud.astype(np.int8)))
-    runs = [(int(a) * _FRAME, int(b) * _FRAME) for a, b in zip(edges[::2], edges[1::2])]
-    ms = SAMPLE_RATE // 1000
-    joined: list[tuple[int, int]] = []
-    for start, end in runs:
-        if joined and start - joined[-1][1] < voice.MIN_SILENCE_MS * ms:
-            joined[-1] = (joined[-1][0], end)
-        else:
-            joined.append((start, end))
-    pad = voice.SPEECH_PAD_MS * ms
-    return [(max(0, a - pad), min(len(audio), b + pad)) for a, b in joined
-            if b - a >= voice.MIN_SPEECH_MS * ms]
 
 
 def _uncovered(audio_len: int, windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -150,3 +94,76 @@ def _uncovered(audio_len: int, windows: list[tuple[int, int]]) -> list[tuple[int
     if reached < audio_len:
         gaps.append((reached, audio_len))
     return gaps
+
+
+def _normalised(spans: Sequence[tuple[int, int]], audio_len: int) -> list[tuple[int, int]]:
+    """Clipped to the audio, sorted, overlaps merged; touching spans stay apart (their meeting point is a pause)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, int(s)), min(audio_len, int(e))) for s, e in spans):
+        if end <= start:
+            continue
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def plan_windows(audio_len: int, spans: Sequence[tuple[int, int]], max_seconds: float = 40.0,
+                 sample_rate: int = SAMPLE_RATE, min_gap_to_skip_s: float = MIN_GAP_TO_SKIP_S,
+                 keep: Sequence[tuple[int, int]] = (),
+                 overlap_s: float = HARD_CUT_OVERLAP_S) -> list[tuple[int, int]]:
+    """``[start, end)`` windows of at most ``max_seconds`` that cover every sample of ``spans``
+    (speech found by the detector) and of ``keep`` (audio that may hold speech it missed), in order.
+
+    Speech and kept audio separated by less than ``min_gap_to_skip_s`` form one block that
+    windows cover without a gap; longer gaps (and the audio before the first and after the last
+    block) are left out. A block longer than ``max_seconds`` is cut in the middle of the longest
+    pause between ``spans`` before the limit (pauses in the window's second half preferred, so
+    windows stay long); with no pause there, it is cut hard at the limit and the next window
+    starts ``overlap_s`` earlier (at most a quarter of the window), so both hear the words
+    around the cut and the transcription's merge keeps each once. Windows overlap only there.
+    """
+    max_len = int(max_seconds * sample_rate)
+    if max_len < 1:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+    skip = max(0, int(round(min_gap_to_skip_s * sample_rate)))
+    overlap = min(int(overlap_s * sample_rate), max_len // 4)
+    spans = _normalised(spans, audio_len)
+    pauses = [(a_end, b_start) for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
+    windows: list[tuple[int, int]] = []
+    for block_start, block_end in _blocks(_normalised([*spans, *keep], audio_len), skip):
+        windows += _cover_block(block_start, block_end, pauses, max_len, overlap)
+    return windows
+
+
+def _blocks(regions: list[tuple[int, int]], skip: int) -> list[tuple[int, int]]:
+    """Sorted regions joined across gaps shorter than ``skip``: stretches to cover without a break."""
+    blocks: list[tuple[int, int]] = []
+    for start, end in regions:
+        if blocks and start - blocks[-1][1] < skip:
+            blocks[-1] = (blocks[-1][0], max(blocks[-1][1], end))
+        else:
+            blocks.append((start, end))
+    return blocks
+
+
+def _cover_block(block_start: int, block_end: int, pauses: list[tuple[int, int]], max_len: int,
+                 overlap: int) -> list[tuple[int, int]]:
+    """Windows of at most ``max_len`` from ``block_start`` to ``block_end``: cut in pauses, else hard."""
+    windows, start = [], block_start
+    while block_end - start > max_len:
+        limit = start + max_len
+        # Pauses that begin inside this window (not the one it starts in), cut off at the limit.
+        usable = [(a, min(b, limit)) for a, b in pauses if start < a <= limit]
+        if usable:
+            late = [p for p in usable if (p[0] + p[1]) // 2 >= start + _PREFERRED_FRACTION * max_len]
+            gap_start, gap_end = max(late or usable, key=lambda p: (p[1] - p[0], p[0]))
+            cut = (gap_start + gap_end) // 2
+            windows.append((start, cut))
+            start = cut
+        else:  # one stretch of speech longer than the limit: cut it hard, the next window overlapping
+            windows.append((start, limit))
+            start = limit - overlap
+    windows.append((start, block_end))
+    return windows

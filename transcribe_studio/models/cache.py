@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterator
 
-from ..errors import StudioError, report
+from ..classify import report
+from ..errors import StudioError
 from ..settings import Settings
 from . import gpu
 from . import spec as specs
@@ -143,7 +144,7 @@ class ModelCache:
                 self._make_room(key, device)
                 model = entry.spec.load(self.settings, device)
             except Exception as exc:
-                error = report(exc, f"loading {entry.spec.label}")
+                error = entry.spec.advised(report(exc, f"loading {entry.spec.label}"))
                 entry.status = ModelStatus(ModelState.FAILED, error=error)
                 raise error from exc
             give_back_freed_memory()

@@ -8,22 +8,31 @@ its cache folder and downloads again on every call (``nemo/core/classes/common.p
 
 It was trained on audio of at most 40 s, so it gets windows of at most 40 s,
 several per ``generate`` call (``--batch-size``). Where speech runs past 40 s
-without a pause, windows overlap and their texts are merged (:mod:`..merge`).
+without a pause, windows overlap, and the transcription above merges their texts.
 """
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
 from ..media.decode import SAMPLE_RATE
-from ..merge import merge_text
-from ..progress import Progress, show_partial
+from ..progress import Progress
 from ..settings import SETUP_COMMAND, Settings
-from ..transcript import Segment, Transcript
 from . import gpu, hub_cache
-from .spec import ModelSpec, register
+from .pinned import revision_option
+from .spec import Heard, ModelOption, ModelSpec, register
 
 LABEL = "Canary-Qwen-2.5B"
+# The commit public projects pin with NeMo 3.0.0. Canary-Qwen ships no .nemo file:
+# it is a Hugging Face-style SALM checkpoint (config.json + model.safetensors).
+REPO = "nvidia/canary-qwen-2.5b"
+REVISION = "b1469e1bba1cfe140205529c79c434ca47180960"
+# SALM builds its tokenizer and LLM skeleton from Qwen/Qwen3-1.7B and, left alone,
+# asks the Hub for Qwen's `main`. We pin it so Qwen's `main` moving never changes us.
+QWEN_REPO = "Qwen/Qwen3-1.7B"
+QWEN_REVISION = "70d244cc86ccca08cf5af4e1e306ecf908b1ad5e"
 # 40 s of fast speech is ~150 words, ~200 tokens; leave headroom, but bound it.
 MAX_NEW_TOKENS = 320
 PROMPT = "Transcribe the following: {tag}"
@@ -59,34 +68,15 @@ def load(settings: Settings, device):
 
 
 def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
-               progress: Progress) -> Transcript:
-    """``generate`` on batches of windows; one segment per window, overlapping windows' texts merged."""
-    heard: list[tuple[int, int, str]] = []
+               progress: Progress) -> Iterator[Heard]:
+    """``generate`` on batches of windows, each window's text yielded as heard (no word times)."""
     size = settings.batch_size
     for first in range(0, len(spans), size):
         batch = spans[first:first + size]
-        heard += [(start, end, text) for (start, end), text in zip(batch, _generate(model, audio, batch))]
+        for (start, end), text in zip(batch, _generate(model, audio, batch)):
+            yield Heard(start / SAMPLE_RATE, end / SAMPLE_RATE, text)
         done = min(first + size, len(spans))
-        show_partial(" ".join(s.text for s in _segments(heard) if s.text))
         progress(done / len(spans), f"window {done} of {len(spans)}")
-    segments = [s for s in _segments(heard) if s.text]
-    return Transcript(text=" ".join(s.text for s in segments), segments=segments, duration=len(audio) / SAMPLE_RATE)
-
-
-def _segments(heard: list[tuple[int, int, str]]) -> list[Segment]:
-    """One segment per window; where a window overlaps the one before (a hard cut), the two texts
-    are merged (:func:`..merge.merge_text`) and the segments meet in the middle of the overlap."""
-    segments: list[Segment] = []
-    for start, end, text in heard:
-        begin, finish = start / SAMPLE_RATE, end / SAMPLE_RATE
-        if segments and begin < segments[-1].end:
-            before = segments[-1]
-            kept_before, text = merge_text(before.text, text, (before.start, before.end), (begin, finish))
-            middle = (begin + before.end) / 2
-            segments[-1] = Segment(before.start, middle, kept_before)
-            begin = middle
-        segments.append(Segment(begin, finish, text))
-    return segments
 
 
 def _generate(model, audio: np.ndarray, batch: list[tuple[int, int]]) -> list[str]:
@@ -140,9 +130,15 @@ def _pinned(settings: Settings) -> str:
 
 
 def _setup(settings: Settings) -> str:
-    from .setup import download_canary
+    from .downloads import file_metadata
+    from .pinned import ensure_free_space
 
-    download_canary(settings, hub_cache.missing_files(settings))
+    missing = hub_cache.missing_files(settings)
+    if missing and not settings.offline:
+        needed = sum(file_metadata(m.repo, m.filename, m.revision).size or 0 for m in missing)
+        ensure_free_space(settings.hub_cache, needed, LABEL)
+        print(f"Downloading {len(missing)} {LABEL} file(s) into {settings.hub_cache} ...")
+    hub_cache.ensure_canary_files(settings)
     return f"OK, {_pinned(settings)} is cached in {settings.hub_cache}; it loads offline."
 
 
@@ -185,12 +181,40 @@ and is loaded from the Hugging Face cache instead, pinned to a fixed commit so n
 re-downloads behind your back."""
 
 
+def _window_in_training_limit(value: float) -> None:
+    from ..errors import ConfigurationError
+
+    if not 1.0 <= value <= MAX_WINDOW_SECONDS:
+        raise ConfigurationError(f"CANARY_WINDOW_SECONDS must be between 1 and {MAX_WINDOW_SECONDS:g}, not {value:g}: "
+                                 f"{LABEL} was trained on audio of at most {MAX_WINDOW_SECONDS:g} s and drops what "
+                                 "lies beyond.")
+
+
+OPTIONS = (
+    ModelOption("canary_repo", REPO, "CANARY_REPO", "--canary-repo", f"{LABEL} Hub repository", setup=True),
+    revision_option("canary_revision", REVISION, "CANARY_REVISION", "--canary-revision", "Canary"),
+    ModelOption("qwen_repo", QWEN_REPO, "QWEN_REPO", "--qwen-repo", "repository of Canary's tokenizer and LLM config",
+                setup=True),
+    revision_option("qwen_revision", QWEN_REVISION, "QWEN_REVISION", "--qwen-revision", "Qwen"),
+    ModelOption("canary_window_seconds", MAX_WINDOW_SECONDS, "CANARY_WINDOW_SECONDS", "--canary-window-seconds",
+                f"longest window {LABEL} gets ({MAX_WINDOW_SECONDS:g} s at most: its training limit)",
+                check=_window_in_training_limit),
+)
+
 SPEC = register(ModelSpec(
     key="canary", label=LABEL, summary="most accurate, English, a speech-LLM; slower",
     load=load, transcribe=transcribe,
     window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
     setup=_setup, check=_check, startup_line=_startup_line, description=_description,
-    word_timings_from="parakeet", why_unavailable=_why_unavailable,
+    word_timings_from="parakeet", why_unavailable=_why_unavailable, options=OPTIONS,
+    memory="about 6 GB of GPU memory (under 1 GB of system RAM on its way to the card); about 11 GB of RAM on "
+           "the CPU; in fp32 (cards older than RTX 30xx) about 13 GB of GPU memory",
+    advice={"ram_oom": f"Close other programs and try again: loading on the CPU, {LABEL} needs about 11 GB of "
+                       "free RAM (onto a GPU, under 1 GB).",
+            "revision_not_found": "Check the commits (CANARY_REVISION / QWEN_REVISION, or --canary-revision / "
+                                  "--qwen-revision); unset them to use the tested defaults.",
+            "disk": "Free some disk space or choose a writable location for the Hugging Face cache (HF_HOME / "
+                    "HF_HUB_CACHE), then try again."},
     notes=["Loaded with `SALM.from_pretrained` from the Hugging Face cache at a pinned commit: "
            "the network is needed once, then never again."]))

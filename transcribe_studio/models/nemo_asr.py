@@ -5,12 +5,21 @@ ASR model is one :func:`nemo_asr_spec` call. The file is checked before NeMo
 sees it, so a missing or cut-short download gets a message naming the file and
 the fix instead of a tar or pickle traceback.
 
-Long audio goes in passes (see :mod:`..media.windows` for why): each pass is
-one ``transcribe`` call on in-memory audio, and its word and segment times are
-shifted back onto the recording's time axis; where two passes overlap (a hard
-cut, see :mod:`..media.windows`) their words are merged by time
-(:func:`..merge.merge_timed`). Passes under 1 s are padded at their end, so
-NeMo does not pad both sides and shift their times. On a GPU the pass length follows
+**Why passes.** Parakeet-TDT was trained with full attention, whose memory
+grows with the square of the length: the model card quotes up to 24 minutes in
+one pass on a large GPU, users with 8 GB cards run out well before, and on a
+CPU a pass of 20 minutes needs several GB per attention matrix. NVIDIA's
+alternative, local attention, is linear but "will degrade" accuracy (model
+card, NeMo blog) and still spikes memory on hour-long files. So full attention
+stays, and long audio goes in passes of bounded length, cut inside pauses
+(:mod:`..media.windows`), with times shifted back onto the recording's clock:
+memory stays bounded whatever the length of the file.
+
+Each pass is one ``transcribe`` call on in-memory audio, yielded as it is
+heard (:class:`.spec.Heard`) with its word and segment times shifted onto the
+recording's clock; the transcription above merges the passes where they overlap
+(a hard cut). Passes under 1 s are padded at their end, so NeMo does not pad
+both sides and shift their times. On a GPU the pass length follows
 the card's free memory (:mod:`.gpu`), and two failures are survived:
 
 * **Out of memory** in a pass: memory is freed and that pass is cut in half
@@ -27,31 +36,20 @@ the card's free memory (:mod:`.gpu`), and two failures are survived:
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import logging
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import (
-    STICKY_CUDA_ERRORS,
-    GPUFailedError,
-    GPUOutOfMemoryError,
-    ModelFileError,
-    StudioError,
-    classify,
-)
+from ..classify import STICKY_CUDA_ERRORS, classify
+from ..errors import GPUFailedError, GPUOutOfMemoryError, ModelFileError, StudioError
 from ..media.decode import SAMPLE_RATE
-from ..merge import merge_timed
-from ..progress import Progress, show_partial
+from ..progress import Progress
 from ..settings import SETUP_COMMAND, Settings
-from ..transcript import Segment, Transcript, Word
 from . import gpu
-from .spec import ModelSpec
+from .spec import Heard, ModelSpec, Timed
 from .vocabulary import boosted
 
 log = logging.getLogger(__name__)
@@ -168,27 +166,13 @@ def pass_seconds(settings: Settings, model) -> float:
     return gpu.pass_seconds_for(gpu.budget_bytes(settings, device), gpu.precision_of(model), maximum)
 
 
-@dataclass(frozen=True)
-class _Piece:
-    """A word of one pass on the recording's clock, and the segment (pass, index) it belongs to.
-
-    A pass with text but no word times gives its segments as pieces (``is_word`` False).
-    """
-    start: float
-    end: float
-    text: str
-    segment: tuple[int, int]
-    is_word: bool = True
-
-
 def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
-               progress: Progress) -> Transcript:
-    """One ``transcribe`` call per pass; times shifted onto the recording's clock, overlaps merged."""
-    passes: list[tuple[int, int, list[_Piece]]] = []
-    notes: list[str] = []
+               progress: Progress) -> Iterator[Heard]:
+    """One ``transcribe`` call per pass, each yielded as heard, its times on the recording's clock."""
     todo = list(spans)
     total = sum(end - start for start, end in spans) or 1
-    done = 0
+    done = count = 0
+    note, said = "", False
     while todo:
         start, end = todo.pop(0)
         try:
@@ -196,67 +180,36 @@ def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings:
         except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled; the rest is re-raised
             if not _is_out_of_memory(exc):
                 raise
-            todo[:0] = _halved(audio, start, end, notes)
+            todo[:0] = _halved(audio, start, end)
+            if not said:  # said once, however often it happens
+                note, said = _out_of_memory_note(end - start), True
             if _decoder_graphs_on(model):  # an out-of-memory inside graph replay can leave it broken
                 _switch_decoder_graphs_off(model)
             continue
-        passes.append((start, end, _pieces(words, segments, start / SAMPLE_RATE, len(passes))))
-        done += end - start
-        show_partial(" ".join(w.text for w in _merged(passes)))
-        progress(min(done / total, 1.0), f"part {len(passes)} of {len(passes) + len(todo)}")
-    words, segments = _words_and_segments_of(_merged(passes))
-    return Transcript(text=" ".join(s.text for s in segments), segments=segments, words=words,
-                      duration=len(audio) / SAMPLE_RATE, notes=notes)
+        offset = start / SAMPLE_RATE
+        yield Heard(offset, end / SAMPLE_RATE, " ".join(s.text for s in segments),
+                    words=tuple(_shifted(words, offset)), segments=tuple(_shifted(segments, offset)), note=note)
+        note, count, done = "", count + 1, done + end - start
+        progress(min(done / total, 1.0), f"part {count} of {count + len(todo)}")
 
 
-def _pieces(words: list[Word], segments: list[Segment], offset: float, pass_index: int) -> list[_Piece]:
-    """The pass's words, shifted by ``offset`` and tagged with their segment (NeMo's segments are
-    runs of consecutive words joined by spaces); its segments themselves where it has no words."""
-    if not words:
-        return [_Piece(s.start + offset, s.end + offset, s.text, (pass_index, i), is_word=False)
-                for i, s in enumerate(segments)]
-    counts = [len(s.text.split()) for s in segments]
-    if sum(counts) == len(words):
-        owners = [i for i, count in enumerate(counts) for _ in range(count)]
-    else:  # not NeMo's usual make-up: the last segment starting at or before the word
-        owners = [max([i for i, s in enumerate(segments) if s.start <= w.start + 1e-6] or [0]) for w in words]
-    return [_Piece(w.start + offset, w.end + offset, w.text, (pass_index, owner))
-            for w, owner in zip(words, owners)]
+def _shifted(items: list[Timed], offset: float) -> list[Timed]:
+    return [Timed(item.start + offset, item.end + offset, item.text) for item in items]
 
 
-def _merged(passes: list[tuple[int, int, list[_Piece]]]) -> list[_Piece]:
-    """All passes' pieces in time order; where a pass overlaps the one before (a hard cut), each
-    word is kept once (:func:`..merge.merge_timed`), and times never run backwards."""
-    pieces: list[_Piece] = []
-    reached = 0
-    for start, end, own in passes:
-        if pieces and start < reached:
-            pieces = merge_timed(pieces, own, reached / SAMPLE_RATE, start / SAMPLE_RATE)
-        else:
-            pieces = pieces + own
-        reached = max(reached, end)
-    untangled: list[_Piece] = []
-    for piece in pieces:  # words kept from two sides may graze each other at the seam
-        begin = max(piece.start, untangled[-1].end) if untangled else piece.start
-        untangled.append(dataclasses.replace(piece, start=begin, end=max(piece.end, begin)))
-    return untangled
-
-
-def _words_and_segments_of(pieces: list[_Piece]) -> tuple[list[Word], list[Segment]]:
-    """Words, and segments rebuilt from runs of pieces of one segment (first start, last end, texts joined)."""
-    words = [Word(p.start, p.end, p.text) for p in pieces if p.is_word]
-    segments: list[Segment] = []
-    for _, run in itertools.groupby(pieces, key=lambda p: p.segment):
-        run = list(run)
-        segments.append(Segment(run[0].start, run[-1].end, " ".join(p.text for p in run)))
-    return words, segments
+def _out_of_memory_note(samples: int) -> str:
+    note = (f"The GPU ran out of memory on a pass of {samples / SAMPLE_RATE:.0f} s; the app retried in shorter "
+            "passes. To avoid the retry, set --parakeet-pass-seconds lower, or --gpu-memory-gb to what the app "
+            "may really use.")
+    log.warning(note)
+    return note
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
     return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
 
 
-def _halved(audio: np.ndarray, start: int, end: int, notes: list[str]) -> list[tuple[int, int]]:
+def _halved(audio: np.ndarray, start: int, end: int) -> list[tuple[int, int]]:
     """The pass [start, end) as passes of half its length (cut at pauses), after freeing memory; or raise."""
     import gc
 
@@ -267,21 +220,18 @@ def _halved(audio: np.ndarray, start: int, end: int, notes: list[str]) -> list[t
         torch.cuda.empty_cache()
     half = (end - start) / SAMPLE_RATE / 2
     if half < gpu.MIN_PASS_SECONDS:
-        raise GPUOutOfMemoryError(f"The GPU ran out of memory even on a pass of {2 * half:.0f} s of audio.")
-    if not notes:  # said once, however often it happens
-        notes.append(f"The GPU ran out of memory on a pass of {2 * half:.0f} s; the app retried in shorter "
-                     "passes. To avoid the retry, set --parakeet-pass-seconds lower, or --gpu-memory-gb to what "
-                     "the app may really use.")
-        log.warning(notes[0])
-    from ..media import voice
+        raise GPUOutOfMemoryError(f"The GPU ran out of memory even on a pass of {2 * half:.0f} s of audio.",
+                                  next_steps=GPUOutOfMemoryError.default_next_steps + " Shorter passes: "
+                                  "--parakeet-pass-seconds (e.g. 120).")
+    from ..media import voice, windows
 
     # Cut at pauses, or hard with an overlap; nothing of a pass is skipped (it was planned to be heard).
     piece = audio[start:end]
-    halves = voice.plan_windows(len(piece), voice.speech_spans(piece), max_seconds=half, keep=[(0, len(piece))])
+    halves = windows.plan_windows(len(piece), voice.speech_spans(piece), max_seconds=half, keep=[(0, len(piece))])
     return [(start + a, start + b) for a, b in halves]
 
 
-def _one_pass_with_fallback(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
+def _one_pass_with_fallback(model, samples: np.ndarray) -> tuple[list[Timed], list[Timed]]:
     """One pass; an error inside the decoder switches its CUDA graphs off and retries once."""
     try:
         return _one_pass(model, samples)
@@ -328,7 +278,7 @@ def _switch_decoder_graphs_off(model) -> None:
     model.change_decoding_strategy(model.cfg.decoding, verbose=False)
 
 
-def _one_pass(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
+def _one_pass(model, samples: np.ndarray) -> tuple[list[Timed], list[Timed]]:
     import torch
 
     duration = len(samples) / SAMPLE_RATE
@@ -342,11 +292,11 @@ def _one_pass(model, samples: np.ndarray) -> tuple[list[Word], list[Segment]]:
     words, segments = _words_and_segments(hypothesis, duration)
     text = hypothesis.text.strip()
     if text and not segments:
-        segments = [Segment(0.0, duration, text)]
+        segments = [Timed(0.0, duration, text)]
     return words, segments
 
 
-def _words_and_segments(hypothesis, duration: float) -> tuple[list[Word], list[Segment]]:
+def _words_and_segments(hypothesis, duration: float) -> tuple[list[Timed], list[Timed]]:
     stamps = hypothesis.timestamp if isinstance(hypothesis.timestamp, dict) else {}
 
     # NeMo pads clips to whole frames (and we to 1 s), so the last stamp can end past the audio.
@@ -354,9 +304,9 @@ def _words_and_segments(hypothesis, duration: float) -> tuple[list[Word], list[S
         return min(max(float(t), 0.0), duration)
 
     # A word starting at or after the end lies wholly in that padding: it was not said.
-    words = [Word(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])
+    words = [Timed(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])
              if float(w["start"]) < duration]
-    segments = [Segment(clamp(s["start"]), clamp(s["end"]), s["segment"]) for s in stamps.get("segment", [])]
+    segments = [Timed(clamp(s["start"]), clamp(s["end"]), s["segment"]) for s in stamps.get("segment", [])]
     return words, segments
 
 

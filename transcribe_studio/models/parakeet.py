@@ -2,56 +2,65 @@
 
 A NeMo ``.nemo`` file in ``local_models/`` (``PARAKEET_NEMO``), restored offline;
 the one model the app needs before it starts. ``setup_local_models.py``
-downloads it once at a pinned commit and verifies its SHA-256.
+downloads it once at a pinned commit and verifies its SHA-256 (:mod:`.pinned`).
 """
 
 from __future__ import annotations
 
-from ..settings import SETUP_COMMAND, Settings
-from .nemo_asr import check_nemo_file, nemo_asr_spec
-from .spec import register
+from ..settings import Settings
+from .nemo_asr import CPU_PASS_SECONDS, check_nemo_file, nemo_asr_spec
+from .pinned import PinnedFile
+from .spec import ModelOption, register
 
 LABEL = "Parakeet-TDT-0.6B-v2"
+REPO = "nvidia/parakeet-tdt-0.6b-v2"
+REVISION = "ae9ad07059c7c739ffaf932226a8fe64ae2620b0"
+FILENAME = "parakeet-tdt-0.6b-v2.nemo"
+SIZE = 2_472_222_720
+SHA256 = "d99e39955c9d3d0350d8fb7c75e40c64a2b2eaeb003883d7c941fd2e8747b28c"
+
+FILE = PinnedFile("parakeet", "Parakeet", REPO, REVISION, FILENAME, "parakeet.nemo", "PARAKEET",
+                  size=SIZE, sha256=SHA256)
+
+# What the card must have free to load it: restore_from puts the fp32 model and its fp32 checkpoint there
+# before the cast to bf16 (5.0 GB peak on an H100, docs/PERFORMANCE.md; 1.2 GB once loaded). Make-room and
+# "do both models fit" plan with this, so a load never runs out of memory next to another model.
+LOAD_PEAK_GPU_BYTES = 5_000_000_000
 
 
-def _setup(settings: Settings) -> str:
-    from . import setup
+def _pass_seconds_must_not_be_negative(value: float) -> None:
+    from ..errors import ConfigurationError
 
-    if setup.is_custom_parakeet(settings):
-        return setup.custom_parakeet_status(settings)
-    if setup.parakeet_problem(settings) is None:
-        return f"OK, {settings.parakeet_path} is present and verified."
-    return f"OK, downloaded and verified {setup.download_parakeet(settings)}."
+    if value < 0:
+        raise ConfigurationError(f"PARAKEET_PASS_SECONDS must be zero (as long as the GPU's memory allows) or "
+                                 f"positive, not {value:g}.")
 
 
-def _check(settings: Settings) -> str:
-    from ..errors import ModelFileError
-    from . import setup
-
-    if setup.is_custom_parakeet(settings):
-        return setup.custom_parakeet_status(settings)
-    problem = setup.parakeet_problem(settings)
-    if problem is not None:
-        raise ModelFileError(f"{problem}.", next_steps=f"Run `{SETUP_COMMAND}` to download it.")
-    return f"OK, {settings.parakeet_path} is present and verified."
+PASS_SECONDS = ModelOption(
+    "parakeet_pass_seconds", 0.0, "PARAKEET_PASS_SECONDS", "--parakeet-pass-seconds",
+    "longest audio Parakeet takes in one pass, in seconds; 0 = as long as the GPU's memory allows (at most 20 "
+    f"minutes; {CPU_PASS_SECONDS / 60:g} minutes on the CPU)", check=_pass_seconds_must_not_be_negative)
 
 
 def _description(settings: Settings) -> str:
     return f"""**{LABEL}** (English, fast, punctuation, word timestamps) loads from the local file
 `{settings.parakeet_path}` with NeMo's `ASRModel.restore_from`: fully offline, and instant after the
-first load because it stays in memory."""
+first load because it stays in memory. It needs about 2 GB of GPU memory (5 GB for the seconds of its load);
+loading on the CPU, about 5 GB of RAM."""
 
-
-# What the card must have free to load it: restore_from puts the fp32 model and its fp32 checkpoint there
-# before the cast to bf16 (5.0 GB peak on an H100, docs/PERFORMANCE.md; 1.2 GB once loaded). Make-room and
-# "do both models fit" plan with this, so a load never runs out of memory next to Canary-Qwen.
-LOAD_PEAK_GPU_BYTES = 5_000_000_000
 
 SPEC = register(nemo_asr_spec(
-    "parakeet", LABEL, "fast, English, punctuation and word timestamps",
-    lambda settings: settings.parakeet_path,
-    setup=_setup, check=_check,
+    "parakeet", LABEL, "fast, English, punctuation and word timestamps", FILE.path,
+    setup=FILE.setup, check=FILE.check,
     required_at_startup=lambda settings: check_nemo_file(settings.parakeet_path, LABEL),
     startup_line=lambda settings: f"{LABEL}: {settings.parakeet_path} (found)", description=_description,
-    gpu_bytes=LOAD_PEAK_GPU_BYTES,
+    gpu_bytes=LOAD_PEAK_GPU_BYTES, options=FILE.options() + (PASS_SECONDS,),
+    memory="about 5 GB of RAM to load on the CPU; on a GPU about 2 GB, 5 GB for the seconds of its load",
+    advice={"gpu_oom": "Unload the other model or close other programs using the GPU; give Parakeet shorter "
+                       "passes with --parakeet-pass-seconds (e.g. 120); if other programs share the card, tell the "
+                       "app how much it may use with --gpu-memory-gb; or run on the CPU with --device cpu (slower).",
+            "ram_oom": "Close other programs and try again: loading on the CPU, Parakeet needs about 5 GB of "
+                       "free RAM.",
+            "disk": "Free some disk space, or point --parakeet-nemo (PARAKEET_NEMO) at a writable location, then "
+                    "try again."},
     notes=["Loaded with `ASRModel.restore_from` from a local `.nemo` file: never uses the network."]))

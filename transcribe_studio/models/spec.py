@@ -1,22 +1,74 @@
 """One spec per model: everything the rest of the app needs to know about it, in one place.
 
-Engine, batch, CLI choices, startup, setup, the Models tab and the page read a
-model's spec; nothing outside ``models/`` asks which model it is by name. A new
-model (another NeMo ``.nemo`` ASR model, a diarizer) is one spec and one
-:func:`register` call.
+Settings (each model's own flags and environment variables: :class:`ModelOption`),
+setup, the transcription, the CLI's choices, startup, error advice, the Models
+tab and the page's help read a model's spec; nothing outside ``models/`` names a
+model. A new model (another NeMo ``.nemo`` ASR model, a diarizer, a file
+downloaded once at a pinned commit: :mod:`.pinned`) is one module with one spec
+and its :func:`register` call.
+
+What a model hears is handed up as plain data (:class:`Heard`), so the models
+need nothing of the transcription built on them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
 if TYPE_CHECKING:
     from ..progress import Progress
     from ..settings import Settings
-    from ..transcript import Transcript
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    """One setting of one model, read like every setting: flag > environment variable > default.
+
+    Its value is ``settings.<name>``; ``setup``: it says where the model comes from, so
+    ``setup_local_models.py`` takes it too; ``check`` raises a ConfigurationError for a value that cannot work.
+    """
+    name: str
+    default: Any
+    env: str
+    flag: str
+    help: str
+    setup: bool = False
+    check: Callable[[Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A word or a segment a model heard, on the recording's clock (seconds)."""
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a model heard in one stretch of the recording (a window, or a pass), on the recording's clock.
+
+    Plain data, so the models need nothing of the transcription above them: it merges the stretches
+    (they overlap only at a hard cut) into one transcript. A model with word times gives ``words`` and
+    the ``segments`` they make up (runs of consecutive words); a model without gives its ``text`` only.
+    """
+    start: float
+    end: float
+    text: str
+    words: tuple[Timed, ...] = ()
+    segments: tuple[Timed, ...] = ()
+    note: str = ""  # what a person should know about how this stretch was heard (an out-of-memory retry)
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """One stretch of speech by one of a diarizer's speaker slots (0, 1, ...), in seconds."""
+    start: float
+    end: float
+    slot: int
 
 
 @dataclass(frozen=True)
@@ -26,9 +78,9 @@ class ModelSpec:
     summary: str             # one line for choices and --help: "fast, English, word timestamps"
     # settings, torch device -> the model, ready for inference (NeMo imported inside)
     load: Callable[["Settings", Any], Any]
-    # model, 16 kHz mono audio, [start, end) sample windows, settings, progress -> transcript;
-    # None for a model that does not transcribe (the diarizer)
-    transcribe: Callable[[Any, np.ndarray, list[tuple[int, int]], "Settings", "Progress"], "Transcript"] | None
+    # model, 16 kHz mono audio, [start, end) sample windows, settings, progress -> what it heard, stretch by
+    # stretch in time order, as each is done; None for a model that does not transcribe (the diarizer)
+    transcribe: Callable[[Any, np.ndarray, list[tuple[int, int]], "Settings", "Progress"], Iterator[Heard]] | None
     # settings, the loaded model -> the longest audio one model call takes now, in seconds
     window_seconds: Callable[["Settings", Any], float]
     source: Callable[["Settings"], str]           # where it loads from, for people
@@ -47,8 +99,8 @@ class ModelSpec:
     word_timings_from: str | None = None
     # settings -> what the app prints about it at startup; by default its label and source
     startup_line: Callable[["Settings"], str] | None = None
-    # a diarizer's: model, 16 kHz mono audio, settings, progress -> who spoke when (see speakers.py)
-    diarize: Callable[[Any, np.ndarray, "Settings", "Progress"], list] | None = None
+    # a diarizer's: model, 16 kHz mono audio, settings, progress -> who spoke when
+    diarize: Callable[[Any, np.ndarray, "Settings", "Progress"], list[SpeakerTurn]] | None = None
     # the extra the README and the page say about it
     notes: list[str] = field(default_factory=list)
     # settings -> what the page's Help tab says about it (markdown, a paragraph or more)
@@ -56,6 +108,15 @@ class ModelSpec:
     # settings -> why the model cannot load now (a file missing, not cached and offline), or None; cheap: it
     # never loads the model, as the page asks at every refresh
     why_unavailable: Callable[["Settings"], str | None] | None = None
+    # its own settings (file, repository, pinned commit, limits), each with a flag and an environment variable
+    options: tuple[ModelOption, ...] = ()
+    # what to do about an error of a kind (errors.py's ``kind``) when this model meets it: the next steps
+    # that name this model's own settings and figures ("gpu_oom": shorter passes with its flag)
+    advice: dict[str, str] = field(default_factory=dict)
+    # a diarizer's: how many speakers it tells apart at most
+    max_speakers: int = 0
+    # what it needs to load, for people: "about 5 GB of RAM on the CPU, 5 GB of GPU memory for its load"
+    memory: str = ""
 
     def availability(self, settings: "Settings") -> str | None:
         """Why this model cannot load now, for people ("file missing: ..."); None when it can (or may)."""
@@ -65,6 +126,12 @@ class ModelSpec:
             return self.why_unavailable(settings)
         except OSError as exc:  # an unreadable folder: say so rather than fail the page
             return f"cannot be checked ({exc.strerror or exc})"
+
+    def advised(self, error):
+        """``error`` with this model's own next steps for its kind, where the spec has some."""
+        if error.kind in self.advice:
+            error.next_steps = self.advice[error.kind]
+        return error
 
     def describe_at_startup(self, settings: "Settings") -> str:
         if self.startup_line is not None:
@@ -107,6 +174,11 @@ def transcribers() -> list[ModelSpec]:
 def diarizers() -> list[ModelSpec]:
     """The models that tell who spoke when (not offered as transcribers)."""
     return [spec for spec in _SPECS.values() if spec.diarize is not None]
+
+
+def options() -> list[ModelOption]:
+    """Every registered model's own settings, model by model."""
+    return [option for spec in _SPECS.values() for option in spec.options]
 
 
 def label(key: str) -> str:

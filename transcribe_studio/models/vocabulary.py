@@ -22,7 +22,7 @@ import copy
 import re
 from pathlib import Path
 
-from ..errors import ConfigurationError
+from ..errors import VocabularyError
 
 MAX_PHRASES = 1000
 MAX_PHRASE_CHARS = 100
@@ -30,11 +30,6 @@ MAX_PHRASE_CHARS = 100
 CONTEXT_SCORE = 1.0
 
 
-class VocabularyError(ConfigurationError):
-    kind = "vocabulary"
-    title = "The names and terms list cannot be used"
-    default_next_steps = ("Give the names and terms separated by commas (\"Dana Whitfield, Kubernetes, OKRs\"), "
-                          "or a UTF-8 text file with one per line.")
 
 
 def parse(value: str | Path | None, files: bool = True) -> list[str]:

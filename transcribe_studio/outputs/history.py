@@ -61,11 +61,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..align import align
-from ..errors import StudioError, folder_error, report
+from ..classify import folder_error, report
+from ..errors import EditError, HistoryEntryNotFoundError
 from ..files import atomic_copy, atomic_write_text, atomic_write_with, make_dirs, make_new_dir
 from ..settings import OUTPUT_DIR_FLAG
-from ..transcript import Segment, Transcript, Word
+from ..transcription.align import align
+from ..transcription.transcript import Segment, Transcript, Word
 from .writers import DEFAULT_OPTIONS, FORMATS, WriterOptions, get_writer, safe_stem, write_outputs
 
 log = logging.getLogger(__name__)
@@ -86,16 +87,8 @@ DOWNLOADS = ".downloads"  # zips of entries made for "Download all"
 ZIP_KEEP_S = 3600  # a zip is for one download: older ones are removed as new ones are made
 
 
-class HistoryEntryNotFoundError(StudioError):
-    kind = "history_entry_not_found"
-    title = "History entry not found"
-    default_next_steps = "Refresh the History list; the entry may have been deleted or moved."
 
 
-class EditError(StudioError):
-    kind = "edit"
-    title = "The edit could not be saved"
-    default_next_steps = "Reload the entry from History and make the edit again."
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from typing import Iterable, TextIO
 
 from ..files import atomic_write_bytes, atomic_write_text, make_dirs
 from ..formatting import duration_text
-from ..transcript import Segment, Transcript, Word
+from ..transcription.transcript import Segment, Transcript, Word
 
 FORMATS = ("txt", "srt", "vtt", "json", "csv", "md", "docx")
 # What the page and the CLI write unless told otherwise.

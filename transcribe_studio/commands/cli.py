@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 from pathlib import Path
 
-from .batch import FileResult, collect_inputs, run_batch, summary
-from .entry import command_line_parser, start
-from .errors import MediaNotFoundError
-from .models import DEFAULT_MODEL, transcribers
-from .models.diarizer import MAX_SPEAKERS
-from .outputs.writers import DEFAULT_FORMATS, FORMATS
+from ..errors import MediaNotFoundError
+from ..models import DEFAULT_MODEL, diarizers, transcribers
+from ..models.spec import label
+from ..outputs.writers import DEFAULT_FORMATS, FORMATS
+from ..transcription.batch import FileResult, collect_inputs, run_batch, summary
+from .start import command_line_parser, start
 
 
 def formats_arg(value: str) -> list[str]:
@@ -48,29 +47,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", dest="formats", type=formats_arg, default=list(DEFAULT_FORMATS),
                         help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
                              f"(default: {','.join(DEFAULT_FORMATS)})")
-    parser.add_argument("--vocabulary", metavar='"A, B, C"|FILE',
-                        help="names and terms to spell right: comma-separated, or a text file of one per line. "
-                             "Parakeet favours them (--vocabulary-weight); Canary-Qwen's prompt is fixed by its "
-                             "training, so it does not use them (default: none)")
-    parser.add_argument("--no-word-timings", dest="word_timings", action="store_false",
-                        help="Canary-Qwen: skip the Parakeet pass that gives its words their times "
-                             "(faster; segments are then whole windows of up to 40 s) (default: off, words are "
-                             "timed)")
-    parser.add_argument("--speakers", action="store_true",
-                        help=f"label who spoke (\"Speaker 1\", \"Speaker 2\", ...) with the speaker diarizer; it tells "
-                             f"at most {MAX_SPEAKERS} speakers apart (with more, some are merged). Needs "
-                             "local_models/diarizer.nemo from the setup; without it the transcript is saved "
-                             "unlabelled, with a note (default: off)")
+    _add_option_flags(parser, models)
     parser.add_argument("--quiet", action="store_true",
                         help="do not print transcripts, only the summary (default: off)")
     return parser
 
 
+def _add_option_flags(parser: argparse.ArgumentParser, models: list) -> None:
+    """--vocabulary, --no-word-timings and --speakers, each saying which models it applies to."""
+    boosting = " and ".join(spec.label for spec in models if spec.vocabulary) or "no model"
+    parser.add_argument("--vocabulary", metavar='"A, B, C"|FILE',
+                        help="names and terms to spell right: comma-separated, or a text file of one per line. "
+                             f"{boosting} favour them (--vocabulary-weight); the others do not use them "
+                             "(default: none)")
+    untimed = [spec for spec in models if spec.word_timings_from]
+    timers = ", ".join(f"{spec.label} (times from {label(spec.word_timings_from)})" for spec in untimed) or "none"
+    parser.add_argument("--no-word-timings", dest="word_timings", action="store_false",
+                        help="for a model without word times, skip the pass of another model that gives its words "
+                             f"their times: {timers}. Faster; segments are then whole windows (default: off, words "
+                             "are timed)")
+    diarizer = next(iter(diarizers()), None)
+    most = f"; it tells at most {diarizer.max_speakers} speakers apart (with more, some are merged)" if diarizer else ""
+    parser.add_argument("--speakers", action="store_true",
+                        help=f"label who spoke (\"Speaker 1\", \"Speaker 2\", ...) with the speaker diarizer{most}. "
+                             "Needs its file from the setup; without it the transcript is saved unlabelled, with a "
+                             "note (default: off)")
+
+
 def _options(args: argparse.Namespace):
     """The job's options, or exit status 2 with the reason (an unusable names-and-terms list)."""
-    from .engine import Options
-    from .errors import StudioError
-    from .models.vocabulary import parse
+    from ..errors import StudioError
+    from ..models.vocabulary import parse
+    from ..transcription.engine import Options
 
     try:
         return Options(vocabulary=tuple(parse(args.vocabulary)), word_timings=args.word_timings,
@@ -95,8 +103,8 @@ def split_missing(sources: list[Path]) -> tuple[list[Path], list[FileResult]]:
 def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
-    from .logs import route_library_logging
-    from .models import ModelCache
+    from ..logs import route_library_logging
+    from ..models import ModelCache
 
     args, settings, log_file = start(build_parser(), argv)
     options = _options(args)

@@ -7,10 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import StudioError, folder_error
-from .files import check_writable
-from .logs import setup_logging
-from .settings import OUTPUT_DIR_FLAG, Settings
+from ..classify import folder_error
+from ..errors import StudioError
+from ..files import check_writable
+from ..logs import setup_logging
+from ..settings import OUTPUT_DIR_FLAG, Settings
 
 
 def command_line_parser(description: str, setup_only: bool = False) -> argparse.ArgumentParser:
@@ -56,6 +57,6 @@ def check_output_folder(settings: Settings) -> None:
 
 def check_device(settings: Settings) -> None:
     """Raise a ConfigurationError naming ``--device`` if the chosen device is not there (imports torch)."""
-    from .models.device import resolve_device
+    from ..models.device import resolve_device
 
     resolve_device(settings.device)

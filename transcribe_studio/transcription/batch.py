@@ -6,7 +6,6 @@ the media files inside the given folders, and the output folder are touched.
 
 from __future__ import annotations
 
-
 import errno
 import os
 import time
@@ -15,13 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from . import engine
-from .errors import StudioError, folder_error, report
-from .media.decode import decode_audio
-from .models import ModelCache, diarizers, get
-from .outputs.writers import WriterOptions, safe_stem, write_outputs
-from .progress import Cancelled, Progress, no_progress
-from .settings import OUTPUT_DIR_FLAG
+from ..classify import folder_error, report
+from ..errors import Cancelled, StudioError
+from ..media.decode import decode_audio
+from ..models import ModelCache, diarizers, get
+from ..outputs.writers import WriterOptions, safe_stem, write_outputs
+from ..progress import Progress, no_progress
+from ..settings import OUTPUT_DIR_FLAG
+from . import engine, timings
 from .speakers import label_transcript
 from .transcript import Transcript
 
@@ -157,7 +157,7 @@ def _save(cache: ModelCache, result: FileResult, formats: Iterable[str], create_
 
 
 def _decoding_note(done: float, total: float | None) -> str:
-    from .formatting import duration_text
+    from ..formatting import duration_text
 
     return f"decoding ({duration_text(done)}" + (f" of {duration_text(total)})" if total else ")")
 
@@ -199,7 +199,7 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
             continue
         result = transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir,
                                  options, folder_must_exist=output_dir is not None)
-        if result.ok and engine.PENDING_TIMINGS in result.transcript.notes:
+        if result.ok and result.transcript.word_times_pending:
             pending.append((result, progress))
         yield result
     for result, progress in pending:
@@ -216,7 +216,7 @@ def _add_pending_word_timings(cache: ModelCache, key: str, result: FileResult, f
     """
     try:
         audio = decode_audio(result.source, max_bytes=int(cache.settings.max_file_mb * 1_000_000))
-        engine.add_word_timings(cache, key, audio, result.transcript, progress)
+        timings.add_pending_word_times(cache, key, audio, result.transcript, progress)
         _save(cache, result, formats, create_folder=False)
     except Cancelled:
         raise

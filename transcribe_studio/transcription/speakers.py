@@ -26,10 +26,11 @@ from typing import Iterable
 
 import numpy as np
 
-from .errors import StudioError, report
-from .models import ModelCache, diarizers
-from .models.diarizer import MAX_SPEAKERS, SpeakerTurn
-from .progress import Cancelled, Progress, no_progress
+from ..classify import report
+from ..errors import Cancelled, StudioError
+from ..models import ModelCache, diarizers
+from ..models.spec import SpeakerTurn
+from ..progress import Progress, no_progress
 from .transcript import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 PER_SEGMENT_NOTE = ("Speakers were assigned per segment, because this model gives no word times: a segment in "
                     "which the speaker changes is labelled with whoever speaks most in it.")
 NO_SPEECH_NOTE = "The speaker diarizer heard no speaker, so the transcript has no speaker labels."
-LIMIT_NOTE = (f"The speaker diarizer tells at most {MAX_SPEAKERS} speakers apart; with more, some are merged.")
+LIMIT_NOTE = "The speaker diarizer tells at most {count} speakers apart; with more, some are merged."
 
 
 def label_transcript(cache: ModelCache, transcript: Transcript, audio: np.ndarray,
@@ -58,7 +59,7 @@ def label_transcript(cache: ModelCache, transcript: Transcript, audio: np.ndarra
     except Exception as exc:  # noqa: BLE001 - classified; the transcript is kept without speakers
         error = report(exc, f"finding speakers with {spec.label}")
         return _unlabelled(transcript, error), error
-    return assign_speakers(transcript, turns), None
+    return assign_speakers(transcript, turns, spec.max_speakers), None
 
 
 def _unlabelled(transcript: Transcript, error: StudioError) -> Transcript:
@@ -66,8 +67,9 @@ def _unlabelled(transcript: Transcript, error: StudioError) -> Transcript:
     return transcript
 
 
-def assign_speakers(transcript: Transcript, turns: Iterable[SpeakerTurn]) -> Transcript:
-    """The transcript with a speaker on every word and segment, segments split where the speaker changes."""
+def assign_speakers(transcript: Transcript, turns: Iterable[SpeakerTurn], max_speakers: int = 0) -> Transcript:
+    """The transcript with a speaker on every word and segment, segments split where the speaker changes;
+    ``max_speakers``: how many the diarizer tells apart at most (reaching it, the notes say some may be merged)."""
     turns = sorted(turns, key=lambda t: (t.start, t.end, t.slot))
     if not turns:
         transcript.notes.append(NO_SPEECH_NOTE)
@@ -88,8 +90,8 @@ def assign_speakers(transcript: Transcript, turns: Iterable[SpeakerTurn]) -> Tra
     transcript.words = [replace(w, speaker=names.get(w.speaker)) for w in words]
     if per_segment and transcript.segments:
         transcript.notes.append(PER_SEGMENT_NOTE)
-    if len(names) == MAX_SPEAKERS:
-        transcript.notes.append(LIMIT_NOTE)
+    if max_speakers and len(names) == max_speakers:
+        transcript.notes.append(LIMIT_NOTE.format(count=max_speakers))
     return transcript
 
 

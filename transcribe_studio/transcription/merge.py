@@ -1,12 +1,14 @@
-"""Joining the two sides of a hard cut, so that each word is kept once.
+"""What a model heard, stretch by stretch, joined into one transcript, each word kept once.
 
-Where a stretch of speech has no pause within a model's limit, the audio is cut
-hard and the next window starts a few seconds before the cut
-(:mod:`.media.windows`): both windows hear the overlap, and near its own edge
+A model yields what it heard in each window or pass (:class:`..models.spec.Heard`);
+:func:`transcript_of` puts the stretches together. They overlap only at a hard
+cut: where a stretch of speech has no pause within a model's limit, the audio is
+cut hard and the next window starts a few seconds before the cut
+(:mod:`..media.windows`): both windows hear the overlap, and near its own edge
 each hears it worst (the model lacks the context, a word may be cut in two).
 These pure functions decide which side's words to keep.
 
-* :func:`merge_timed` (Parakeet, which has word times): every word of both
+* :func:`merge_timed` (a model with word times): every word of both
   sides that could be the same word as one on the other side (their times
   overlap) is *contested*. Contested words are taken in order of their distance
   from their own window's edge, farthest first, and one is kept unless a word
@@ -15,7 +17,7 @@ These pure functions decide which side's words to keep.
   lies farther from the cut; a word heard on one side only is kept; and a word
   is dropped only for one kept in its place. It works on times alone, so a
   repeated word ("no, no, no") is matched by where it was said, not by its text.
-* :func:`merge_text` (Canary-Qwen, which has no word times): the longest common
+* :func:`merge_text` (a model without word times): the longest common
   run of normalised words (lower case, no punctuation) between the end of the
   left text and the start of the right one, searched only where the overlap can
   lie; the left side keeps the words before the run's middle, the right side the
@@ -25,11 +27,17 @@ These pure functions decide which side's words to keep.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import re
+from dataclasses import dataclass
 from typing import Sequence, TypeVar
 
-# Words shorter than this count as this long when comparing times: one Parakeet encoder
-# frame (80 ms); a word stamped with zero length still covers the frame it was emitted in.
+from ..models.spec import Heard
+from .transcript import Segment, Transcript, Word
+
+# Words shorter than this count as this long when comparing times: one encoder frame of the
+# FastConformer models (80 ms); a word stamped with zero length still covers the frame it was emitted in.
 MIN_WORD_SECONDS = 0.08
 # Two words from the two sides are the same word when their times overlap by more than this
 # share of the shorter one; neighbours whose stamps touch or graze are not.
@@ -40,7 +48,7 @@ SAME_TEXT_SECONDS = 0.12
 # A common run of one word is trusted only where the two sides put it this close in time.
 ONE_WORD_RUN_SECONDS = 1.0
 
-Timed = TypeVar("Timed")  # anything with .start and .end in seconds (transcript.Word and friends)
+Timed = TypeVar("Timed")  # anything with .start and .end in seconds (a word, a piece of one)
 
 
 def _span(item) -> tuple[float, float]:
@@ -140,3 +148,91 @@ def merge_text(left: str, right: str, left_span: tuple[float, float],
         keep_left = sum(left_time(i) < cut for i in range(len(left_words)))
         skip_right = sum(right_time(j) < cut for j in range(len(right_words)))
     return " ".join(left_words[:keep_left]), " ".join(right_words[skip_right:])
+
+
+# --- stretches to a transcript ------------------------------------------------
+
+def transcript_of(heard: Sequence[Heard], duration: float) -> Transcript:
+    """The stretches a model heard (in time order) as one transcript on the recording's clock.
+
+    Stretches with word times are merged word by word (:func:`merge_timed`), the others by their
+    texts (:func:`merge_text`); each stretch's note is kept once.
+    """
+    if any(h.words or h.segments for h in heard):
+        words, segments = _words_and_segments(_merged_pieces(heard))
+    else:
+        words, segments = [], [s for s in _text_segments(heard) if s.text]
+    return Transcript(text=" ".join(s.text for s in segments), segments=segments, words=words,
+                      duration=duration, notes=[h.note for h in heard if h.note])
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A word of one stretch, and the segment (stretch, index) it belongs to.
+
+    A stretch with text but no word times gives its segments as pieces (``is_word`` False).
+    """
+    start: float
+    end: float
+    text: str
+    segment: tuple[int, int]
+    is_word: bool = True
+
+
+def _pieces(heard: Heard, index: int) -> list[_Piece]:
+    """The stretch's words, tagged with their segment (a model's segments are runs of consecutive
+    words joined by spaces); its segments themselves where it has no words."""
+    if not heard.words:
+        return [_Piece(s.start, s.end, s.text, (index, i), is_word=False) for i, s in enumerate(heard.segments)]
+    counts = [len(s.text.split()) for s in heard.segments]
+    if sum(counts) == len(heard.words):
+        owners = [i for i, count in enumerate(counts) for _ in range(count)]
+    else:  # not the usual make-up: the last segment starting at or before the word
+        owners = [max([i for i, s in enumerate(heard.segments) if s.start <= w.start + 1e-6] or [0])
+                  for w in heard.words]
+    return [_Piece(w.start, w.end, w.text, (index, owner)) for w, owner in zip(heard.words, owners)]
+
+
+def _merged_pieces(heard: Sequence[Heard]) -> list[_Piece]:
+    """All stretches' pieces in time order; where a stretch overlaps the one before (a hard cut), each
+    word is kept once (:func:`merge_timed`), and times never run backwards."""
+    pieces: list[_Piece] = []
+    reached = 0.0
+    for index, stretch in enumerate(heard):
+        own = _pieces(stretch, index)
+        if pieces and stretch.start < reached:
+            pieces = merge_timed(pieces, own, reached, stretch.start)
+        else:
+            pieces = pieces + own
+        reached = max(reached, stretch.end)
+    untangled: list[_Piece] = []
+    for piece in pieces:  # words kept from two sides may graze each other at the seam
+        begin = max(piece.start, untangled[-1].end) if untangled else piece.start
+        untangled.append(dataclasses.replace(piece, start=begin, end=max(piece.end, begin)))
+    return untangled
+
+
+def _words_and_segments(pieces: list[_Piece]) -> tuple[list[Word], list[Segment]]:
+    """Words, and segments rebuilt from runs of pieces of one segment (first start, last end, texts joined)."""
+    words = [Word(p.start, p.end, p.text) for p in pieces if p.is_word]
+    segments: list[Segment] = []
+    for _, run in itertools.groupby(pieces, key=lambda p: p.segment):
+        run = list(run)
+        segments.append(Segment(run[0].start, run[-1].end, " ".join(p.text for p in run)))
+    return words, segments
+
+
+def _text_segments(heard: Sequence[Heard]) -> list[Segment]:
+    """One segment per stretch; where a stretch overlaps the one before (a hard cut), the two texts
+    are merged (:func:`merge_text`) and the segments meet in the middle of the overlap."""
+    segments: list[Segment] = []
+    for stretch in heard:
+        begin, finish, text = stretch.start, stretch.end, stretch.text
+        if segments and begin < segments[-1].end:
+            before = segments[-1]
+            kept_before, text = merge_text(before.text, text, (before.start, before.end), (begin, finish))
+            middle = (begin + before.end) / 2
+            segments[-1] = Segment(before.start, middle, kept_before)
+            begin = middle
+        segments.append(Segment(begin, finish, text))
+    return segments

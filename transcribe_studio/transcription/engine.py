@@ -1,0 +1,91 @@
+"""16 kHz mono audio in, :class:`Transcript` out, with the model from the cache.
+
+The model's spec says how long a piece of audio one model call takes; the
+audio is cut into such windows at pauses (:mod:`..media.windows`; stretches
+silent to the detector and by level are left out, and listed in the
+transcript's ``skipped``), and the spec's ``transcribe`` runs the plain NeMo
+call on the in-memory windows, so nothing is re-read from disk. What it hears,
+stretch by stretch, is merged into one transcript (:mod:`.merge`); the text so
+far goes to whoever watches the job as each stretch arrives.
+
+Two per-job options go around that call:
+
+* **Names and terms** (``Options.vocabulary``): inside the spec's ``vocabulary``
+  context (NeMo's phrase boosting); a model without one says so in the
+  transcript's notes.
+* **Word timings** for a model that gives none: its spec names a timer model,
+  which runs over the same windows (:mod:`.timings`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..media import SAMPLE_RATE
+from ..media.windows import plan_cuts
+from ..models import ModelCache, get
+from ..progress import Progress, no_progress, show_partial
+from . import timings
+from .merge import transcript_of
+from .transcript import Skipped, Transcript
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a person chose for one job, beyond the model."""
+    vocabulary: tuple[str, ...] = ()  # names and terms to favour (models/vocabulary.py)
+    word_timings: bool = True         # give a model without word times its timer model's
+    speakers: bool = False            # label who spoke (speakers.py), after transcribing
+    # when the timer does not fit on the GPU beside the model: leave the word times pending (a batch
+    # then adds them to every file in one timer pass at its end, see batch.py) instead of swapping
+    # the two models for this file
+    defer_word_timings: bool = False
+
+
+def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progress | None = None,
+               options: Options | None = None) -> Transcript:
+    """Transcribe ``audio`` with the model ``key``; ``progress`` may raise Cancelled between windows."""
+    progress, options = progress or no_progress, options or Options()
+    spec = get(key)
+    notes = []
+    with cache.use(key) as model:
+        cuts = plan_cuts(audio, spec.window_seconds(cache.settings, model), progress)
+        with _vocabulary(spec, model, options, cache.settings.vocabulary_weight, notes):
+            heard = []
+            for stretch in spec.transcribe(model, audio, cuts.windows, cache.settings,
+                                           lambda fraction, note: progress(fraction, f"{spec.label}: {note}")):
+                heard.append(stretch)
+                show_partial(transcript_of(heard, 0.0).text)
+    transcript = transcript_of(heard, len(audio) / SAMPLE_RATE)
+    transcript.model = spec.label
+    transcript.skipped = [Skipped(round(start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3), cuts.why)
+                          for start, end in cuts.skipped]
+    if spec.word_timings_from and transcript.segments:
+        notes.append(_word_timings(cache, spec, audio, cuts.windows, transcript, options, progress))
+    transcript.notes = notes + transcript.notes
+    return transcript
+
+
+def _vocabulary(spec, model, options: Options, weight: float, notes: list[str]):
+    if not options.vocabulary:
+        return contextlib.nullcontext()
+    if spec.vocabulary is None:
+        notes.append(f"The names and terms list does not apply to {spec.label} (its prompt is fixed by its "
+                     "training); it was not used.")
+        return contextlib.nullcontext()
+    notes.append(f"Names and terms favoured (weight {weight:g}): {', '.join(options.vocabulary)}.")
+    return spec.vocabulary(model, list(options.vocabulary), weight)
+
+
+def _word_timings(cache: ModelCache, spec, audio: np.ndarray, windows: list[tuple[int, int]],
+                  transcript: Transcript, options: Options, progress: Progress) -> str:
+    """Word times from the spec's timer model now, or left pending for the batch's timer pass; the note says which."""
+    if not options.word_timings:
+        return "Word timings were not asked for: one segment per window."
+    if options.defer_word_timings and not cache.fits_together(spec.key, spec.word_timings_from):
+        transcript.word_times_pending = True
+        return timings.PENDING_NOTE
+    return timings.add_word_times(cache, spec, audio, windows, transcript, progress)
