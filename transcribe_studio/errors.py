@@ -173,7 +173,7 @@ class BadAudioError(StudioError):
     default_next_steps = "Check that the file plays in a media player, or convert it to WAV, MP3 or FLAC and try again."
 
 
-# One subclass per way a media file can be unusable (raised by audio.py); catch
+# One subclass per way a media file can be unusable (raised by media/decode.py); catch
 # BadAudioError for all of them. Each message names the file.
 
 class MediaNotFoundError(BadAudioError):
