@@ -1,1 +1,1 @@
-"""Benchmarks of the transcription studio against raw NeMo and bare Gradio (issue 5). See README.md."""
+"""Benchmarks of the transcription studio against raw NeMo and bare Gradio, measured in the same run. See README.md."""

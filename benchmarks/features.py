@@ -1,6 +1,6 @@
-"""What three features cost, each against the same run without it (issues 13 and 14), at full size on the CPU.
+"""What the three per-job options cost, each against the same run without it, at full size on the CPU.
 
-* **Word timings for Canary-Qwen** (issue 13): a Parakeet pass over Canary-Qwen's
+* **Word timings for Canary-Qwen**: a Parakeet pass over Canary-Qwen's
   windows gives its words their times. Measured with both models resident:
   ``engine.transcribe`` with Canary-Qwen and word timings off, then
   ``engine.add_word_timings`` (the batch's deferred pass: the same Parakeet pass
@@ -12,10 +12,10 @@
   can be rescaled. The stand-in's generated ids mean nothing to the tests'
   small tokenizer, so the timing pass aligns a stand-in text of 2.5 words a
   second per window.
-* **Phrase boosting on Parakeet** (issue 13): ``engine.transcribe`` with five names
+* **Phrase boosting on Parakeet** (names and terms): ``engine.transcribe`` with five names
   and terms against the same call without them, same audio, same loaded model,
   runs alternated so drift hits both alike.
-* **Speaker diarization** (issue 14): the app's diarizer (loaded through its spec,
+* **Speaker diarization**: the app's diarizer (loaded through its spec,
   the model card's 30.4 s streaming setting) against NeMo's plain
   ``SortformerEncLabelModel.restore_from`` + ``diarize`` with the same setting,
   10 and 60 minutes, each in a fresh process: time, and peak RSS above the

@@ -28,7 +28,7 @@ size (load time, peak memory, speed per minute of audio) need the real shapes:
 * :func:`build_full_sortformer` - Streaming Sortformer 4spk-v2's architecture
   (NeMo's ``streaming_sortformer_diarizer_4spk-v2.yaml``: a 17-layer FastConformer
   at d_model 512, an 18-layer post-LN transformer at 192, 4 speaker outputs),
-  saved as a ``.nemo``. For diarization time and peak memory (issue 14).
+  saved as a ``.nemo``. For diarization time and peak memory (:mod:`benchmarks.features`).
 
 Both run in their own process (``python -m benchmarks.full_models ...``) so
 their memory is returned to the system when they finish.
@@ -104,7 +104,7 @@ QWEN3_1_7B = {
     "vocab_size": 151936,
 }
 
-# nvidia/canary-qwen-2.5b config.json (see /work/shared/reference/nemo-facts.md §2.2).
+# nvidia/canary-qwen-2.5b config.json at the pinned revision (published values).
 CANARY_ENCODER = {
     "n_layers": 32,
     "d_model": 1024,

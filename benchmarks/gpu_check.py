@@ -16,7 +16,7 @@ What it measures:
 * a 60-minute file through the app under an 8 GB budget: passes and out-of-memory retries;
 * the CUDA-graph TDT decoder on and off; Canary-Qwen ``generate`` throughput at batch 1, 4, 8;
 * make-room with the real ``mem_get_info``;
-* with ``--only features`` (issues 13 and 14; ~2 minutes, so run on its own): Canary-Qwen's
+* with ``--only features`` (the per-job options; ~2 minutes, so run on its own): Canary-Qwen's
   word-timing pass as a fraction of Canary-Qwen's time, phrase boosting's cost on Parakeet, and
   Streaming Sortformer on 10 and 60 minutes (:mod:`benchmarks.features`' tasks, on the card).
 
@@ -329,7 +329,7 @@ def make_room_row(cache) -> dict:
             "notices": list(cache.notices)}
 
 
-# --- step: the features of issues 13 and 14 ---------------------------------------------------------
+# --- step: what the per-job options cost ------------------------------------------------------------
 
 def step_features(work: Path, device: str, tiny: bool) -> dict:
     """The word-timing pass against Canary-Qwen (2 min), phrase boosting on Parakeet (10 min, bf16 as the app

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -294,66 +295,22 @@ def build_tasks(plan: dict, models_info: dict, files: dict, work: Path, pins: di
     return tasks
 
 
+def _values(pairs: list, fn: str, key: str = "seconds", where=None) -> list:
+    """``key`` of every result of task ``fn`` that did not fail (and whose task passes ``where``)."""
+    return [r.get(key) for t, r in pairs if t["fn"] == fn and not r.get("error") and (where is None or where(t))]
+
+
 def collect(tasks: list[dict], results: list[dict], plan: dict, files: dict) -> dict:
     """Group the task results into the figures of results.json."""
     figures: dict = {}
     by_fig: dict = {}
     for task, result in zip(tasks, results):
         by_fig.setdefault(task["figure"], []).append((task, result))
-
-    def values(pairs, fn, key="seconds", where=None):
-        return [r.get(key) for t, r in pairs if t["fn"] == fn and not r.get("error") and (where is None or where(t))]
-
     errors = {f: [f"{t['label']}: {r['error']}" for t, r in pairs if r.get("error")] for f, pairs in by_fig.items()}
     if 2 in by_fig:
-        pairs = by_fig[2]
-        app_runs = [r for t, r in pairs if t["fn"] == "parakeet_app_load" and not r.get("error")]
-        figures["2_parakeet_load"] = {
-            "file_read": common.spread(values(pairs, "read_file", where=lambda t: t["args"].get("mode") == "memory")),
-            "file_stream": common.spread(values(pairs, "read_file",
-                                                where=lambda t: t["args"].get("mode", "stream") == "stream")),
-            "file_bytes": next((r.get("bytes") for t, r in pairs if t["fn"] == "read_file" and r.get("bytes")), None),
-            "app_load": common.spread(values(pairs, "parakeet_app_load")),
-            "raw_restore_from": common.spread(values(pairs, "parakeet_raw_restore")),
-            "app_peak_rss_mb": common.spread(values(pairs, "parakeet_app_load", "peak_rss_mb")),
-            "raw_peak_rss_mb": common.spread(values(pairs, "parakeet_raw_restore", "peak_rss_mb")),
-            "app_peak_anon_mb": common.spread(values(pairs, "parakeet_app_load", "peak_anon_mb")),
-            "raw_peak_anon_mb": common.spread(values(pairs, "parakeet_raw_restore", "peak_anon_mb")),
-            "parameters": app_runs[0].get("parameters") if app_runs else None,
-            "app_dtypes": app_runs[0].get("dtypes") if app_runs else None,
-            "errors": errors.get(2, []),
-        }
+        figures["2_parakeet_load"] = _parakeet_load_figure(by_fig[2], errors.get(2, []))
     if 3 in by_fig:
-        pairs = by_fig[3]
-
-        def side(fn, cast=None):
-            where = None if cast is None else (lambda t: t["args"].get("cast_bf16") == cast)
-            runs = [r for t, r in pairs if t["fn"] == fn and not r.get("error") and (where is None or where(t))]
-            increase = [r["peak_rss_mb"] - r["rss_start_mb"] for r in runs
-                        if r.get("peak_rss_mb") is not None and r.get("rss_start_mb") is not None]
-            anon_increase = [r["peak_anon_mb"] - r["anon_start_mb"] for r in runs
-                             if r.get("peak_anon_mb") is not None and r.get("anon_start_mb") is not None]
-            return {"seconds": common.spread([r.get("seconds") for r in runs]),
-                    "peak_rss_mb": common.spread([r.get("peak_rss_mb") for r in runs]),
-                    "peak_increase_mb": common.spread(increase),
-                    "peak_anon_mb": common.spread([r.get("peak_anon_mb") for r in runs]),
-                    "anon_increase_mb": common.spread(anon_increase),
-                    "errors": [r["error"] for t, r in pairs if t["fn"] == fn and r.get("error")
-                               and (where is None or where(t))],
-                    "rss_start_mb": common.spread([r.get("rss_start_mb") for r in runs]),
-                    "rss_after_mb": common.spread([r.get("rss_after_mb") for r in runs]),
-                    "wait4_maxrss_mb": common.spread([r.get("wait4_maxrss_mb") for r in runs]),
-                    "dtypes": runs[0].get("dtypes") if runs else None,
-                    "parameter_bytes": runs[0].get("parameter_bytes") if runs else None,
-                    "parameters": runs[0].get("parameters") if runs else None}
-
-        read = [r for t, r in pairs if t["fn"] == "read_file" and not r.get("error")]
-        figures["3_canary_load"] = {"app": side("canary_app_load"), "app_gpu_path": side("canary_app_load_gpu_path"),
-                                    "raw_bf16": side("canary_raw_load", True),
-                                    "raw_fp32": side("canary_raw_load", False),
-                                    "checkpoint_read_seconds": read[0]["seconds"] if read else None,
-                                    "checkpoint_bytes": read[0]["bytes"] if read else None,
-                                    "errors": errors.get(3, [])}
+        figures["3_canary_load"] = _canary_load_figure(by_fig[3], errors.get(3, []))
     if 4 in by_fig:
         task, result = by_fig[4][0]
         figures["4_second_request"] = {**{k: v for k, v in result.items() if isinstance(v, dict)},
@@ -370,6 +327,60 @@ def collect(tasks: list[dict], results: list[dict], plan: dict, files: dict) -> 
         figures["6_scaling"] = {**rows, "minutes": plan["scaling_minutes"], "raw_max_minutes": plan["raw_max_minutes"],
                                 "errors": errors.get(6, [])}
     return figures
+
+
+def _parakeet_load_figure(pairs: list, errors: list[str]) -> dict:
+    app_runs = [r for t, r in pairs if t["fn"] == "parakeet_app_load" and not r.get("error")]
+    return {
+        "file_read": common.spread(_values(pairs, "read_file", where=lambda t: t["args"].get("mode") == "memory")),
+        "file_stream": common.spread(_values(pairs, "read_file",
+                                             where=lambda t: t["args"].get("mode", "stream") == "stream")),
+        "file_bytes": next((r.get("bytes") for t, r in pairs if t["fn"] == "read_file" and r.get("bytes")), None),
+        "app_load": common.spread(_values(pairs, "parakeet_app_load")),
+        "raw_restore_from": common.spread(_values(pairs, "parakeet_raw_restore")),
+        "app_peak_rss_mb": common.spread(_values(pairs, "parakeet_app_load", "peak_rss_mb")),
+        "raw_peak_rss_mb": common.spread(_values(pairs, "parakeet_raw_restore", "peak_rss_mb")),
+        "app_peak_anon_mb": common.spread(_values(pairs, "parakeet_app_load", "peak_anon_mb")),
+        "raw_peak_anon_mb": common.spread(_values(pairs, "parakeet_raw_restore", "peak_anon_mb")),
+        "parameters": app_runs[0].get("parameters") if app_runs else None,
+        "app_dtypes": app_runs[0].get("dtypes") if app_runs else None,
+        "errors": errors,
+    }
+
+
+def _canary_load_figure(pairs: list, errors: list[str]) -> dict:
+    read = [r for t, r in pairs if t["fn"] == "read_file" and not r.get("error")]
+    return {"app": _canary_side(pairs, "canary_app_load"),
+            "app_gpu_path": _canary_side(pairs, "canary_app_load_gpu_path"),
+            "raw_bf16": _canary_side(pairs, "canary_raw_load", True),
+            "raw_fp32": _canary_side(pairs, "canary_raw_load", False),
+            "checkpoint_read_seconds": read[0]["seconds"] if read else None,
+            "checkpoint_bytes": read[0]["bytes"] if read else None,
+            "errors": errors}
+
+
+def _canary_side(pairs: list, fn: str, cast: bool | None = None) -> dict:
+    """One way of loading Canary-Qwen (task ``fn``; for the raw load, with or without the bf16 ``cast``)."""
+    def chosen(t):
+        return t["fn"] == fn and (cast is None or t["args"].get("cast_bf16") == cast)
+
+    runs = [r for t, r in pairs if chosen(t) and not r.get("error")]
+    increase = [r["peak_rss_mb"] - r["rss_start_mb"] for r in runs
+                if r.get("peak_rss_mb") is not None and r.get("rss_start_mb") is not None]
+    anon_increase = [r["peak_anon_mb"] - r["anon_start_mb"] for r in runs
+                     if r.get("peak_anon_mb") is not None and r.get("anon_start_mb") is not None]
+    return {"seconds": common.spread([r.get("seconds") for r in runs]),
+            "peak_rss_mb": common.spread([r.get("peak_rss_mb") for r in runs]),
+            "peak_increase_mb": common.spread(increase),
+            "peak_anon_mb": common.spread([r.get("peak_anon_mb") for r in runs]),
+            "anon_increase_mb": common.spread(anon_increase),
+            "errors": [r["error"] for t, r in pairs if chosen(t) and r.get("error")],
+            "rss_start_mb": common.spread([r.get("rss_start_mb") for r in runs]),
+            "rss_after_mb": common.spread([r.get("rss_after_mb") for r in runs]),
+            "wait4_maxrss_mb": common.spread([r.get("wait4_maxrss_mb") for r in runs]),
+            "dtypes": runs[0].get("dtypes") if runs else None,
+            "parameter_bytes": runs[0].get("parameter_bytes") if runs else None,
+            "parameters": runs[0].get("parameters") if runs else None}
 
 
 def _gpu_figure(machine: dict, env: dict, work: Path, log_dir: Path, models_info: dict, files: dict,
@@ -407,12 +418,137 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
+@dataclass
+class _Run:
+    """What every phase of one run shares: its options, plan, figures wanted, folders and child environment."""
+    args: argparse.Namespace
+    plan: dict
+    wanted: set
+    work: Path
+    log_dir: Path
+    env: dict
+
+
+def _plan(args: argparse.Namespace) -> dict:
     plan = dict(PLANS[args.mode])
     if args.runs:
         plan.update(ui_runs=args.runs, load_runs=args.runs, canary_load_runs=args.runs, e2e_runs=args.runs)
+    return plan
+
+
+def _this_machine(run: _Run) -> dict:
+    child = run_tasks([{"fn": "machine", "label": "machine", "timeout_s": 120}], run.env, run.work,
+                      run.log_dir / "machine.log", "", no_fork=True)[0]
+    machine = describe_machine(child)
+    say(f"Machine: {machine['cpu']}, {machine['logical_cores']} cores, {machine['ram_gib']} GiB RAM, "
+        f"{machine['gpu']}; torch {machine['torch']}, NeMo {machine['nemo_toolkit']}, gradio {machine['gradio']}")
+    return machine
+
+
+def _prepare_models(run: _Run) -> dict:
+    """Which models each kind of figure uses: ``load`` (figures 1-3), ``run`` (4-6), ``gpu`` (7)."""
+    say("Models:")
+    tiny = models.prepare_tiny(run.work / "models", run.env, run.log_dir)
+    say(f"  tiny models built in {tiny['parakeet']['build_seconds'] + tiny['canary']['build_seconds']:.0f} s")
+    if run.args.mode != "full":
+        return {"load": tiny, "run": tiny, "gpu": tiny, "tiny": tiny}
+    full = models.prepare_full(run.args.models_dir, run.env, run.log_dir, run.args.rebuild_models, say)
+    return {"load": full, "run": {"parakeet": full["parakeet"], "canary": tiny["canary"]},
+            "gpu": full, "tiny": tiny, "full": full}
+
+
+def _write_audio(run: _Run) -> dict:
+    """The end-to-end MP3 and, for figure 6, one FLAC per scaling length (kept with the full-size models)."""
+    from benchmarks import audio_files
+
+    plan = run.plan
+    audio_dir = (run.args.models_dir / "audio") if run.args.mode == "full" else (run.work / "audio")
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    say(f"Audio: writing speech-like recordings into {audio_dir}...")
+    t0 = time.perf_counter()
+    files = {"e2e": audio_files.write_talk(audio_dir / f"talk_{plan['e2e_seconds']}s_44k_stereo.mp3",
+                                           plan["e2e_seconds"], audio_files.talk(plan["e2e_seconds"]))}
+    lengths = sorted({m for ms in plan["scaling_minutes"].values() for m in ms}) if 6 in run.wanted else []
+    take = audio_files.talk(audio_files.TAKE_SECONDS, rate=16000) if lengths else None
+    files["scaling"] = {m: audio_files.write_talk(audio_dir / f"talk_{m:g}min_16k_mono.flac", m * 60, take,
+                                                  rate=16000, channels=1) for m in lengths}
+    del take
+    say(f"  done in {time.perf_counter() - t0:.0f} s")
+    return files
+
+
+def _measure(run: _Run, machine: dict, models_info: dict, files: dict, pins: dict) -> tuple[dict, dict]:
+    """The figures wanted, and the CPU other processes took during each phase."""
+    figures: dict = {}
+    load: dict = {}
+    if 1 in run.wanted:
+        figures["1_ui_served"], load["figure 1"] = _ui_figure(run, models_info)
+    if run.wanted & {2, 3, 4, 5, 6}:
+        forked, load["figures 2-6"] = _forked_figures(run, models_info, files, pins)
+        figures.update(forked)
+    if 7 in run.wanted:
+        say("Figure 7: GPU...")
+        before = cpu_snapshot()
+        figures["7_gpu"] = _gpu_figure(machine, run.env, run.work, run.log_dir, models_info, files, pins,
+                                       run.plan["e2e_runs"])
+        say("  taken" if figures["7_gpu"].get("taken") else
+            f"  GPU figures were not taken: {figures['7_gpu'].get('reason')}")
+        if figures["7_gpu"].get("taken"):
+            load["figure 7"] = contention(before, cpu_snapshot())
+    return figures, load
+
+
+def _ui_figure(run: _Run, models_info: dict) -> tuple[dict, dict]:
+    before = cpu_snapshot()
+    say(f"Figure 1: UI served, studio vs bare Gradio ({run.plan['ui_runs']} runs each, interleaved)...")
+    ui_env = dict(run.env, HF_HUB_CACHE=models_info["load"]["canary"]["hub_cache"],
+                  STUDIO_OUTPUT_DIR=str(run.work / "ui_outputs"))
+    figure = ui_serve.measure(Path(models_info["load"]["parakeet"]["path"]), ui_env, run.log_dir,
+                              run.plan["ui_runs"], progress=say)
+    return figure, contention(before, cpu_snapshot())
+
+
+def _forked_figures(run: _Run, models_info: dict, files: dict, pins: dict) -> tuple[dict, dict]:
+    """Figures 2-6: every measurement in its own process forked from one zygote, with the raw task results."""
+    _warm(Path(models_info["load"]["parakeet"]["path"]))
+    if 3 in run.wanted:
+        _warm(_canary_weights(Path(models_info["load"]["canary"]["hub_cache"]), pins))
+    tasks = build_tasks(run.plan, models_info, files, run.work, pins, run.wanted)
+    say(f"Figures {', '.join(str(f) for f in sorted(run.wanted & {2, 3, 4, 5, 6}))}: {len(tasks)} measurements, "
+        "each in its own process forked from one that has imported NeMo...")
+    zy_env = dict(run.env, HF_HUB_CACHE=models_info["load"]["canary"]["hub_cache"])
+    before = cpu_snapshot()
+    results = run_tasks(tasks, zy_env, run.work, run.log_dir / "measurements.log", "asr,salm,app", describe=_describe)
+    load = contention(before, cpu_snapshot())
+    figures = collect(tasks, results, run.plan, files)
+    figures["raw_tasks"] = [{"label": t["label"], "fn": t["fn"], "result": r} for t, r in zip(tasks, results)]
+    return figures, load
+
+
+def _warn_if_noisy(load: dict) -> None:
+    for phase, value in load.items():
+        if value.get("foreign_share", 0) > 0.05:
+            say(f"WARNING: other processes used {value['foreign_share']:.0%} of the CPU during {phase}; "
+                "its timings are noisy (rerun on a quiet machine).")
+
+
+def _write_results(results_doc: dict, out_dir: Path, write_docs: bool, started: float) -> None:
+    """``results.json``, the report beside it (and the docs' figures block), then the summary on the console."""
+    common.write_json(out_dir / "results.json", results_doc)
+    from benchmarks import report
+
+    report.write_report(results_doc, out_dir)
+    if write_docs:
+        report.write_docs(results_doc, out_dir, common.REPO_ROOT / "docs" / "PERFORMANCE.md")
+    say(f"\nDone in {time.perf_counter() - started:.0f} s.\n")
+    say((out_dir / "summary.txt").read_text())
+    say(f"Report: {out_dir / 'report.md'}")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    plan = _plan(args)
     wanted = {int(f) for f in args.figures.split(",") if f.strip()}
     started = time.perf_counter()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -422,98 +558,22 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in argv) if argv else "python -m benchmarks"
     say(f"Benchmarks ({args.mode}); results in {out_dir}; logs in {log_dir}")
-    env = common.child_env(work / "hub_unused", work)
+    run = _Run(args, plan, wanted, work, log_dir, common.child_env(work / "hub_unused", work))
     version = app_version()  # at the start: others may change the code while a long run goes on
     try:
-        # The machine.
-        child = run_tasks([{"fn": "machine", "label": "machine", "timeout_s": 120}], env, work,
-                          log_dir / "machine.log", "", no_fork=True)[0]
-        machine = describe_machine(child)
-        say(f"Machine: {machine['cpu']}, {machine['logical_cores']} cores, {machine['ram_gib']} GiB RAM, "
-            f"{machine['gpu']}; torch {machine['torch']}, NeMo {machine['nemo_toolkit']}, gradio {machine['gradio']}")
+        machine = _this_machine(run)
         pins = models._pins()
-
-        # The models.
-        say("Models:")
-        tiny = models.prepare_tiny(work / "models", env, log_dir)
-        say(f"  tiny models built in {tiny['parakeet']['build_seconds'] + tiny['canary']['build_seconds']:.0f} s")
-        if args.mode == "full":
-            full = models.prepare_full(args.models_dir, env, log_dir, args.rebuild_models, say)
-            models_info = {"load": full, "run": {"parakeet": full["parakeet"], "canary": tiny["canary"]},
-                           "gpu": full, "tiny": tiny, "full": full}
-        else:
-            models_info = {"load": tiny, "run": tiny, "gpu": tiny, "tiny": tiny}
-
-        # The audio.
-        from benchmarks import audio_files
-
-        audio_dir = (args.models_dir / "audio") if args.mode == "full" else (work / "audio")
-        audio_dir.mkdir(parents=True, exist_ok=True)
-        say(f"Audio: writing speech-like recordings into {audio_dir}...")
-        t0 = time.perf_counter()
-        files = {"e2e": audio_files.write_talk(audio_dir / f"talk_{plan['e2e_seconds']}s_44k_stereo.mp3",
-                                               plan["e2e_seconds"], audio_files.talk(plan["e2e_seconds"]))}
-        lengths = sorted({m for ms in plan["scaling_minutes"].values() for m in ms}) if 6 in wanted else []
-        take = audio_files.talk(audio_files.TAKE_SECONDS, rate=16000) if lengths else None
-        files["scaling"] = {m: audio_files.write_talk(audio_dir / f"talk_{m:g}min_16k_mono.flac", m * 60, take,
-                                                      rate=16000, channels=1) for m in lengths}
-        del take
-        say(f"  done in {time.perf_counter() - t0:.0f} s")
-
-        figures: dict = {}
-        load: dict = {}
-        if 1 in wanted:
-            before = cpu_snapshot()
-            say(f"Figure 1: UI served, studio vs bare Gradio ({plan['ui_runs']} runs each, interleaved)...")
-            ui_env = dict(env, HF_HUB_CACHE=models_info["load"]["canary"]["hub_cache"],
-                          STUDIO_OUTPUT_DIR=str(work / "ui_outputs"))
-            figures["1_ui_served"] = ui_serve.measure(Path(models_info["load"]["parakeet"]["path"]), ui_env, log_dir,
-                                                      plan["ui_runs"], progress=say)
-            load["figure 1"] = contention(before, cpu_snapshot())
-        if wanted & {2, 3, 4, 5, 6}:
-            _warm(Path(models_info["load"]["parakeet"]["path"]))
-            if 3 in wanted:
-                _warm(_canary_weights(Path(models_info["load"]["canary"]["hub_cache"]), pins))
-            tasks = build_tasks(plan, models_info, files, work, pins, wanted)
-            say(f"Figures {', '.join(str(f) for f in sorted(wanted & {2, 3, 4, 5, 6}))}: {len(tasks)} measurements, "
-                "each in its own process forked from one that has imported NeMo...")
-            zy_env = dict(env, HF_HUB_CACHE=models_info["load"]["canary"]["hub_cache"])
-            before = cpu_snapshot()
-            results = run_tasks(tasks, zy_env, work, log_dir / "measurements.log", "asr,salm,app", describe=_describe)
-            load["figures 2-6"] = contention(before, cpu_snapshot())
-            figures.update(collect(tasks, results, plan, files))
-            figures["raw_tasks"] = [{"label": t["label"], "fn": t["fn"], "result": r} for t, r in zip(tasks, results)]
-        if 7 in wanted:
-            say("Figure 7: GPU...")
-            before = cpu_snapshot()
-            figures["7_gpu"] = _gpu_figure(machine, env, work, log_dir, models_info, files, pins, plan["e2e_runs"])
-            say("  taken" if figures["7_gpu"].get("taken") else
-                f"  GPU figures were not taken: {figures['7_gpu'].get('reason')}")
-            if figures["7_gpu"].get("taken"):
-                load["figure 7"] = contention(before, cpu_snapshot())
-        for phase, value in load.items():
-            if value.get("foreign_share", 0) > 0.05:
-                say(f"WARNING: other processes used {value['foreign_share']:.0%} of the CPU during {phase}; "
-                    "its timings are noisy (rerun on a quiet machine).")
-
-        results_doc = {
-            "meta": {"mode": args.mode, "timestamp": stamp, "command": command, "machine": machine,
-                     "app_version": version,
-                     "plan": plan, "figures_run": sorted(wanted), "pins": pins, "other_load": load,
-                     "models": {k: v for k, v in models_info.items() if k in ("tiny", "full")},
-                     "audio": {"e2e": str(files["e2e"]), "scaling": {str(k): str(v) for k, v in files["scaling"].items()}},
-                     "seconds": round(time.perf_counter() - started, 1)},
-            "figures": figures,
-        }
-        common.write_json(out_dir / "results.json", results_doc)
-        from benchmarks import report
-
-        report.write_report(results_doc, out_dir)
-        if args.write_docs:
-            report.write_docs(results_doc, out_dir, common.REPO_ROOT / "docs" / "PERFORMANCE.md")
-        say(f"\nDone in {time.perf_counter() - started:.0f} s.\n")
-        say((out_dir / "summary.txt").read_text())
-        say(f"Report: {out_dir / 'report.md'}")
+        models_info = _prepare_models(run)
+        files = _write_audio(run)
+        figures, load = _measure(run, machine, models_info, files, pins)
+        _warn_if_noisy(load)
+        meta = {"mode": args.mode, "timestamp": stamp, "command": command, "machine": machine,
+                "app_version": version,
+                "plan": plan, "figures_run": sorted(wanted), "pins": pins, "other_load": load,
+                "models": {k: v for k, v in models_info.items() if k in ("tiny", "full")},
+                "audio": {"e2e": str(files["e2e"]), "scaling": {str(k): str(v) for k, v in files["scaling"].items()}},
+                "seconds": round(time.perf_counter() - started, 1)}
+        _write_results({"meta": meta, "figures": figures}, out_dir, args.write_docs, started)
         return 0
     finally:
         if args.keep_work:

@@ -8,9 +8,9 @@ them at import time. HF_HUB_OFFLINE=1 makes any accidental download fail loudly.
 ``.test-tmp/``: ``tests/run.sh`` sets ``TMPDIR`` (so :mod:`tempfile`, and so
 Gradio, gradio_client, NeMo and pytest follow), ``GRADIO_TEMP_DIR`` and
 ``--basetemp``; the block below does the same when pytest is run directly.
-(The empty 40-hex folders a run used to leave in ``/tmp`` are gradio_client's:
-``Client`` downloads each result file into ``gettempdir()/<token_hex(20)>/`` and
-moves it out, leaving the folder.)
+(gradio_client needs this too: ``Client`` downloads each result file into
+``gettempdir()/<token_hex(20)>/`` and moves it out, leaving an empty 40-hex
+folder behind, in ``/tmp`` if ``gettempdir()`` were left alone.)
 The system temp folder is watched with an audit hook (:func:`_watch_system_temp`):
 every folder or file that *this process* creates or opens for writing there is
 recorded, and the session fails if there are any. A listing of ``/tmp`` before

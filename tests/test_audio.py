@@ -1,4 +1,4 @@
-"""audio.py on real media files made with PyAV: every format, every named error, bounded memory."""
+"""media/decode.py on real media files made with PyAV: every format, every named error, bounded memory."""
 
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ def test_help_shows_every_default(tmp_path, tiny_parakeet, canary_cache):
 
 
 def test_help_names_only_files_that_exist():
-    """Help that says "see x.py" must point at a real file: a renamed module left one dangling once."""
+    """Help that says "see x.py" must point at a real file, so that renaming a module cannot leave it dangling."""
     import re
 
     from transcribe_studio.commands.cli import build_parser

@@ -290,7 +290,7 @@ def test_a_clip_under_1_s_is_heard_from_its_first_sample_and_its_words_lie_insid
 
 
 def test_the_partial_transcript_grows_as_each_part_finishes(cache_with):
-    """What the page shows while a multi-part file runs (issue 11): the text so far, after every part."""
+    """What the page shows while a multi-part file runs: the text so far, after every part."""
     from transcribe_studio.progress import partial_to
 
     audio, _ = conversation([7, 8, 6, 7], [0.8, 0.8, 0.8, 0.8])

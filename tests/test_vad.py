@@ -1,4 +1,4 @@
-"""vad.py: windows planned from speech spans (a pure function), and Silero VAD on speech-like audio."""
+"""media/voice.py: windows planned from speech spans (a pure function), and Silero VAD on speech-like audio."""
 
 from __future__ import annotations
 
@@ -259,7 +259,7 @@ def test_the_model_loads_from_the_wheel_without_network_and_leaves_torch_threads
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_real_synthesised_speech_through_the_decoder(tmp_path):
-    """espeak-ng speech (22.05 kHz WAV) with pauses around it, decoded by audio.py, then Silero."""
+    """espeak-ng speech (22.05 kHz WAV) with pauses around it, decoded by media/decode.py, then Silero."""
     spoken = tmp_path / "spoken.wav"
     subprocess.run(["espeak-ng", "-w", str(spoken), "The quick brown fox jumps over the lazy dog. "
                     "Everything runs on your own machine."], check=True, timeout=60)

@@ -1,4 +1,4 @@
-"""Canary-Qwen's text with Parakeet's word times, and names and terms for Parakeet (issue 13)."""
+"""Canary-Qwen's text with Parakeet's word times, and names and terms for Parakeet."""
 
 import json
 import re

@@ -395,8 +395,8 @@ _QWEN_SPLIT_PATTERN = (
 )
 
 
-def _write_tiny_qwen(out_dir: Path) -> list[str]:
-    """Write a tiny Qwen3 ``config.json`` and byte-level BPE tokenizer files into ``out_dir``."""
+def _train_tiny_qwen_tokenizer():
+    """A byte-level BPE tokenizer trained on ``ENGLISH_TEXT`` with Qwen3's pre-tokenizer and special tokens."""
     from tokenizers import (
         AddedToken,
         Regex,
@@ -408,7 +408,6 @@ def _write_tiny_qwen(out_dir: Path) -> list[str]:
         trainers,
     )
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     tok = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -430,10 +429,11 @@ def _write_tiny_qwen(out_dir: Path) -> list[str]:
     # Special tokens are added AFTER training so that id 0 stays a plain byte.
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in _QWEN_SPECIAL_TOKENS])
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in _QWEN_EXTRA_TOKENS])
-    tok.save(str(out_dir / "tokenizer.json"))
-    tok.model.save(str(out_dir))  # vocab.json + merges.txt
+    return tok
 
-    ids = {t: tok.token_to_id(t) for t in _QWEN_SPECIAL_TOKENS + _QWEN_EXTRA_TOKENS}
+
+def _qwen_tokenizer_config(ids: dict[str, int]) -> dict:
+    """``tokenizer_config.json`` as Qwen3 ships it, for the added tokens' ``ids``."""
     added_tokens_decoder = {
         str(ids[t]): {
             "content": t,
@@ -445,7 +445,7 @@ def _write_tiny_qwen(out_dir: Path) -> list[str]:
         }
         for t in _QWEN_SPECIAL_TOKENS + _QWEN_EXTRA_TOKENS
     }
-    tokenizer_config = {
+    return {
         "add_bos_token": False,
         "add_prefix_space": False,
         "added_tokens_decoder": added_tokens_decoder,
@@ -461,12 +461,11 @@ def _write_tiny_qwen(out_dir: Path) -> list[str]:
         "tokenizer_class": "Qwen2Tokenizer",
         "unk_token": None,
     }
-    (out_dir / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")
 
-    # Leave room for the "<|audioplaceholder|>" token SALM adds (the real Qwen3 config also
-    # has vocab_size 151936 > len(tokenizer)).
-    vocab_size = ((tok.get_vocab_size(with_added_tokens=True) + 1 + 63) // 64) * 64
-    config = {
+
+def _tiny_qwen_config(ids: dict[str, int], vocab_size: int) -> dict:
+    """A 2-layer, 64-wide Qwen3 ``config.json`` with the tokenizer's ``ids`` for BOS and EOS."""
+    return {
         "architectures": ["Qwen3ForCausalLM"],
         "attention_bias": False,
         "attention_dropout": 0.0,
@@ -494,6 +493,23 @@ def _write_tiny_qwen(out_dir: Path) -> list[str]:
         "use_sliding_window": False,
         "vocab_size": vocab_size,
     }
+
+
+def _write_tiny_qwen(out_dir: Path) -> list[str]:
+    """Write a tiny Qwen3 ``config.json`` and byte-level BPE tokenizer files into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok = _train_tiny_qwen_tokenizer()
+    tok.save(str(out_dir / "tokenizer.json"))
+    tok.model.save(str(out_dir))  # vocab.json + merges.txt
+
+    ids = {t: tok.token_to_id(t) for t in _QWEN_SPECIAL_TOKENS + _QWEN_EXTRA_TOKENS}
+    tokenizer_config = _qwen_tokenizer_config(ids)
+    (out_dir / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")
+
+    # Leave room for the "<|audioplaceholder|>" token SALM adds (the real Qwen3 config also
+    # has vocab_size 151936 > len(tokenizer)).
+    vocab_size = ((tok.get_vocab_size(with_added_tokens=True) + 1 + 63) // 64) * 64
+    config = _tiny_qwen_config(ids, vocab_size)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     return ["config.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "vocab.json"]
 

@@ -6,7 +6,7 @@ word-level edit distance on normalised words (lower case, punctuation dropped):
 a word that matches, or stands in for (a substitution), a Parakeet word takes its
 times; a word Parakeet did not hear (an insertion) gets times interpolated
 between its timed neighbours, in proportion to its length, inside the window. The
-same alignment keeps times when a person edits a transcript (issue 15).
+same alignment keeps times when a person edits a transcript.
 
 Every word comes out with a time, in order, inside ``[start, end]``.
 """
