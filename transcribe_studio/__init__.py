@@ -1,8 +1,18 @@
-"""A local, private transcription studio on NVIDIA NeMo (Parakeet-TDT and Canary-Qwen).
+"""A local, private transcription studio on NVIDIA NeMo.
 
-Data flows one way: media file -> :mod:`.media` (16 kHz mono float32) ->
-:mod:`.engine` (model from :mod:`.models`' cache) -> :mod:`.transcript` (segments,
-words, speakers) -> :mod:`.outputs` (writers, History) -> :mod:`.app` and :mod:`.cli`.
+Data flows one way, and the folders follow it: a media file -> :mod:`.media`
+(16 kHz mono float32, cut at pauses) -> :mod:`.transcription` with a model from
+:mod:`.models`' cache (windows, passes, merges, word timings, speakers) -> a
+:class:`Transcript` -> :mod:`.outputs` (one writer per format, the History) ->
+the page (:mod:`.app`) and the commands (:mod:`.commands`).
+
+The names a script needs are here::
+
+    from transcribe_studio import ModelCache, Settings, decode_audio, transcribe
+
+    cache = ModelCache(Settings())  # models load on first use and stay loaded
+    transcript = transcribe(cache, "parakeet", decode_audio("meeting.mp3"))
+    print(transcript.text)
 """
 
 import os
@@ -11,3 +21,16 @@ import os
 # or huggingface_hub are imported, since both read these at import time.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from .errors import StudioError  # noqa: E402
+from .media.decode import decode_audio  # noqa: E402
+from .models import ModelCache, transcribers  # noqa: E402
+from .outputs.history import read_transcript  # noqa: E402
+from .outputs.writers import get_writer, write_outputs  # noqa: E402
+from .settings import Settings  # noqa: E402
+from .transcription.batch import transcribe_file  # noqa: E402
+from .transcription.engine import Options, transcribe  # noqa: E402
+from .transcription.transcript import Segment, Transcript, Word  # noqa: E402
+
+__all__ = ["ModelCache", "Options", "Segment", "Settings", "StudioError", "Transcript", "Word", "decode_audio",
+           "get_writer", "read_transcript", "transcribe", "transcribe_file", "transcribers", "write_outputs"]

@@ -148,7 +148,7 @@ def _classify_one(exc: BaseException, context: str) -> StudioError | None:
 def classify(exc: BaseException, context: str = "") -> StudioError:
     """Map any exception to a :class:`StudioError`, looking through its cause chain.
 
-    ``context`` is a few words such as "loading Canary-Qwen" that go into the message.
+    ``context`` is a few words such as "loading <model>" that go into the message.
     """
     for link in _chain(exc):
         found = _classify_one(link, context)

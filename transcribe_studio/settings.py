@@ -53,7 +53,7 @@ class Settings:
                                                          "help": "largest input file accepted, in MB"})
     vocabulary_weight: float = field(
         default=1.0, metadata={"env": "STUDIO_VOCABULARY_WEIGHT", "flag": "--vocabulary-weight",
-                               "help": "how strongly Parakeet favours the names and terms given (--vocabulary); "
+                               "help": "how strongly a model with phrase boosting favours the names and terms given (--vocabulary); "
                                        "0 = not at all, higher = more (and more false hits)"})
     gpu_memory_gb: float = field(
         default=0.0, metadata={"env": "STUDIO_GPU_MEMORY_GB", "flag": "--gpu-memory-gb",

@@ -9,7 +9,7 @@ failed load or a bad question: the answer says what went wrong and what to do
 ``api_name``                  inputs (gradio_client, in order)                      outputs (in order)
 ============================  ====================================================  ===============================
 ``/transcribe``               files (list of files), recording (file or None),      text, segments, downloads,
-                              model (key, e.g. "parakeet"), formats (list),         files, message, status
+                              model (key, --model's choices), formats (list),       files, message, status
                               and optionally: names and terms (text, "a, b"),
                               word timings (bool, True), speakers (bool, False)
 ``/summarise``                text                                                  answer, status
@@ -116,7 +116,8 @@ def transcribe(cache: ModelCache, store: HistoryStore, files: Iterable[str | Pat
     """Transcribe ``files`` (and ``recording``) with ``model``; each finished file becomes a History entry.
 
     Returns the answer after the last file (see :class:`Transcription`); a JSON is
-    always written besides ``formats``, as History reads it. ``progress`` may raise
+    always written besides ``formats``: it is the History entry's record of the transcript (what History
+    lists, reopens, searches and edits). ``progress`` may raise
     :class:`Cancelled` to stop after the current step: finished files stay saved. ``options``: names and
     terms, word timings, speakers (:func:`job_options` makes them from the page's choices).
     """
@@ -136,7 +137,7 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
     if not paths:
         yield Transcription(message=NO_INPUT, status=status_markdown(cache))
         return
-    formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # History reads the JSON
+    formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # the entry's record (see above)
     started, results, shown, batch = time.monotonic(), [], View(), []
     on_start = _per_file_progress(progress, paths, results, label(model))
     with store.job() as entries:
@@ -146,10 +147,14 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
                 batch.append(None)
                 if result.ok:
                     try:
-                        shown = view(store, entries.finish(result.source))
-                        batch[-1] = shown.entry
+                        entry_id = entries.finish(result.source)
                     except StudioError as error:  # the entry vanished after its files were written
                         result.error = error
+                    else:  # shown from memory: what was just written, not read back
+                        audio = entries.kept_audio.get(entry_id)
+                        shown = transcript_view(result.transcript, result.outputs, entry_id,
+                                                str(audio) if audio else None)
+                        batch[-1] = entry_id
                 else:
                     entries.discard(result.source)
                     if result.transcript is not None:  # transcribed, not saved (a full disk): still shown, to copy
@@ -225,7 +230,7 @@ def _answer(call: Callable[[], assistant.Answer], cache: ModelCache, heading: st
     try:
         answer = call().markdown()
     except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
-        return error_markdown(report(exc, f"asking {label(assistant.MODEL)}")), status_markdown(cache)
+        return error_markdown(report(exc, f"asking {assistant.answering_model().label}")), status_markdown(cache)
     if keep is not None:
         try:
             keep(heading, answer)

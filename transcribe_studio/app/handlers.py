@@ -277,7 +277,8 @@ class Handlers:
     def _keeper(self, viewer):
         """Where an answer about the transcript shown is kept: its History entry (none for pasted text)."""
         entry = (viewer or {}).get("entry")
-        return (lambda heading, answer: self.store.save_answer(entry, heading, answer)) if entry else None
+        asked = f"Ask {assistant.answering_model().language_model.name}"
+        return (lambda heading, answer: self.store.save_answer(entry, heading, answer, asked)) if entry else None
 
     # --- History ---------------------------------------------------------------
     def history(self):
@@ -406,7 +407,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         page = layout.build(
             models=[(spec.label, spec.key) for spec in transcribers()],
             loadable=[(row.spec.label, row.spec.key) for row in cache.snapshot()],
-            default_model=DEFAULT_MODEL, assistant_label=label(assistant.MODEL),
+            default_model=DEFAULT_MODEL, assistant_label=assistant.answering_model().label,
             model_rows=lambda: model_table.rows(cache), idle_minutes=cache.idle_unload_minutes,
             about_models=model_descriptions(settings), option_texts=_option_texts(settings))
         _wire_transcribe(page, handlers)

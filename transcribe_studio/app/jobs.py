@@ -57,7 +57,7 @@ class JobReport:
     """How far a job is, at one moment."""
     state: JobState
     fraction: float               # of the whole job, 0..1
-    note: str                     # what is happening now ("talk.wav: Parakeet: part 2 of 5")
+    note: str                     # what is happening now ("talk.wav: <model>: part 2 of 5")
     elapsed: float                # seconds since it started running (0 while queued)
     remaining: float | None       # seconds still to go at the speed measured so far; None until measurable
     ahead: int = 0                # jobs before it in the queue (while queued)

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..outputs.writers import DEFAULT_FORMATS, FORMATS
 from . import model_table
-from .text import HOW_TO_USE, PRIVACY_AND_PERFORMANCE, QUICK_HOW_TO
+from .text import QUICK_HOW_TO, how_to_use, privacy_and_performance
 from .views import FILE_HEADERS, HISTORY_HEADERS, PLAYER_ID, SEGMENT_HEADERS, SEGMENTS_ID
 
 TITLE = "NeMo Transcription Studio"
@@ -215,8 +215,8 @@ def _models_tab(page: Page, models: list[tuple[str, str]], model_rows: Callable[
 
 def _help_tab(about_models: str) -> None:
     with gr.Accordion("How to Use", open=True):
-        gr.Markdown(HOW_TO_USE)
+        gr.Markdown(how_to_use())
     with gr.Accordion("Privacy & Performance", open=True):
-        gr.Markdown(PRIVACY_AND_PERFORMANCE)
+        gr.Markdown(privacy_and_performance())
     with gr.Accordion("About the models", open=True):
         gr.Markdown(about_models)

@@ -1,9 +1,9 @@
 """Startup validation: what must hold before the app serves, and what to tell the user.
 
-Only the models whose spec says so must be present before the app starts (the
-Parakeet file: it is local by design). Canary-Qwen lives in the Hugging Face
-cache and may legitimately not be there yet (its first load downloads it), so
-its spec only says where it will come from.
+Only the models whose spec says so (``required_at_startup``) must be present
+before the app starts: a local file the app cannot work without. A model in the
+Hugging Face cache may legitimately not be there yet (its first load downloads
+it), so its spec only says where it will come from.
 """
 
 from __future__ import annotations

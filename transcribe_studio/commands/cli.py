@@ -1,4 +1,4 @@
-"""Command line: ``python -m transcribe_studio FILE_OR_FOLDER... --model parakeet|canary [--speakers]``.
+"""Command line: ``python -m transcribe_studio FILE_OR_FOLDER... [--model KEY] [--speakers]``.
 
 Each file is transcribed and saved (``--format``, ``--output-dir``) as soon as
 it finishes; a bad file is reported and skipped, and so is an entry of a folder

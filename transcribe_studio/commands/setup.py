@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _AddKey(argparse.Action):
-    """``--skip-canary``: add the model's key to ``args.skip``."""
+    """``--skip-<model>``: add the model's key to ``args.skip``."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         namespace.skip = set(namespace.skip) | {self.const}

@@ -9,11 +9,12 @@ from . import parakeet  # noqa: I001 - registers Parakeet
 from . import canary  # noqa: F401 - registers Canary-Qwen
 from . import diarizer  # noqa: F401 - registers the speaker diarizer (not a transcriber)
 from .cache import ModelCache, ModelRow, ModelState, ModelStatus
-from .spec import ModelSpec, all_specs, diarizers, get, register, transcribers
+from .spec import ModelSpec, all_specs, answerers, diarizers, get, register, transcribers
 
 PARAKEET = parakeet.SPEC.key
 CANARY = canary.SPEC.key
 DEFAULT_MODEL = PARAKEET
 
-__all__ = ["ModelCache", "ModelRow", "ModelSpec", "ModelState", "ModelStatus", "all_specs", "diarizers", "get", "register",
+__all__ = ["ModelCache", "ModelRow", "ModelSpec", "ModelState", "ModelStatus", "all_specs", "answerers", "diarizers",
+           "get", "register",
            "transcribers", "PARAKEET", "CANARY", "DEFAULT_MODEL"]

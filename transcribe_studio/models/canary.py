@@ -21,6 +21,7 @@ from ..media.decode import SAMPLE_RATE
 from ..progress import Progress
 from ..settings import SETUP_COMMAND, Settings
 from . import gpu, hub_cache
+from .canary_llm import LANGUAGE_MODEL
 from .pinned import revision_option
 from .spec import Heard, ModelOption, ModelSpec, register
 
@@ -208,6 +209,7 @@ SPEC = register(ModelSpec(
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
     setup=_setup, check=_check, startup_line=_startup_line, description=_description,
     word_timings_from="parakeet", why_unavailable=_why_unavailable, options=OPTIONS,
+    language_model=LANGUAGE_MODEL,
     memory="about 6 GB of GPU memory (under 1 GB of system RAM on its way to the card); about 11 GB of RAM on "
            "the CPU; in fp32 (cards older than RTX 30xx) about 13 GB of GPU memory",
     advice={"ram_oom": f"Close other programs and try again: loading on the CPU, {LABEL} needs about 11 GB of "

@@ -40,6 +40,19 @@ class ModelOption:
 
 
 @dataclass(frozen=True)
+class LanguageModel:
+    """A model's text-in, text-out mode (a speech-LLM's language model), for questions about a transcript."""
+    name: str                                   # what people ask: "Ask Canary-Qwen"
+    generate: Callable[[Any, str, int], str]    # model, one user message, most new tokens -> the answer alone
+    count_tokens: Callable[[Any, str], int]     # model, text -> its length in tokens
+    prompt_tokens: Callable[[Any, str], int]    # model, one user message -> the whole prompt's length in tokens
+    message: Callable[[str, str], str]          # instruction, text -> one user message
+    clean: Callable[[str], str]                 # text -> the same without the tokenizer's control tokens
+    input_budget_tokens: int                    # the most one call reads (longer transcripts go in parts)
+    note: str                                   # said under every answer: what made it and what it cannot know
+
+
+@dataclass(frozen=True)
 class Timed:
     """A word or a segment a model heard, on the recording's clock (seconds)."""
     start: float
@@ -113,6 +126,8 @@ class ModelSpec:
     # what to do about an error of a kind (errors.py's ``kind``) when this model meets it: the next steps
     # that name this model's own settings and figures ("gpu_oom": shorter passes with its flag)
     advice: dict[str, str] = field(default_factory=dict)
+    # a model that also answers questions about a text (a speech-LLM in its LLM mode)
+    language_model: LanguageModel | None = None
     # a diarizer's: how many speakers it tells apart at most
     max_speakers: int = 0
     # what it needs to load, for people: "about 5 GB of RAM on the CPU, 5 GB of GPU memory for its load"
@@ -169,6 +184,11 @@ def all_specs() -> list[ModelSpec]:
 def transcribers() -> list[ModelSpec]:
     """The models that turn speech into text, in the order the page and the CLI offer them."""
     return [spec for spec in _SPECS.values() if spec.transcribe is not None]
+
+
+def answerers() -> list[ModelSpec]:
+    """The models that answer questions about a transcript (their language model)."""
+    return [spec for spec in _SPECS.values() if spec.language_model is not None]
 
 
 def diarizers() -> list[ModelSpec]:

@@ -75,8 +75,9 @@ log = logging.getLogger(__name__)
 # of 128 kbps MP3 or 20 minutes of 16-bit stereo WAV; bigger inputs are mostly videos,
 # where a copy would double the disk used for a convenience. The original stays put.
 MAX_AUDIO_BYTES = 200 * 1024 * 1024
-# Ask Canary-Qwen's answers about an entry, kept beside its exports (not an export: edits never rewrite it).
-ANSWERS_FILE = "answers (Ask Canary-Qwen).md"
+# The answers a language model gave about an entry ("answers (Ask <model>).md"), kept beside its exports
+# (not an export: edits never rewrite it).
+ANSWERS_FILE = "answers ({asked}).md"
 PREVIEW_CHARS = 160
 MAX_NAME_CHARS = 60  # keeps <root>/<entry>/<stem>.json well inside Windows' 260-character paths
 _TIME_FORMAT = "%Y-%m-%d_%H%M%S"
@@ -152,14 +153,19 @@ class HistoryStore:
         With ``audio``, first keep a copy of it for replaying segments: a nicety, so
         an ``OSError`` (a full disk) is logged and only the replay is lost.
         """
-        entry = self._own_folder(entry_dir)
+        return self.finish_keeping(entry_dir, audio)[0]
+
+    def finish_keeping(self, entry_dir: str | os.PathLike,
+                       audio: str | os.PathLike | None = None) -> tuple[str, Path | None]:
+        """:meth:`finish`, also saying where the copy of ``audio`` was kept (None: not kept)."""
+        entry, kept = self._own_folder(entry_dir), None
         if audio is not None:
             try:
-                self.save_audio(entry, audio)
+                kept = self.save_audio(entry, audio)
             except OSError as exc:
                 report(exc, f"keeping a copy of {Path(audio).name} for replay")
         (entry / INCOMPLETE).unlink(missing_ok=True)  # last: from here on the entry is listed
-        return entry.name
+        return entry.name, kept
 
     def discard(self, entry_dir: str | os.PathLike) -> None:
         """Remove an entry that will not be finished (its file failed, or the job stopped); gone is fine."""
@@ -233,13 +239,14 @@ class HistoryStore:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise HistoryEntryNotFoundError(f"The original of History entry '{entry_id}' is damaged: {exc}") from exc
 
-    def save_answer(self, entry_id: str, heading: str, answer_markdown: str) -> Path:
-        """Add an Ask Canary-Qwen answer to the entry's ``ANSWERS_FILE`` (newest last), kept and served with it."""
-        path = self._entry_path(entry_id) / ANSWERS_FILE
+    def save_answer(self, entry_id: str, heading: str, answer_markdown: str, asked: str = "Ask") -> Path:
+        """Add an answer about the entry (``asked``: "Ask <model>") to its answers file (newest last), kept and
+        served with it."""
+        path = self._entry_path(entry_id) / ANSWERS_FILE.format(asked=asked)
         try:
             before = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            before = "# Answers about this transcript (Ask Canary-Qwen)\n"
+            before = f"# Answers about this transcript ({asked})\n"
         stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
         atomic_write_text(path, f"{before}\n## {heading} ({stamp})\n\n{answer_markdown.strip()}\n")
         return path
@@ -355,7 +362,7 @@ class HistoryStore:
 
     def _rewrite(self, entry: HistoryEntry, transcript: Transcript, metadata: dict) -> None:
         """Write every export the entry has again, from ``transcript`` (each file atomically)."""
-        formats = sorted({p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS and p.name != ANSWERS_FILE})
+        formats = sorted({p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS and not _is_answers(p.name)})
         write_outputs(transcript, _json_file(entry.files).name, self._entry_path(entry.id), formats, metadata,
                       create_folder=False, writer_options=self.writer_options)
 
@@ -399,15 +406,20 @@ class JobEntries:
     def __init__(self, store: HistoryStore):
         self.store = store
         self._open: dict[Path, Path] = {}
+        self.kept_audio: dict[str, Path | None] = {}  # entry id -> its kept copy of the input (None: not kept)
 
     def open(self, source: Path) -> Path:
         self._open[source] = folder = self.store.open_entry(source.name)
         return folder
 
     def finish(self, source: Path) -> str | None:
-        """Mark ``source``'s entry complete, keeping a copy of ``source``; its id (None if none was opened)."""
+        """Mark ``source``'s entry complete, keeping a copy of ``source``; its id (None if none was opened).
+        Where the copy was kept is in :attr:`kept_audio`."""
         folder = self._open.pop(source, None)
-        return self.store.finish(folder, audio=source) if folder is not None else None
+        if folder is None:
+            return None
+        entry_id, self.kept_audio[entry_id] = self.store.finish_keeping(folder, audio=source)
+        return entry_id
 
     def discard(self, source: Path) -> None:
         folder = self._open.pop(source, None)
@@ -438,7 +450,7 @@ def _check_edit(segment_texts: object, count: int) -> None:
 def edit_transcript(transcript: Transcript, segment_texts: list[str]) -> Transcript:
     """``transcript`` with each segment's text replaced by the edit: unchanged words keep their times and
     speakers, new words take times inside their segment (estimated) and its speaker; empty segments go.
-    A transcript without word times (Canary-Qwen alone) stays without: there is nothing to keep."""
+    A transcript without word times stays without: there is nothing to keep."""
     segments, words = [], []
     for segment, old_words, text in zip(transcript.segments, _words_by_segment(transcript), segment_texts):
         text = " ".join(text.split())
@@ -471,6 +483,16 @@ def _remove_old_zips(folder: Path) -> None:
                 old.unlink()
         except OSError:  # another process removed it first
             continue
+
+
+def read_transcript(json_path: str | Path) -> Transcript:
+    """A transcript saved as JSON (by the app, the CLI or :func:`.writers.write_outputs`), read back."""
+    return _parse(Path(json_path))[0]
+
+
+def _is_answers(name: str) -> bool:
+    before, _, after = ANSWERS_FILE.partition("{asked}")
+    return name.startswith(before) and name.endswith(after)
 
 
 def _parse(json_path: Path) -> tuple[Transcript, dict]:

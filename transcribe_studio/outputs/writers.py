@@ -1,8 +1,8 @@
 """A :class:`Transcript` as txt, srt, vtt, json, csv, md and docx files: one writer class per format.
 
 Modelled on openai/whisper's ``whisper/utils.py`` (``ResultWriter`` subclasses
-behind ``get_writer``), but our segments can be long: Canary gives one segment
-per 40 s window and no words. So subtitles are re-cut into readable cues, after
+behind ``get_writer``), but our segments can be long: a model without word times
+gives one segment per window (up to 40 s) and no words. So subtitles are re-cut into readable cues, after
 the usual broadcast guidelines:
 
 * at most 2 lines of at most 42 characters, lines balanced, broken between words;
@@ -10,8 +10,8 @@ the usual broadcast guidelines:
   (42 and 7 are :class:`WriterOptions`' defaults, settable as ``subtitle_line_chars`` and
   ``subtitle_cue_seconds`` in settings.py: narrow screens want shorter lines, fast speech longer cues);
 * timed by the word timestamps when the segment's words are known and spell its
-  text (Parakeet), else by sharing the segment's time out in proportion to
-  character counts (Canary);
+  text, else by sharing the segment's time out in proportion to
+  character counts;
 * times in whole milliseconds, monotonic, never overlapping (a cue starts no
   earlier than the previous one ends), end > start, inside [0, duration].
 

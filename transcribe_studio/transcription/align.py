@@ -1,10 +1,11 @@
 """Give the words of one text the times of another transcript's words.
 
-Canary-Qwen writes the better text but gives no times; Parakeet, run over the same
-audio, gives exact word times. So Canary's words are aligned to Parakeet's with a
-word-level edit distance on normalised words (lower case, punctuation dropped):
-a word that matches, or stands in for (a substitution), a Parakeet word takes its
-times; a word Parakeet did not hear (an insertion) gets times interpolated
+A speech-LLM may write the better text but give no times; a recogniser with word
+times, run over the same audio, gives them (:mod:`.timings`). So the text's words are
+aligned to the timed words with a word-level edit distance on normalised words
+(lower case, punctuation dropped): a word that matches, or stands in for (a
+substitution), a timed word takes its times; a word the timer did not hear (an
+insertion) gets times interpolated
 between its timed neighbours, in proportion to its length, inside the window. The
 same alignment keeps times when a person edits a transcript.
 

@@ -172,7 +172,7 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
     The model is loaded once up front: if that fails, every file gets that one
     reason at once instead of a new load attempt per file. When a model's word
     times come from another model that does not fit beside it on the GPU
-    (Canary-Qwen and Parakeet on a small card), the batch never swaps the two
+    (two large models on a small card), the batch never swaps the two
     per file: every file is transcribed and saved first, marked "word times
     pending", then one timer pass gives each its times and rewrites its files
     (``on_update(result)`` hears each, after the last result was yielded).

@@ -10,7 +10,7 @@ Here that becomes labels on the transcript:
   segment (and so every subtitle cue and TXT paragraph) has one speaker.
 * **Labels** are "Speaker 1..N" in order of first appearance in the transcript,
   not the model's slot numbers: slots that never own a word get no label.
-* **Without word times** (Canary-Qwen gives none), each segment goes to the
+* **Without word times** (a model that gives none), each segment goes to the
   speaker most active over the segment, and the notes say so.
 
 A diarizer that cannot load (file missing or damaged) must not cost the
