@@ -18,11 +18,11 @@ from tests.media import speechlike, write_audio
 from tests.test_app import transcribe
 from transcribe_studio.app import access
 from transcribe_studio.app.access import Access
-from transcribe_studio.assistant import NOTE
 from transcribe_studio.errors import ConfigurationError
 from transcribe_studio.formatting import clock
 from transcribe_studio.media.decode import SAMPLE_RATE
 from transcribe_studio.models import CANARY, PARAKEET, ModelCache, get
+from transcribe_studio.models.canary_llm import NOTE
 from transcribe_studio.models.spec import label
 
 WAIT_S = 30

@@ -1,18 +1,18 @@
 """A local, private transcription studio on NVIDIA NeMo.
 
 Data flows one way, and the folders follow it: a media file -> :mod:`.media`
-(16 kHz mono float32, cut at pauses) -> :mod:`.transcription` with a model from
-:mod:`.models`' cache (windows, passes, merges, word timings, speakers) -> a
+(16 kHz mono float32, cut at pauses) -> a model from :mod:`.models`' cache ->
+:mod:`.transcription` (windows, passes, merges, word timings, speakers) -> a
 :class:`Transcript` -> :mod:`.outputs` (one writer per format, the History) ->
 the page (:mod:`.app`) and the commands (:mod:`.commands`).
 
-The names a script needs are here::
+The names a script needs are here (the README has a five-line example)::
 
-    from transcribe_studio import ModelCache, Settings, decode_audio, transcribe
+    from transcribe_studio import ModelCache, Settings, decode_audio, transcribe, transcribers
 
-    cache = ModelCache(Settings())  # models load on first use and stay loaded
-    transcript = transcribe(cache, "parakeet", decode_audio("meeting.mp3"))
-    print(transcript.text)
+    cache = ModelCache(Settings())  # a model loads on first use and stays loaded
+    key = transcribers()[0].key     # or any of --model's choices
+    print(transcribe(cache, key, decode_audio("meeting.mp3")).text)
 """
 
 import os

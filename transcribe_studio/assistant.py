@@ -1,7 +1,7 @@
 """Ask a model's language model about a transcript: a summary, the action items, or a question.
 
 The model is the registered one with a language model (``ModelSpec.language_model``,
-see :mod:`.models.canary_llm`): text in, text out, so it works on a transcript from
+a speech-LLM's own language model): text in, text out, so it works on a transcript from
 any model, but it knows only the words it is given, and every answer says so.
 
 * A transcript longer than the language model's input budget is cut at segment or
