@@ -46,9 +46,11 @@ _CHECKOUT = os.path.realpath(_REPO)
 # Ours to write: the test temp folders (inside the checkout by default, perhaps elsewhere).
 _OURS = [os.path.realpath(TEST_TMP), os.path.join(_CHECKOUT, ".test-tmp")]
 # Inside the checkout, a test run may write only these (at the top, or as any folder on the way): Python's
-# bytecode, pytest's cache and the virtual environment. The rest is the developer's: the sources, outputs/,
-# logs/, local_models/ (a test that wrote there could overwrite or, by a startup clean-up, delete their files).
+# bytecode, pytest's cache (made as pytest-cache-files-*, then renamed) and the virtual environment. The rest is
+# the developer's: the sources, outputs/, logs/, local_models/ (a test that wrote there could overwrite or, by a
+# startup clean-up, delete their files).
 _CHECKOUT_OK_TOP = {".test-tmp", ".venv", ".pytest_cache"}
+_CHECKOUT_OK_TOP_PREFIXES = ("pytest-cache-files-",)
 _CHECKOUT_OK_ANYWHERE = {"__pycache__", ".pytest_cache"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | getattr(os, "O_TMPFILE", 0)
 # The audit events that create, write, move or delete a file or folder: for each, where in its arguments the path
@@ -83,7 +85,8 @@ def write_place(path) -> str | None:
     place = max(holding, key=lambda found: found[0])[1]
     if place == CHECKOUT:
         parts = os.path.relpath(os.path.join(folder, os.path.basename(path)), _CHECKOUT).split(os.sep)
-        if parts[0] in _CHECKOUT_OK_TOP or _CHECKOUT_OK_ANYWHERE & set(parts):
+        if (parts[0] in _CHECKOUT_OK_TOP or parts[0].startswith(_CHECKOUT_OK_TOP_PREFIXES)
+                or _CHECKOUT_OK_ANYWHERE & set(parts)):
             return None
     return place
 

@@ -67,8 +67,7 @@ def test_the_audit_works_from_a_checkout_under_the_system_temp_folder(tmp_path, 
     test must not write to the real /tmp; `git clone` into /tmp and running the suite there is the real check.)"""
     conftest = conftest_module()
     system, clone = tmp_path / "tmp", tmp_path / "tmp" / "studio-clone"
-    for folder in (clone / ".test-tmp" / "tmp", clone / "tests" / "__pycache__", clone / ".venv" / "lib",
-                   clone / ".pytest_cache" / "v"):
+    for folder in (clone / ".test-tmp" / "tmp", clone / "tests" / "__pycache__", clone / ".venv" / "lib"):
         folder.mkdir(parents=True)
     monkeypatch.setattr(conftest, "_SYSTEM_TEMP", {str(system)})
     monkeypatch.setattr(conftest, "_CHECKOUT", str(clone))
@@ -78,6 +77,10 @@ def test_the_audit_works_from_a_checkout_under_the_system_temp_folder(tmp_path, 
         _writes_into(clone / ".test-tmp" / "tmp" / "pytest-0")
         (clone / "tests" / "__pycache__" / "conftest.cpython-312.pyc").write_bytes(b"")
         (clone / ".venv" / "lib" / "site.py").write_text("")
+        made = Path(tempfile.mkdtemp(prefix="pytest-cache-files-", dir=clone))  # as pytest makes its cache
+        (made / "README.md").write_text("")
+        made.rename(clone / ".pytest_cache")
+        (clone / ".pytest_cache" / "v").mkdir()
         (clone / ".pytest_cache" / "v" / "lastfailed").write_text("{}")
     system_temp_writes = []
     checkout_writes = _recorded(conftest.CHECKOUT_WRITES,
@@ -103,7 +106,8 @@ def test_a_write_into_the_checkouts_outputs_is_caught(tmp_path, monkeypatch):
     assert conftest.checkout_target("os.remove", (str(ROOT / "outputs" / "x.txt"), None)) is not None
     assert conftest.checkout_target("open", (str(ROOT / "README.md"), "a", 0)) is not None
     assert conftest.checkout_target("open", (str(ROOT / "outputs" / "x.txt"), "r", 0)) is None
-    for allowed in (".test-tmp/tmp/x", "tests/__pycache__/x.pyc", ".pytest_cache/v/x", ".venv/lib/x.py"):
+    for allowed in (".test-tmp/tmp/x", "tests/__pycache__/x.pyc", ".pytest_cache/v/x", ".venv/lib/x.py",
+                    "pytest-cache-files-1kgx7bz3/README.md"):  # pytest makes its cache there, then renames it
         assert conftest.checkout_target("open", (str(ROOT / allowed), "w", 0)) is None, allowed
 
     checkout = tmp_path / "checkout"
