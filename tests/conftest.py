@@ -118,7 +118,10 @@ def write_targets(event: str, args: tuple) -> list[tuple[str, str]]:
             if event in table:
                 at, fd_at = table[event]
                 dir_fd = args[fd_at] if fd_at is not None and fd_at < len(args) else None
-                candidates.append((_relative_to_fd(args[at], dir_fd), watched))
+                target = _relative_to_fd(args[at], dir_fd)
+                if event == "os.mkdir" and target is not None and os.path.lexists(target):
+                    continue  # makedirs(exist_ok=True) of a folder that is there: it fails, nothing is written
+                candidates.append((target, watched))
     found = []
     for target, watched in candidates:
         try:

@@ -74,6 +74,8 @@ def test_the_audit_works_from_a_checkout_under_the_system_temp_folder(tmp_path, 
     monkeypatch.setattr(conftest, "_OURS", [str(clone / ".test-tmp" / "tmp"), str(clone / ".test-tmp")])
 
     def ours():
+        clone.mkdir(exist_ok=True)  # pytest does, for its cache: a folder that is there is not made again
+        os.makedirs(clone / ".test-tmp" / "tmp", exist_ok=True)
         _writes_into(clone / ".test-tmp" / "tmp" / "pytest-0")
         (clone / "tests" / "__pycache__" / "conftest.cpython-312.pyc").write_bytes(b"")
         (clone / ".venv" / "lib" / "site.py").write_text("")
