@@ -37,52 +37,154 @@ assert os.path.realpath(tempfile.gettempdir()) == os.path.realpath(TEST_TMP)
 
 _SESSION_DIR = tempfile.mkdtemp(prefix="studio-tests-")
 
-# Writes into the system temp folder by this process: (audit event, path), filled by the hook below.
+# Writes by this process that the session fails for, each (audit event, path), filled by the hook below:
+# into the system temp folder, and into the checkout outside what a test run may write (_CHECKOUT_OK_*).
 SYSTEM_TEMP_WRITES: list[tuple[str, str]] = []
-_OURS = [os.path.realpath(TEST_TMP), os.path.realpath(_REPO)]
+CHECKOUT_WRITES: list[tuple[str, str]] = []
+SYSTEM_TEMP, CHECKOUT = "system temp", "checkout"
+_CHECKOUT = os.path.realpath(_REPO)
+# Ours to write: the test temp folders (inside the checkout by default, perhaps elsewhere).
+_OURS = [os.path.realpath(TEST_TMP), os.path.join(_CHECKOUT, ".test-tmp")]
+# Inside the checkout, a test run may write only these (at the top, or as any folder on the way): Python's
+# bytecode, pytest's cache (made as pytest-cache-files-*, then renamed) and the virtual environment. The rest is
+# the developer's: the sources, outputs/, logs/, local_models/ (a test that wrote there could overwrite or, by a
+# startup clean-up, delete their files).
+_CHECKOUT_OK_TOP = {".test-tmp", ".venv", ".pytest_cache"}
+_CHECKOUT_OK_TOP_PREFIXES = ("pytest-cache-files-",)
+_CHECKOUT_OK_ANYWHERE = {"__pycache__", ".pytest_cache"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | getattr(os, "O_TMPFILE", 0)
+# The audit events that create, write, move or delete a file or folder: for each, where in its arguments the path
+# is and the folder descriptor it is relative to (None: none). A rename or move also empties its source: in the
+# checkout that counts, in the system temp folder (shared with every other program) only new names do.
+_CREATES = {"os.mkdir": (0, 2), "os.symlink": (1, 2), "os.link": (1, 3), "os.rename": (1, 3),
+            "shutil.copyfile": (1, None), "shutil.copytree": (1, None), "shutil.move": (1, None)}
+_REMOVES = {"os.remove": (0, 1), "os.rmdir": (0, 1), "shutil.rmtree": (0, 1), "os.rename": (0, 2),
+            "shutil.move": (0, None)}
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def write_place(path) -> str | None:
+    """Where a write to ``path`` lands, if it is somewhere the suite must not write: SYSTEM_TEMP or CHECKOUT.
+
+    The folder the path names is resolved (symlinks, ``..``) and the innermost of the known folders holding it
+    decides, so nesting works either way: a checkout cloned under ``/tmp`` is the checkout (its ``.test-tmp/`` ours)
+    and not the system temp folder, and a stand-in system temp folder inside ``.test-tmp/`` is system temp.
+    """
+    if isinstance(path, int):
+        return None  # a file descriptor: its path was checked when it was opened
+    path = os.fsdecode(os.fspath(path))
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    known = ([(ours, None) for ours in _OURS] + [(_CHECKOUT, CHECKOUT)]
+             + [(temp, SYSTEM_TEMP) for temp in _SYSTEM_TEMP])
+    holding = [(len(root), place) for root, place in known if _inside(folder, root)]
+    if not holding:
+        return None
+    place = max(holding, key=lambda found: found[0])[1]
+    if place == CHECKOUT:
+        parts = os.path.relpath(os.path.join(folder, os.path.basename(path)), _CHECKOUT).split(os.sep)
+        if (parts[0] in _CHECKOUT_OK_TOP or parts[0].startswith(_CHECKOUT_OK_TOP_PREFIXES)
+                or _CHECKOUT_OK_ANYWHERE & set(parts)):
+            return None
+    return place
 
 
 def _is_system_temp(path) -> bool:
-    if isinstance(path, int):
-        return False  # a file descriptor: its path was checked when it was opened
-    path = os.fsdecode(os.fspath(path))
-    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
-    if any(folder == ours or folder.startswith(ours + os.sep) for ours in _OURS):
-        return False  # e.g. a checkout that itself lies under /tmp
-    return any(folder == temp or folder.startswith(temp + os.sep) for temp in _SYSTEM_TEMP)
+    return write_place(path) == SYSTEM_TEMP
+
+
+def _relative_to_fd(path, dir_fd):
+    """``path`` as the call that raised the event meant it: relative to ``dir_fd`` when it gives one (shutil.rmtree
+    removes each entry by its bare name that way), else to the working folder; None when that cannot be told."""
+    if dir_fd is None or isinstance(path, int) or os.path.isabs(os.fsdecode(os.fspath(path))):
+        return path
+    try:
+        return os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), os.fsdecode(os.fspath(path)))
+    except OSError:  # not Linux: not knowable here
+        return None
+
+
+def write_targets(event: str, args: tuple) -> list[tuple[str, str]]:
+    """(place, path) for each path the audit event writes, moves or deletes where the suite must not."""
+    if event == "open":  # the event carries no folder descriptor: a relative path is taken as the working folder's
+        path, mode, flags = args
+        writes = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & _WRITE_FLAGS)
+        candidates = [(path, (SYSTEM_TEMP, CHECKOUT))] if writes and path is not None else []
+    else:
+        candidates = []
+        for table, watched in ((_CREATES, (SYSTEM_TEMP, CHECKOUT)), (_REMOVES, (CHECKOUT,))):
+            if event in table:
+                at, fd_at = table[event]
+                dir_fd = args[fd_at] if fd_at is not None and fd_at < len(args) else None
+                target = _relative_to_fd(args[at], dir_fd)
+                if event == "os.mkdir" and target is not None and os.path.lexists(target):
+                    continue  # makedirs(exist_ok=True) of a folder that is there: it fails, nothing is written
+                candidates.append((target, watched))
+    found = []
+    for target, watched in candidates:
+        try:
+            place = write_place(target) if target is not None else None
+            if place in watched:
+                found.append((place, os.fsdecode(os.fspath(target))))
+        except Exception:  # noqa: BLE001 - a watcher must never break the code it watches
+            pass
+    return found
 
 
 def system_temp_target(event: str, args: tuple):
     """The path an audit event creates or writes in the system temp folder, or None."""
-    if event == "open":
-        path, mode, flags = args
-        writes = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & _WRITE_FLAGS)
-        targets = [path] if writes and path is not None else []
-    elif event in ("os.mkdir", "os.symlink", "os.link"):
-        targets = [args[1] if event != "os.mkdir" else args[0]]
-    elif event in ("os.rename", "shutil.copyfile", "shutil.copytree", "shutil.move"):
-        targets = [args[1]]
-    else:
-        return None
-    for target in targets:
-        try:
-            if _is_system_temp(target):
-                return os.fsdecode(os.fspath(target))
-        except Exception:  # noqa: BLE001 - a watcher must never break the code it watches
-            pass
-    return None
+    return next((path for place, path in write_targets(event, args) if place == SYSTEM_TEMP), None)
 
 
-def _watch_system_temp(event: str, args: tuple) -> None:
-    if event in ("open", "os.mkdir", "os.symlink", "os.link", "os.rename", "shutil.copyfile",
-                 "shutil.copytree", "shutil.move"):
-        target = system_temp_target(event, args)
-        if target is not None:
-            SYSTEM_TEMP_WRITES.append((event, target))
+def checkout_target(event: str, args: tuple):
+    """The path an audit event creates, writes, moves or deletes in the checkout (outside .test-tmp/), or None."""
+    return next((path for place, path in write_targets(event, args) if place == CHECKOUT), None)
 
 
-sys.addaudithook(_watch_system_temp)
+_WATCHED = {"open", *_CREATES, *_REMOVES}
+
+
+def _watch_writes(event: str, args: tuple) -> None:
+    if event in _WATCHED:
+        for place, target in write_targets(event, args):
+            (SYSTEM_TEMP_WRITES if place == SYSTEM_TEMP else CHECKOUT_WRITES).append((event, target))
+
+
+sys.addaudithook(_watch_writes)
+
+# The hook sees this process only. What the tests' subprocesses (the CLI, the app, the setup) write is kept out of
+# the checkout by giving each an output folder and a log file of its own; in case one is missed, the folders they
+# would write to by default are listed now and compared at the end of the session.
+_DEFAULT_FOLDERS = ("outputs", "logs", "local_models")
+
+
+def checkout_listing() -> dict[str, tuple[int, int] | None]:
+    """Every file (size, modification time) and folder (None) under the checkout's default output folders."""
+    listing: dict[str, tuple[int, int] | None] = {}
+    for name in _DEFAULT_FOLDERS:
+        for folder, _, files in os.walk(os.path.join(_CHECKOUT, name)):
+            listing[os.path.relpath(folder, _CHECKOUT)] = None
+            for file in files:
+                path = os.path.join(folder, file)
+                try:
+                    status = os.lstat(path)
+                except OSError:
+                    continue
+                listing[os.path.relpath(path, _CHECKOUT)] = (status.st_size, status.st_mtime_ns)
+    return listing
+
+
+def listing_changes(before: dict, after: dict) -> list[tuple[str, str]]:
+    """(what happened, path) for each entry that appeared, changed or went between two listings."""
+    changes = [("appeared during the run", path) for path in after if path not in before]
+    changes += [("changed during the run", path) for path in after if path in before and after[path] != before[path]]
+    changes += [("went during the run", path) for path in before if path not in after]
+    return [(what, os.path.join(_CHECKOUT, path)) for what, path in sorted(changes, key=lambda c: c[1])]
+
+
+_LISTING_AT_START = checkout_listing()
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = os.path.join(_SESSION_DIR, "hf_home")
 os.environ["HF_HUB_CACHE"] = os.path.join(_SESSION_DIR, "hf_home", "hub")
@@ -139,8 +241,11 @@ def canary_cache(pristine_canary_cache, tmp_path) -> Path:
 
 
 @pytest.fixture
-def settings(tiny_parakeet, canary_cache) -> Settings:
-    return Settings(parakeet_path=tiny_parakeet, hf_cache_dir=canary_cache, device="cpu")
+def settings(tiny_parakeet, canary_cache, tmp_path) -> Settings:
+    """The tiny models, on the CPU, with the outputs (and so History) in this test's own folder: the default,
+    the checkout's ``outputs/``, is the developer's (an app built on it would clean it up at startup)."""
+    return Settings(parakeet_path=tiny_parakeet, hf_cache_dir=canary_cache, device="cpu",
+                    output_dir=tmp_path / "outputs")
 
 
 @pytest.fixture(scope="session")
@@ -150,7 +255,8 @@ def shared_cache(tiny_parakeet, pristine_canary_cache, tmp_path_factory):
 
     hub = tmp_path_factory.mktemp("shared_hub") / "hub"
     shutil.copytree(pristine_canary_cache, hub, symlinks=True)
-    return ModelCache(Settings(parakeet_path=tiny_parakeet, hf_cache_dir=hub, device="cpu"))
+    return ModelCache(Settings(parakeet_path=tiny_parakeet, hf_cache_dir=hub, device="cpu",
+                               output_dir=tmp_path_factory.mktemp("shared_outputs")))
 
 
 def loaded(cache, key: str):
@@ -191,8 +297,9 @@ def wav_file(tmp_path) -> Path:
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
-    if SYSTEM_TEMP_WRITES and session.exitstatus == 0:
-        session.exitstatus = 1  # the suite wrote to the system temp folder: fail the run
+    CHECKOUT_WRITES.extend(listing_changes(_LISTING_AT_START, checkout_listing()))
+    if (SYSTEM_TEMP_WRITES or CHECKOUT_WRITES) and session.exitstatus == 0:
+        session.exitstatus = 1  # the suite wrote to the system temp folder or into the checkout: fail the run
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -200,6 +307,15 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("written to the system temp folder (tests must use TMPDIR / tmp_path)", red=True)
         for event, path in sorted(set(SYSTEM_TEMP_WRITES))[:50]:
             terminalreporter.line(f"{event}: {path}")
+    if CHECKOUT_WRITES:
+        terminalreporter.section("written into the checkout (tests must write under tmp_path: give every app, CLI "
+                                 "and setup run its own --output-dir / STUDIO_OUTPUT_DIR and STUDIO_LOG_FILE)",
+                                 red=True)
+        for event, path in sorted(set(CHECKOUT_WRITES), key=lambda w: (w[1], w[0]))[:50]:
+            terminalreporter.line(f"{event}: {path}")
+        if any(event.endswith("during the run") for event, _ in CHECKOUT_WRITES):
+            terminalreporter.line("(Seen by comparing the checkout's outputs/, logs/ and local_models/ before and "
+                                  "after: a subprocess, or the app run by hand from this checkout meanwhile.)")
 
 
 def pytest_configure(config):
@@ -212,7 +328,7 @@ def pytest_configure(config):
 
 @pytest.fixture
 def studio_settings(settings, tmp_path) -> Settings:
-    """``settings`` with the outputs (and so History) in this test's own folder."""
+    """``settings`` with the outputs (and so History) in this test's own folder (``settings`` has them there too)."""
     import dataclasses
 
     return dataclasses.replace(settings, output_dir=tmp_path / "outputs")

@@ -25,9 +25,11 @@ def free_port() -> int:
 
 
 def app_env(tmp_path, **extra) -> dict:
+    """The app's environment: its outputs (History) and log under ``tmp_path``, never the checkout's ``outputs/``
+    (whose half-written entries the app's startup clean-up would delete) and ``logs/``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update(HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="1", STUDIO_LOG_FILE=str(tmp_path / "app.log"),
-               PYTHONPATH=str(ROOT))
+               STUDIO_OUTPUT_DIR=str(tmp_path / "outputs"), PYTHONPATH=str(ROOT))
     env.update(extra)
     return env
 
@@ -84,6 +86,7 @@ def test_the_app_serves_on_localhost_only(tmp_path, tiny_parakeet, pristine_cana
     out = "".join(lines)
     assert "loads offline" in out
     assert "share=True" not in out and "Traceback" not in out  # no Gradio hint to publish the app
+    assert (tmp_path / "outputs").is_dir()  # its outputs went to STUDIO_OUTPUT_DIR, not the checkout's outputs/
 
 
 @pytest.fixture

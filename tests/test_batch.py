@@ -57,7 +57,8 @@ def test_a_folder_of_mixed_recordings(tmp_path, tiny_parakeet, canary_cache):
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update(PARAKEET_NEMO=str(tiny_parakeet), HF_HUB_CACHE=str(canary_cache), HF_HUB_OFFLINE="1",
-               HF_HOME=str(tmp_path / "hf"), STUDIO_LOG_FILE=str(tmp_path / "log"), PYTHONPATH=str(ROOT))
+               HF_HOME=str(tmp_path / "hf"), STUDIO_LOG_FILE=str(tmp_path / "log"),
+               STUDIO_OUTPUT_DIR=str(tmp_path / "outputs"), PYTHONPATH=str(ROOT))
     result = subprocess.run([sys.executable, "-m", "transcribe_studio", str(folder), "--model", "parakeet",
                              "--format", "srt,json,txt", "--output-dir", str(out), "--quiet", "--device", "cpu"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -15,10 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli_env(tmp_path, parakeet: Path, hub: Path, **extra) -> dict:
+    """The CLI's environment: the tiny models, and its outputs and log under ``tmp_path`` (never the checkout's
+    ``outputs/`` and ``logs/``, where a run without ``--output-dir`` would write)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update(PARAKEET_NEMO=str(parakeet), HF_HUB_CACHE=str(hub), HF_HOME=str(tmp_path / "hf_home"),
                HF_HUB_OFFLINE="1", STUDIO_DEVICE="cpu", STUDIO_LOG_FILE=str(tmp_path / "cli.log"),
-               PYTHONPATH=str(ROOT))
+               STUDIO_OUTPUT_DIR=str(tmp_path / "outputs"), PYTHONPATH=str(ROOT))
     env.update(extra)
     return env
 
@@ -55,6 +57,7 @@ def test_canary_fully_cached_makes_no_network_call_even_online(tmp_path, tiny_pa
     assert result.returncode == 0, result.stderr
     assert "!!" in result.stdout  # the tiny SALM's greedy output
     assert [r for r in hub.requests if "/resolve/" in r.path or "/api/models" in r.path] == []
+    assert {p.stem for p in (tmp_path / "outputs").iterdir()} == {"speech"}  # STUDIO_OUTPUT_DIR, not the checkout
 
 
 def test_canary_missing_a_file_goes_online_once_then_never_again(tmp_path, tiny_parakeet, canary_cache,

@@ -58,7 +58,8 @@ def env(tmp_path, hub):
                    HF_HUB_CACHE=str(tmp_path / "hub"), PARAKEET_NEMO=str(tmp_path / "local_models" / "parakeet.nemo"),
                    PARAKEET_SHA256=hashlib.sha256(hub.parakeet).hexdigest(), PARAKEET_SIZE=str(len(hub.parakeet)),
                    DIARIZER_NEMO=str(tmp_path / "local_models" / "diarizer.nemo"),
-                   STUDIO_LOG_FILE=str(tmp_path / "setup.log"), PYTHONPATH=str(ROOT))
+                   STUDIO_LOG_FILE=str(tmp_path / "setup.log"), STUDIO_OUTPUT_DIR=str(tmp_path / "outputs"),
+                   PYTHONPATH=str(ROOT))
     return environ
 
 
@@ -161,7 +162,8 @@ def test_not_enough_disk_space_is_reported_before_downloading(env, hub, monkeypa
 
     monkeypatch.setattr(pinned.shutil, "disk_usage",
                         lambda path: real_shutil._ntuple_diskusage(10**12, 10**12 - 1000, 1000))
-    code = model_setup.main(["--skip-canary", "--parakeet-nemo", str(tmp_path / "m" / "parakeet.nemo")])
+    code = model_setup.main(["--skip-canary", "--parakeet-nemo", str(tmp_path / "m" / "parakeet.nemo"),
+                             "--diarizer-nemo", str(tmp_path / "m" / "diarizer.nemo")])  # not local_models/
     assert code == 1
     err = capsys.readouterr().err
     assert "Disk problem" in err and "GB" in err
