@@ -190,9 +190,10 @@ os.environ["HF_HOME"] = os.path.join(_SESSION_DIR, "hf_home")
 os.environ["HF_HUB_CACHE"] = os.path.join(_SESSION_DIR, "hf_home", "hub")
 os.environ["STUDIO_LOG_FILE"] = os.path.join(_SESSION_DIR, "studio.log")
 os.environ.pop("HF_TOKEN", None)
-for _name in ("PARAKEET_NEMO", "CANARY_REPO", "CANARY_REVISION", "QWEN_REPO", "QWEN_REVISION", "STUDIO_DEVICE",
-              "PARAKEET_REPO", "PARAKEET_REVISION", "PARAKEET_FILENAME", "PARAKEET_SHA256", "PARAKEET_SIZE", "DIARIZER_NEMO", "DIARIZER_REPO", "DIARIZER_REVISION",
-              "DIARIZER_FILENAME"):
+# The user's own settings must not steer the suite: every model's variables (from the registry) and the device.
+from transcribe_studio.models.spec import options as _model_options  # noqa: E402 - after the HF_* variables
+
+for _name in ["STUDIO_DEVICE", "STUDIO_OUTPUT_DIR"] + [option.env for option in _model_options()]:
     os.environ.pop(_name, None)
 
 

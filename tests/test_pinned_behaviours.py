@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 
 from tests.media import room_tone, speechlike, write_audio
-from transcribe_studio import engine
 from transcribe_studio.app import api, startup
 from transcribe_studio.app.access import Access
 from transcribe_studio.media.decode import SAMPLE_RATE
 from transcribe_studio.models import CANARY, PARAKEET, ModelCache, get
-from transcribe_studio.settings import QWEN_REPO, QWEN_REVISION
+from transcribe_studio.models.canary import QWEN_REPO, QWEN_REVISION
+from transcribe_studio.transcription import engine
 
 WAIT_S = 30
 
@@ -111,7 +111,7 @@ def test_under_listen_this_machines_names_are_served_and_foreign_hosts_refused(s
 # --- (c) --max-file-mb in a real CLI run ---------------------------------------------------------------------
 
 def test_the_cli_fails_a_file_over_max_file_mb_and_transcribes_the_one_under_it(tmp_path, tiny_parakeet, capsys):
-    from transcribe_studio import cli
+    from transcribe_studio.commands import cli
 
     big = write_audio(tmp_path / "long meeting.wav", speechlike(2.0, seed=1), SAMPLE_RATE)  # 64 KB
     small = write_audio(tmp_path / "memo.wav", speechlike(0.25, seed=2), SAMPLE_RATE)  # 8 KB
