@@ -95,7 +95,7 @@ class PinnedFile:
         found = [ModelOption(f"{k}_path", self.default_path, f"{e}_NEMO", f"{f}-nemo", f"{self.label} .nemo file",
                              setup=True),
                  ModelOption(f"{k}_repo", self.repo, f"{e}_REPO", f"{f}-repo",
-                             f"Hub repository setup downloads the {self.label} from", setup=True),
+                             f"Hub repository of the {self.label} file", setup=True),
                  revision_option(f"{k}_revision", self.revision, f"{e}_REVISION", f"{f}-revision", self.label),
                  ModelOption(f"{k}_filename", self.filename, f"{e}_FILENAME", f"{f}-filename",
                              ".nemo file name in that repository", setup=True)]
