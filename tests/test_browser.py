@@ -115,6 +115,14 @@ def upload(page, *paths: Path) -> None:
         files.locator(f"a[data-testid=download-link][download='{path.name}']").wait_for()
 
 
+def typed(box, text: str) -> None:
+    """``text`` typed into ``box`` and the box left (Tab), as a person does before pressing a button: leaving it
+    commits the value, so a busy page cannot send the button's event with the value from before."""
+    box.fill(text)
+    box.press("Tab")
+    box.page.wait_for_function("([el, text]) => el.value === text", arg=[box.element_handle(), text])
+
+
 def wait_for_text(page, pattern: str | re.Pattern, timeout_ms: int = TIMEOUT_MS):
     page.get_by_text(pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))).first.wait_for(
         timeout=timeout_ms)
@@ -429,11 +437,11 @@ def test_names_and_terms_reach_the_job_and_a_bad_list_is_explained(page, studio,
     upload(page, talk)
     page.get_by_text("Options: names and terms").click()
     names = page.get_by_role("textbox", name=re.compile("^Names and terms"))
-    names.fill("!!!, ???")  # no letters: refused with its message, nothing runs
+    typed(names, "!!!, ???")  # no letters: refused with its message, nothing runs
     transcribe_button(page).click()
     wait_for_text(page, "The names and terms list cannot be used")
     assert app.studio_history.entries() == []
-    names.fill("Dana Whitfield, Kubernetes")
+    typed(names, "Dana Whitfield, Kubernetes")
     transcribe_button(page).click()
     wait_for_text(page, "1 of 1 file(s) transcribed")
     _, metadata, _ = app.studio_history.load(app.studio_history.entries()[0].id)

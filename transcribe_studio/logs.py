@@ -1,6 +1,6 @@
 """Logging: full tracebacks to a file, one readable line per event on the console.
 
-Users see the classified message (see :mod:`errors`); whoever debugs reads the
+Users see the classified message (see :mod:`.classify`); whoever debugs reads the
 log file, which keeps the traceback.
 
 The console (stderr) shows only this package's own warnings and errors, and not

@@ -49,7 +49,7 @@ def preload(cache, key: str) -> threading.Thread | None:
 def validate(settings: Settings) -> list[str]:
     """Raise a StudioError if the app cannot start; else return lines describing the models and the device.
 
-    ``settings`` are already valid: :func:`..entry.start` validates them, once, for every command.
+    ``settings`` are already valid: :func:`..commands.start.start` validates them, once, for every command.
     """
     resolve_device(settings.device)  # --device cuda on a machine without a usable GPU stops here, not at the first job
     for spec in all_specs():

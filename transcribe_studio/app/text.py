@@ -44,6 +44,7 @@ analytics and Hugging Face telemetry are switched off, and no public share link 
 **Network use.** A model downloads its files from the Hugging Face Hub at most once, at a pinned commit
 (model files only, never your audio); after that it loads from local files with no network call. Run
 `python setup_local_models.py` once to fetch everything up front and work fully offline from then on.
+
 {network}
 
 Transcripts and subtitles are saved only in the app's outputs folder on this computer; uploaded
@@ -51,7 +52,9 @@ files stay in the app's own temporary folder, which is cleaned up.
 
 **Speed and memory.** On an NVIDIA GPU the models run in bfloat16 where the GPU supports it.
 Without a GPU they still work on the CPU, much more slowly. What each needs:
+
 {memory}
+
 Models stay in memory after their first load (the Models tab can unload them, also automatically
 after some idle minutes); if two do not fit on the GPU together, the other model is unloaded first and
 you are told. Files are processed one at a time.

@@ -4,7 +4,7 @@ Canary-Qwen-2.5B is Qwen3-1.7B (frozen) plus a speech encoder and a LoRA adapter
 trained for transcription. With the adapter off (``model.llm.disable_adapter()``,
 the model card's "LLM mode") it is plain Qwen3-1.7B. So it works on a transcript
 from any model, but it cannot hear the audio: it knows only the words it is
-given, and every answer says so (:data:`NOTE`). :mod:`...assistant` asks it
+given, and every answer says so (:data:`NOTE`). :mod:`..assistant` asks it
 through the spec's :class:`.spec.LanguageModel`.
 
 How a call goes, and why:

@@ -1,7 +1,7 @@
 """Streaming Sortformer 4spk-v2: who spoke when, for up to 4 speakers, from a local ``.nemo``.
 
 Not a transcriber: its spec has ``transcribe=None`` (so it is never offered as
-``--model``) and a ``diarize`` function instead, which :mod:`..speakers` calls
+``--model``) and a ``diarize`` function instead, which the transcription (``transcription/speakers.py``) calls
 on the same 16 kHz audio the transcript was made from. Loaded like Parakeet:
 the file is checked first (a missing or damaged file gets a message naming it
 and the fix, see :func:`.nemo_asr.check_nemo_file`), then

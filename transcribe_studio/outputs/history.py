@@ -37,7 +37,7 @@ Why it is built this way:
   model's; the model's own transcript is kept once, at the first edit, as the
   hidden ``.original.json`` in the entry (hidden: never listed, served or zipped as an
   export; :meth:`HistoryStore.original` reads it back). Unchanged words keep their
-  times and speakers (:func:`..align.align`, per segment); new words get times
+  times and speakers (:func:`..transcription.align.align`, per segment); new words get times
   interpolated inside their segment, marked ``"estimated": true`` in the JSON;
   every export the entry has is rewritten, each file atomically.
 * **Download all** (:meth:`HistoryStore.zip_entries`): one zip of the chosen

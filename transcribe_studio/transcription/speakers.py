@@ -1,6 +1,6 @@
 """Who said what: the diarizer's speaker turns laid onto a transcript.
 
-The diarizer (:mod:`.models.diarizer`) runs on the same 16 kHz audio the
+The diarizer (a spec with ``diarize``, under ``models/``) runs on the same 16 kHz audio the
 transcript was made from and says when each of its speaker slots was talking.
 Here that becomes labels on the transcript:
 
