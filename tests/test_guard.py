@@ -66,6 +66,39 @@ def test_only_what_the_app_wrote_is_served(serve_studio, studio_settings):
         assert answer.status_code in (403, 404) and "not the app's" not in answer.text, path
 
 
+def test_history_serves_only_the_types_it_writes_and_never_sniffed(serve_studio, studio_settings):
+    app, url = serve_studio(studio_settings)
+    store = app.studio_history
+    entry = store.open_entry("talk.wav")
+    transcript = atomic_write_text(entry / "talk.txt", "hello")
+    page = atomic_write_text(entry / "notes.html", "<script>fetch('/gradio_api/info')</script>")
+    picture = atomic_write_text(entry / "image.svg", "<svg onload=alert(1)></svg>")
+    original = atomic_write_text(entry / ".original.json", '{"text": "the model\'s own"}')
+    store.finish(entry)
+    served = httpx.get(f"{url}gradio_api/file={transcript}")
+    assert served.text == "hello" and served.headers["x-content-type-options"] == "nosniff"
+    for path in (page, picture, original):
+        answer = httpx.get(f"{url}gradio_api/file={path}")
+        assert answer.status_code == 403 and "script" not in answer.text and "own" not in answer.text, path
+    escaped = httpx.get(f"{url}gradio_api/file={str(page).replace('.html', '%2Ehtml')}")
+    assert escaped.status_code == 403
+
+
+def test_a_recording_named_like_a_page_is_kept_as_data_not_as_a_page(serve_studio, studio_settings, wav_file,
+                                                                       tmp_path):
+    from gradio_client import Client, handle_file
+
+    app, url = serve_studio(studio_settings)
+    evil = tmp_path / "evil.html"
+    evil.write_bytes(wav_file.read_bytes())  # a valid WAV, named like a page
+    Client(url, verbose=False).predict([], handle_file(str(evil)), "parakeet", ["txt"], api_name="/transcribe")
+    (entry,) = app.studio_history.entries()
+    assert entry.audio is not None and entry.audio.name == "audio.bin"
+    assert not [p for p in entry.audio.parent.iterdir() if p.suffix == ".html"]
+    answer = httpx.get(f"{url}gradio_api/file={entry.audio}")
+    assert answer.status_code == 200 and "text/html" not in answer.headers.get("content-type", "")
+
+
 def test_gradio_run_history_is_off(serve_studio, studio_settings):
     app, url = serve_studio(studio_settings)
     assert app.run_history is False

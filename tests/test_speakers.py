@@ -236,3 +236,21 @@ def test_a_failed_diarizer_load_shows_in_the_models_tab(settings, tmp_path):
                                          np.zeros(16000, np.float32))
     assert error is not None and error.title == "Model file missing or damaged"
     assert cache.status("diarizer").state is ModelState.FAILED and not transcript.has_speakers
+
+
+def test_a_refused_rename_changes_no_file_of_the_entry(tmp_path):
+    """A name one format cannot hold (a control character in a Word document) is refused before anything is
+    written: every file of the entry keeps its bytes."""
+    import hashlib
+
+    store = HistoryStore(tmp_path / "history")
+    folder = store.open_entry("talk.wav")
+    write_outputs(assign_speakers(two_speaker_transcript(), TURNS), "talk.wav", folder, FORMATS)
+    entry_id = store.finish(folder)
+
+    def hashes():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    before = hashes()
+    with pytest.raises(Exception):  # noqa: B017 - refused by whichever writer cannot hold it
+        store.rename_speakers(entry_id, {"Speaker 1": "Dana\u0001X"})
+    assert hashes() == before

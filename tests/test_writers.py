@@ -435,3 +435,14 @@ def test_subtitle_settings_come_from_the_environment_and_reach_write_outputs(tmp
     assert all(end - start <= 2.5 + 1e-9 for start, end, _ in cues)
     with pytest.raises(ConfigurationError, match="Subtitle lines must be 20 to 200"):
         Settings.from_env({"STUDIO_SUBTITLE_LINE_CHARS": "5"}).validate()
+
+
+@pytest.mark.parametrize("said", ["=HYPERLINK(\"http://x.example\",\"click\")", "+1 555 0100", "-5 degrees",
+                                  "@SUM(A1:A9)"])
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_kept_as_text(said):
+    transcript = Transcript(text=said, segments=[Segment(0.0, 1.0, said, "Speaker 1")],
+                            speaker_names={"Speaker 1": "=cmd|' /C calc'!A0"})
+    rows = list(csv.reader(io.StringIO(get_writer("csv").render(transcript, {}))))
+    assert rows[1][2:] == ["'=cmd|' /C calc'!A0", "'" + said]
+    plain = Transcript(text="Fine.", segments=[Segment(0.0, 1.0, "Fine.")])
+    assert list(csv.reader(io.StringIO(get_writer("csv").render(plain, {}))))[1][2] == "Fine."

@@ -10,6 +10,11 @@
   Requests that carry an ``Origin`` naming another site are refused (403). A
   page on another port of this machine (another local web app, a dev server)
   is another site too, as browsers count origins.
+* **What History serves.** Gradio serves any file under its allowed paths
+  (History is one) inline, with the type its name suggests. So a file there is
+  served only if its type is one History writes (the export formats, a zip, a
+  kept audio copy), never a hidden one (the model's original transcript), and
+  never sniffed into another type (:class:`HistoryFiles`).
 * **Guessing logins.** Gradio's ``auth`` callable is not told who is asking, so
   the back-off is a middleware on the login route: after a few wrong logins
   from one client address, its next tries wait, twice as long each time.
@@ -22,7 +27,8 @@ from __future__ import annotations
 
 import socket
 import time
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from starlette._utils import parse_host_header
 from starlette.datastructures import Headers
@@ -30,7 +36,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import PlainTextResponse
 
+from ..media import MEDIA_EXTENSIONS
+from ..outputs.writers import FORMATS
 from .access import Access
+
+# What History writes: its exports, "Download all" zips, and kept audio (.bin: an input of another type).
+HISTORY_TYPES = {f".{name}" for name in FORMATS} | {".zip", ".bin"} | MEDIA_EXTENSIONS
+FILE_ROUTES = ("/gradio_api/file=", "/file=")
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 SHARE_DOMAIN = "*.gradio.live"  # where Gradio's share links live
@@ -109,6 +121,41 @@ def _same_port(origin, host_header: str | None) -> bool:
     return str(origin_port) == port
 
 
+class HistoryFiles:
+    """Refuse (403) a file under History that is hidden or of a type History does not write; every file
+    answer says ``nosniff``, so a browser never reads one as another type (a page, a script)."""
+
+    def __init__(self, app, history_root: Path | None = None):
+        self.app = app
+        self.root = Path(history_root).resolve() if history_root is not None else None
+
+    async def __call__(self, scope, receive, send):
+        route = next((r for r in FILE_ROUTES if scope.get("path", "").startswith(r)), None)
+        if scope["type"] != "http" or route is None:
+            await self.app(scope, receive, send)
+            return
+        if self._refused(unquote(scope["path"][len(route):])):
+            await PlainTextResponse("This file is not served.", status_code=403)(scope, receive, send)
+            return
+
+        async def nosniff(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + [(b"x-content-type-options", b"nosniff")]
+            await send(message)
+        await self.app(scope, receive, nosniff)
+
+    def _refused(self, requested: str) -> bool:
+        if self.root is None:
+            return False
+        try:
+            path = Path(requested).resolve()
+        except (OSError, ValueError):
+            return True
+        if not path.is_relative_to(self.root):
+            return False  # not History's: Gradio's own rules decide
+        return path.name.startswith(".") or path.suffix.lower() not in HISTORY_TYPES
+
+
 class LoginBackoff:
     """After ``free_tries`` wrong logins from one address, each next try waits ``first_wait_s``, doubling.
 
@@ -152,9 +199,10 @@ class LoginBackoff:
             self.blocked_until[client] = time.monotonic() + wait
 
 
-def middleware(access: Access) -> list[Middleware]:
+def middleware(access: Access, history_root: Path | None = None) -> list[Middleware]:
     """For ``launch(app_kwargs={"middleware": ...})``: outermost first."""
     hosts = allowed_hosts(access)
     return [Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
             Middleware(OriginCheck, allowed_hosts=hosts),
+            Middleware(HistoryFiles, history_root=history_root),
             Middleware(LoginBackoff)]

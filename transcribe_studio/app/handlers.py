@@ -544,7 +544,8 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
     options = dict(server_name=access.host, server_port=port, share=access.share, auth=access.credentials or None,
                    show_error=False, allowed_paths=[str(app.studio_history.root)], footer_links=["gradio", "settings"],
                    run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
-                   app_kwargs={"middleware": guard.middleware(access) + [Middleware(cancels.CancelRecorder)]})
+                   app_kwargs={"middleware": guard.middleware(access, app.studio_history.root)
+                                               + [Middleware(cancels.CancelRecorder)]})
     try:
         served = app.launch(**{**options, **kwargs})
     except OSError as exc:

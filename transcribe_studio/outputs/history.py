@@ -64,6 +64,7 @@ from pathlib import Path
 from ..classify import folder_error, report
 from ..errors import EditError, HistoryEntryNotFoundError
 from ..files import atomic_copy, atomic_write_text, atomic_write_with, make_dirs, make_new_dir
+from ..media import MEDIA_EXTENSIONS
 from ..settings import OUTPUT_DIR_FLAG
 from ..transcription.align import align
 from ..transcription.transcript import Segment, Transcript, Word
@@ -185,7 +186,7 @@ class HistoryStore:
         entry = self._own_folder(entry_dir)
         src = Path(src_path)
         ext = src.suffix.lower()
-        if not re.fullmatch(r"\.[a-z0-9]{1,10}", ext) or ext[1:] in FORMATS:  # odd, or would pass for an output
+        if ext not in MEDIA_EXTENSIONS:  # not a media type (a page, a script, an output's ending): kept as data
             ext = ".bin"
         size = src.stat().st_size
         if size > self.keep_audio_bytes:

@@ -313,6 +313,16 @@ class WriteJSON(ResultWriter):
         return json.dumps({**ordered, "metadata": metadata or {}}, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV injection"): a said
+# "=HYPERLINK(...)" or a speaker named "@SUM(...)" would run when the CSV is opened.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """Text for a CSV cell that a spreadsheet shows as text: a formula-like start gets a leading apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 class WriteCSV(ResultWriter):
     extension = "csv"
 
@@ -321,11 +331,11 @@ class WriteCSV(ResultWriter):
         writer = csv.writer(out)  # RFC 4180: CRLF rows, fields quoted where needed
         if transcript.has_speakers:
             writer.writerow(["start", "end", "speaker", "text"])
-            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", transcript.speaker_name(s.speaker) or "",
-                              s.text.strip()] for s in _segments(transcript))
+            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", _cell(transcript.speaker_name(s.speaker) or ""),
+                              _cell(s.text.strip())] for s in _segments(transcript))
             return out.getvalue()
         writer.writerow(["start", "end", "text"])
-        writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", s.text.strip()] for s in _segments(transcript))
+        writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", _cell(s.text.strip())] for s in _segments(transcript))
         return out.getvalue()
 
 
@@ -458,17 +468,17 @@ def write_outputs(transcript: Transcript, source: str | os.PathLike, output_dir:
     ``create_folder=False``: ``output_dir`` must exist (a History entry: one removed meanwhile
     must fail that file, not come back half-filled).
     """
-    # Resolve every format first, so a bad name fails before any file is written.
+    # Every format is resolved and rendered before any file is written: a bad format name, or a transcript one
+    # format cannot hold (a control character in a Word document), changes nothing on disk.
     writers = list({w.extension: w for w in (get_writer(f, writer_options) for f in formats)}.values())
+    rendered = [(writer, writer.render_bytes(transcript, metadata) if writer.binary
+                 else writer.render(transcript, metadata)) for writer in writers]
     output_dir = make_dirs(output_dir) if create_folder else Path(output_dir)
     stem = safe_stem(source)
     paths = []
-    for writer in writers:
+    for writer, content in rendered:
         path = output_dir / f"{stem}.{writer.extension}"
-        if writer.binary:
-            atomic_write_bytes(path, writer.render_bytes(transcript, metadata))
-        else:
-            atomic_write_text(path, writer.render(transcript, metadata))
+        (atomic_write_bytes if writer.binary else atomic_write_text)(path, content)
         paths.append(path)
     return paths
 

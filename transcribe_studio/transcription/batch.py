@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..classify import folder_error, report
 from ..errors import Cancelled, StudioError
+from ..media import MEDIA_EXTENSIONS
 from ..media.decode import decode_audio
 from ..models import ModelCache, diarizers, get
 from ..outputs.writers import WriterOptions, safe_stem, write_outputs
@@ -24,9 +25,6 @@ from ..settings import OUTPUT_DIR_FLAG
 from . import engine, timings
 from .speakers import label_transcript
 from .transcript import Transcript
-
-MEDIA_EXTENSIONS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif",
-                    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg", ".mpeg", ".3gp", ".amr"}
 
 
 @dataclass
