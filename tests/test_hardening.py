@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 from tests.conftest import tone
-from tests.test_app import ROOT, app_env, free_port
+from tests.test_app import ROOT, app_env, free_port, served_app  # noqa: F401 - served_app: a fixture
 from tests.test_cli import cli_env, run_cli
 
 POSIX = os.name == "posix"
@@ -244,3 +244,57 @@ def test_everything_the_app_creates_is_private_to_the_user(tmp_path, serve_studi
     assert {str(f): oct(_mode(f)) for f in folders if _mode(f) != 0o700} == {}
     assert {str(f): oct(_mode(f)) for f in files if _mode(f) != 0o600} == {}
 
+
+
+# --- requests that write are bounded, and a refused change writes nothing --------------------------------------
+
+def _entry_hashes(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_an_edit_far_beyond_a_correction_is_refused_at_once_and_writes_nothing(served_app, wav_file):
+    import time
+
+    from gradio_client import Client
+
+    from tests.test_app import transcribe
+
+    app, url = served_app
+    client = Client(url, verbose=False)
+    transcribe(client, [wav_file])
+    entry = app.studio_history.entries()[0]
+    folder = entry.files[0].parent
+    before = _entry_hashes(folder)
+    texts = [s.text for s in app.studio_history.load(entry.id)[0].segments]
+    started = time.monotonic()
+    _, _, message = client.predict(entry.id, ["word " * 2_000_000] + texts[1:], api_name="/save_edit")  # 10 MB
+    assert time.monotonic() - started < 30 and "too long" in message and "What to do" in message
+    _, _, message = client.predict(entry.id, ["a\u0001b"] + texts[1:], api_name="/save_edit")
+    assert "control character" in message
+    assert _entry_hashes(folder) == before  # not even the original transcript was set aside
+
+
+def test_speaker_names_are_bounded_and_a_refused_rename_changes_no_file(served_app, tmp_path):
+    from gradio_client import Client
+
+    from tests.test_speakers import TURNS, two_speaker_transcript
+    from transcribe_studio.outputs.writers import FORMATS, write_outputs
+    from transcribe_studio.transcription.speakers import assign_speakers
+
+    app, url = served_app
+    store = app.studio_history
+    folder = store.open_entry("talk.wav")
+    write_outputs(assign_speakers(two_speaker_transcript(), TURNS), "talk.wav", folder, FORMATS)
+    entry_id = store.finish(folder)
+    before = _entry_hashes(folder)
+    client = Client(url, verbose=False)
+    for names, says in (("Speaker 1 = " + "x" * 10_000, "at most 100 characters"),
+                        ("Speaker 1 = Dana\u0001X", "control character"),
+                        (5, "must be text")):
+        _, _, message = client.predict(entry_id, names, api_name="/rename_speakers")
+        assert says in message and "What to do" in message and "unexpected" not in message, names
+        assert _entry_hashes(folder) == before, names
+    _, _, message = client.predict(entry_id, "Speaker 1 = Dana", api_name="/rename_speakers")
+    assert message.startswith("Speakers renamed") and _entry_hashes(folder) != before

@@ -14,7 +14,8 @@ from tests.media import speechlike
 from tests.test_cli import cli_env, run_cli
 from tests.tiny_models import build_tiny_diarizer
 from transcribe_studio.models import ModelCache, ModelState, diarizers, transcribers
-from transcribe_studio.models.diarizer import SpeakerTurn, parse_rows
+from transcribe_studio.models.diarizer import parse_rows
+from transcribe_studio.models.spec import SpeakerTurn
 from transcribe_studio.outputs.history import HistoryStore
 from transcribe_studio.outputs.writers import FORMATS, write_outputs
 from transcribe_studio.transcription.speakers import NO_SPEECH_NOTE, PER_SEGMENT_NOTE, assign_speakers, label_transcript

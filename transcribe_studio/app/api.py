@@ -258,6 +258,8 @@ def rename_speakers(store: HistoryStore, entry_id: str | None, names: str | None
     """Name the entry's speakers ("Speaker 1 = Dana, Speaker 2 = Lee"; an empty name restores the label) and
     rewrite its exports: (the entry as now shown, a message)."""
     def rename():
+        if names is not None and not isinstance(names, str):
+            raise EditError("The speaker names must be text, such as \"Speaker 1 = Dana\".")
         try:
             store.rename_speakers(entry_id, parse_speaker_names(names))
         except ValueError as exc:

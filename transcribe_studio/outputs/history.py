@@ -56,6 +56,7 @@ import re
 import shutil
 import threading
 import time
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -68,7 +69,15 @@ from ..media import MEDIA_EXTENSIONS
 from ..settings import OUTPUT_DIR_FLAG
 from ..transcription.align import align
 from ..transcription.transcript import Segment, Transcript, Word
-from .writers import DEFAULT_OPTIONS, FORMATS, WriterOptions, get_writer, safe_stem, write_outputs
+from .writers import (
+    DEFAULT_OPTIONS,
+    FORMATS,
+    WriterOptions,
+    get_writer,
+    render_outputs,
+    safe_stem,
+    write_rendered,
+)
 
 log = logging.getLogger(__name__)
 
@@ -271,13 +280,15 @@ class HistoryStore:
         Raises :class:`EditError` (wrong count, not text) before anything is written.
         """
         transcript, metadata, entry = self.load(entry_id)
-        _check_edit(segment_texts, len(transcript.segments))
-        kept = self._entry_path(entry_id) / ORIGINAL
-        if not kept.exists():  # only the first edit: later ones must not overwrite the model's text
-            atomic_write_text(kept, get_writer("json").render(transcript, metadata))
+        _check_edit(segment_texts, transcript.segments)
+        original = get_writer("json").render(transcript, metadata)
         edited = edit_transcript(transcript, segment_texts)
         metadata["edited"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self._rewrite(entry, edited, metadata)
+        rendered = self._rendered(entry, edited, metadata)  # a refused edit fails here: nothing written yet
+        kept = self._entry_path(entry_id) / ORIGINAL
+        if not kept.exists():  # only the first edit: later ones must not overwrite the model's text
+            atomic_write_text(kept, original)
+        self._write(entry, rendered)
         return edited
 
     def zip_entries(self, entry_ids: list[str], audio: bool = False, folder: str | os.PathLike | None = None) -> Path:
@@ -362,10 +373,16 @@ class HistoryStore:
         return entry
 
     def _rewrite(self, entry: HistoryEntry, transcript: Transcript, metadata: dict) -> None:
-        """Write every export the entry has again, from ``transcript`` (each file atomically)."""
+        """Write every export the entry has again, from ``transcript``: all rendered first, so a transcript one
+        format cannot hold changes no file; then each file atomically."""
+        self._write(entry, self._rendered(entry, transcript, metadata))
+
+    def _rendered(self, entry: HistoryEntry, transcript: Transcript, metadata: dict) -> list:
         formats = sorted({p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS and not _is_answers(p.name)})
-        write_outputs(transcript, _json_file(entry.files).name, self._entry_path(entry.id), formats, metadata,
-                      create_folder=False, writer_options=self.writer_options)
+        return render_outputs(transcript, formats, metadata, self.writer_options)
+
+    def _write(self, entry: HistoryEntry, rendered: list) -> None:
+        write_rendered(rendered, _json_file(entry.files).name, self._entry_path(entry.id))
 
     def _own_folder(self, entry_dir: str | os.PathLike) -> Path:
         """``entry_dir`` if it is a folder of this History (by its full path, not only its name)."""
@@ -440,12 +457,27 @@ class JobEntries:
 
 # --- edits -------------------------------------------------------------------
 
-def _check_edit(segment_texts: object, count: int) -> None:
+# An edited segment may grow to this many times its words (and at least this many): room for any correction,
+# while aligning the edit to the old words (a table of old x new words) stays small and quick.
+EDIT_GROWTH, EDIT_MIN_WORDS, EDIT_MAX_WORD_CHARS = 4, 400, 100
+
+
+def _check_edit(segment_texts: object, segments: list[Segment]) -> None:
+    """Refuse, before anything is written, an edit that is not one plain text per segment or that grows a
+    segment far beyond a correction (a pasted document would take minutes to align and fill the disk)."""
     if not isinstance(segment_texts, (list, tuple)) or not all(isinstance(t, str) for t in segment_texts):
         raise EditError("The edit must be one text per segment.")
-    if len(segment_texts) != count:
-        raise EditError(f"The edit has {len(segment_texts)} segment text(s) but the entry has {count} segments; "
-                        "it may have changed since the page loaded it.")
+    if len(segment_texts) != len(segments):
+        raise EditError(f"The edit has {len(segment_texts)} segment text(s) but the entry has {len(segments)} "
+                        "segments; it may have changed since the page loaded it.")
+    for number, (text, segment) in enumerate(zip(segment_texts, segments), 1):
+        allowed = max(EDIT_MIN_WORDS, EDIT_GROWTH * len(segment.text.split()))
+        if len(text) > allowed * EDIT_MAX_WORD_CHARS or len(text.split()) > allowed:
+            raise EditError(f"Segment {number}'s new text is too long ({len(text.split()):,} words; at most "
+                            f"{allowed:,} here).", next_steps="Shorten it: an edit corrects a segment's words.")
+        if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text):
+            raise EditError(f"Segment {number}'s new text holds a control character, which the documents "
+                            "cannot hold.", next_steps="Remove it (it was probably pasted by accident).")
 
 
 def edit_transcript(transcript: Transcript, segment_texts: list[str]) -> Transcript:

@@ -468,17 +468,25 @@ def write_outputs(transcript: Transcript, source: str | os.PathLike, output_dir:
     ``create_folder=False``: ``output_dir`` must exist (a History entry: one removed meanwhile
     must fail that file, not come back half-filled).
     """
-    # Every format is resolved and rendered before any file is written: a bad format name, or a transcript one
-    # format cannot hold (a control character in a Word document), changes nothing on disk.
+    rendered = render_outputs(transcript, formats, metadata, writer_options)
+    return write_rendered(rendered, source, make_dirs(output_dir) if create_folder else Path(output_dir))
+
+
+def render_outputs(transcript: Transcript, formats: Iterable[str], metadata: dict | None = None,
+                   writer_options: WriterOptions = DEFAULT_OPTIONS) -> list[tuple[str, str | bytes]]:
+    """(extension, content) for each format, all rendered in memory: a bad format name, or a transcript one
+    format cannot hold (a control character in a Word document), fails here, before any file is written."""
     writers = list({w.extension: w for w in (get_writer(f, writer_options) for f in formats)}.values())
-    rendered = [(writer, writer.render_bytes(transcript, metadata) if writer.binary
-                 else writer.render(transcript, metadata)) for writer in writers]
-    output_dir = make_dirs(output_dir) if create_folder else Path(output_dir)
-    stem = safe_stem(source)
-    paths = []
-    for writer, content in rendered:
-        path = output_dir / f"{stem}.{writer.extension}"
-        (atomic_write_bytes if writer.binary else atomic_write_text)(path, content)
+    return [(writer.extension, writer.render_bytes(transcript, metadata) if writer.binary
+             else writer.render(transcript, metadata)) for writer in writers]
+
+
+def write_rendered(rendered: list[tuple[str, str | bytes]], source: str | os.PathLike, output_dir: Path) -> list[Path]:
+    """Each rendered output as ``output_dir/<input stem>.<ext>``, each file atomically; the paths written."""
+    stem, paths = safe_stem(source), []
+    for extension, content in rendered:
+        path = output_dir / f"{stem}.{extension}"
+        (atomic_write_bytes if isinstance(content, bytes) else atomic_write_text)(path, content)
         paths.append(path)
     return paths
 

@@ -8,7 +8,11 @@ rename is one change that every export of the entry follows, and it can be undon
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, field
+
+# A speaker's name: a person's name, with room to spare. Every segment and word of the exports carries it.
+MAX_NAME_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,9 @@ class Transcript:
     def rename_speakers(self, names: dict[str, str]) -> None:
         """Give speakers names ({"Speaker 2": "Dana"}; an empty name restores the label).
 
-        Raises ValueError for an unknown label, a name on several lines, or two speakers given one name
-        (the exports could then no longer tell them apart, nor History restore the labels).
+        Raises ValueError for an unknown label, a name too long (every segment and word carries it) or with a
+        control character, or two speakers given one name (the exports could then no longer tell them apart, nor
+        History restore the labels).
         """
         labels = {s.speaker for s in self.segments if s.speaker}
         merged = dict(self.speaker_names)
@@ -71,6 +76,10 @@ class Transcript:
                 raise ValueError(f"There is no {label!r} in this transcript; its speakers are "
                                  f"{', '.join(sorted(labels)) or 'none'}.")
             name = " ".join(str(name).split())
+            if len(name) > MAX_NAME_CHARS:
+                raise ValueError(f"A speaker's name can be at most {MAX_NAME_CHARS} characters, not {len(name):,}.")
+            if any(unicodedata.category(c) == "Cc" for c in name):
+                raise ValueError(f"The name for {label} holds a control character, which the documents cannot hold.")
             if name and name != label:
                 merged[label] = name
             else:
