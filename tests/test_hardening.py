@@ -298,3 +298,37 @@ def test_speaker_names_are_bounded_and_a_refused_rename_changes_no_file(served_a
         assert _entry_hashes(folder) == before, names
     _, _, message = client.predict(entry_id, "Speaker 1 = Dana", api_name="/rename_speakers")
     assert message.startswith("Speakers renamed") and _entry_hashes(folder) != before
+
+
+# --- the upload folder is the user's own ---------------------------------------------------------------------
+
+def test_the_default_upload_folder_is_named_for_the_user_and_made_private(tmp_path, monkeypatch):
+    from transcribe_studio.app import startup
+
+    monkeypatch.setattr(startup.tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = startup.prepare_upload_folder(environ={})
+    assert folder == tmp_path / f"transcribe_studio-{os.getuid()}"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to give a folder away")
+def test_an_upload_folder_another_user_owns_is_refused(tmp_path):
+    from transcribe_studio.app import startup
+    from transcribe_studio.errors import ConfigurationError
+
+    planted = tmp_path / "uploads"
+    planted.mkdir()
+    planted.chmod(0o777)
+    os.chown(planted, 65534, 65534)  # nobody's
+    with pytest.raises(ConfigurationError, match="belongs to another user"):
+        startup.prepare_upload_folder(environ={"GRADIO_TEMP_DIR": str(planted)})
+    assert stat.S_IMODE(planted.stat().st_mode) == 0o777  # left as it was: not ours to change
+
+
+def test_an_upload_folder_that_cannot_be_made_stops_the_start_with_a_message(tmp_path, tiny_parakeet):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = app_env(tmp_path, PARAKEET_NEMO=str(tiny_parakeet), GRADIO_TEMP_DIR=str(blocker / "uploads"))
+    result = subprocess.run([sys.executable, "transcribe_ui.py", "--no-preload", "--port", str(free_port())],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "GRADIO_TEMP_DIR" in result.stderr and "Traceback" not in result.stderr

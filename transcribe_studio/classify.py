@@ -34,11 +34,16 @@ log = logging.getLogger(__name__)
 FILE_ONLY = {"studio_file_only": True}
 
 
-def folder_error(exc: OSError, folder, flag: str) -> DiskError:
-    """A folder the app writes to failed (full, read-only, not creatable): name it and the flag that moves it."""
+def folder_error(exc: OSError, folder, flag: str, starting: bool = False) -> DiskError:
+    """A folder the app writes to failed (full, read-only, not creatable): name it and the flag that moves it.
+
+    ``starting``: checked before any work, so a folder that is not there could not be made (a path through a
+    file or a system folder), not removed while in use."""
     full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
     if full:
         what, fix = f"The disk is full ({folder} could not be written)", "Free some space on that disk"
+    elif exc.errno == errno.ENOENT and starting:
+        what, fix = f"{folder} cannot be created there ({exc.strerror or exc})", "Give a folder in a writable place"
     elif exc.errno == errno.ENOENT:
         what, fix = f"{folder} was removed while the app was using it", "Leave the output folder in place"
     else:

@@ -15,13 +15,14 @@ import functools
 import logging
 import os
 import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from . import startup  # (imports no gradio)
+
 # Uploads go to the app's own temporary folder (cleaned by delete_cache in layout.blocks, private
 # to the user: see launch), not the shared system one. Set before gradio is imported, which reads it.
-os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "transcribe_studio"))
+os.environ.setdefault(startup.UPLOADS_ENV, str(startup.default_upload_folder()))
 
 import gradio as gr  # noqa: E402
 
@@ -29,7 +30,6 @@ from .. import assistant  # noqa: E402
 from ..classify import report  # noqa: E402
 from ..commands.start import check_output_folder  # noqa: E402
 from ..errors import StudioError  # noqa: E402
-from ..files import make_private_dir  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, diarizers, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
@@ -539,7 +539,7 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
 
     access = access or Access()
     check_output_folder(settings)
-    make_private_dir(os.environ["GRADIO_TEMP_DIR"])
+    startup.prepare_upload_folder()
     app.studio_cache.watch_idle()
     options = dict(server_name=access.host, server_port=port, share=access.share, auth=access.credentials or None,
                    show_error=False, allowed_paths=[str(app.studio_history.root)], footer_links=["gradio", "settings"],

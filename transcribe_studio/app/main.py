@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lines = startup.validate(settings)
         served = access.from_args(args)
+        startup.prepare_upload_folder()  # before gradio, which builds its own folders there at once
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)
         return 2

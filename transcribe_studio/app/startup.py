@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
+from pathlib import Path
 
+from ..classify import folder_error
 from ..errors import ConfigurationError, StudioError
+from ..files import make_private_dir
 from ..models import all_specs, get, gpu
 from ..models.device import resolve_device
 from ..settings import Settings
@@ -20,6 +24,29 @@ from ..settings import Settings
 log = logging.getLogger(__name__)
 
 NO_PRELOAD_ENV = "STUDIO_NO_PRELOAD"
+UPLOADS_ENV = "GRADIO_TEMP_DIR"  # Gradio's own variable for where uploads go
+
+
+def default_upload_folder() -> Path:
+    """``<system temp>/transcribe_studio-<user>``: a name of this user's own, so another local user cannot
+    create it first and read (or plant) what this one uploads."""
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    return Path(tempfile.gettempdir()) / f"transcribe_studio-{user}"
+
+
+def prepare_upload_folder(environ=None) -> Path:
+    """The app's upload folder (``GRADIO_TEMP_DIR``, else :func:`default_upload_folder`), created private
+    (0700); a DiskError if it cannot be, a ConfigurationError if another user owns it."""
+    environ = os.environ if environ is None else environ
+    folder = Path(environ.setdefault(UPLOADS_ENV, str(default_upload_folder())))
+    try:
+        if folder.exists() and hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():
+            raise ConfigurationError(f"The upload folder {folder} belongs to another user of this computer, who "
+                                     "could read what you upload.",
+                                     next_steps=f"Remove it, or set {UPLOADS_ENV} to a folder of your own.")
+        return make_private_dir(folder)
+    except OSError as exc:
+        raise folder_error(exc, folder, UPLOADS_ENV, starting=True) from exc
 
 
 def preload_wanted(no_preload_flag: bool, environ=None) -> bool:

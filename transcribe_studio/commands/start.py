@@ -52,7 +52,7 @@ def check_output_folder(settings: Settings) -> None:
     try:
         check_writable(settings.output_dir)
     except OSError as exc:
-        raise folder_error(exc, settings.output_dir, OUTPUT_DIR_FLAG) from exc
+        raise folder_error(exc, settings.output_dir, OUTPUT_DIR_FLAG, starting=True) from exc
 
 
 def check_device(settings: Settings) -> None:
