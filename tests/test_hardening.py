@@ -168,6 +168,8 @@ def _with_member(nemo: Path, member: str, data: bytes, out: Path) -> Path:
     ("model_config.yaml", b"encoder: [unclosed\n  : : :\n"),  # not YAML
     ("model_config.yaml", b"just a sentence\n"),  # YAML, but no model in it
     ("model_weights.ckpt", bytes(range(256)) * 20),  # not a checkpoint
+    ("model_weights.ckpt", b""),  # emptied
+    ("model_weights.ckpt", b"\x80\x04K\x05."),  # a pickle of the number 5: read, then no weights in it
 ])
 def test_a_damaged_member_of_a_nemo_file_is_a_model_file_error(tiny_parakeet, tmp_path, member, data):
     from transcribe_studio.errors import ModelFileError

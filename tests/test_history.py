@@ -450,3 +450,14 @@ def test_answers_are_kept_with_the_entry_and_an_edit_leaves_them_alone(store):
     names = sorted(p.name for p in store.entries()[0].files)
     assert names == sorted([path.name, "meeting.json", "meeting.txt"])  # no Markdown export appeared
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_a_file_name_is_shown_as_typed_in_the_selected_label_never_as_markdown():
+    from types import SimpleNamespace
+
+    from transcribe_studio.app.handlers import Handlers
+
+    name = "**big** [link](http://x.example) _x_.wav"
+    entry_id, label, _ = Handlers.pick_history(["e1"], [["2026-12-06 10:00", name]], SimpleNamespace(index=[0, 1]))
+    assert entry_id == "e1"
+    assert label == "Selected: **\\*\\*big\\*\\* \\[link\\](http://x.example) \\_x\\_.wav** (2026-12-06 10:00)"

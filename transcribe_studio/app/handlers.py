@@ -33,7 +33,10 @@ from ..errors import StudioError  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, diarizers, transcribers  # noqa: E402
 from ..models.spec import label  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
-from ..outputs.writers import WriterOptions  # noqa: E402
+from ..outputs.writers import (
+    WriterOptions,  # noqa: E402
+    markdown_escaped,  # noqa: E402
+)
 from ..settings import SETUP_COMMAND, Settings  # noqa: E402
 from . import api, cancels, guard, layout, model_table, startup  # noqa: E402
 from .access import Access  # noqa: E402
@@ -307,7 +310,7 @@ class Handlers:
         if not ids or row is None or not 0 <= row < len(ids) or not data or row >= len(data):
             return "", NOTHING_PICKED, gr.Button(visible=False)
         created, source = data[row][0], data[row][1]
-        return ids[row], f"Selected: **{source}** ({created})", gr.Button(visible=False)
+        return ids[row], f"Selected: **{markdown_escaped(str(source))}** ({created})", gr.Button(visible=False)
 
     def open_history(self, entry_id):
         if not entry_id:

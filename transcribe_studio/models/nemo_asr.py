@@ -140,10 +140,24 @@ def _restore_error(exc: Exception, path: Path, label: str) -> StudioError:
     if found.kind not in ("unexpected", "model_file", "bad_audio"):
         return found
     chain = f"{exc!r} {exc.__cause__!r} {exc.__context__!r}"
-    member = ("model_weights.ckpt (its weights)" if any(sign in chain for sign in _WEIGHTS_SIGNS)
-              else "model_config.yaml (its settings)")
+    weights = any(sign in chain for sign in _WEIGHTS_SIGNS) or _config_reads(path)
+    member = "model_weights.ckpt (its weights)" if weights else "model_config.yaml (its settings)"
     return ModelFileError(f"The {label} file {path} is damaged: NeMo could not read {member}.",
                           next_steps=_setup_advice())
+
+
+def _config_reads(path: Path) -> bool:
+    """Whether the archive's model_config.yaml reads as a model's settings: then what NeMo could not read
+    was the weights, whatever the error looked like."""
+    import yaml
+
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            member = next(m for m in archive.getmembers() if Path(m.name).name == "model_config.yaml")
+            config = yaml.safe_load(archive.extractfile(member))
+    except Exception:  # noqa: BLE001 - unreadable for any reason: the settings are what is damaged
+        return False
+    return isinstance(config, dict) and any(key in config for key in ("target", "encoder", "preprocessor"))
 
 
 def load_for(settings: Settings, path: Path, label: str, device):

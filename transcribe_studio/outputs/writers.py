@@ -279,10 +279,10 @@ class WriteSRT(ResultWriter):
 
     @staticmethod
     def _lines(cue: Cue) -> tuple[str, ...]:
-        """The cue's lines, the first starting with its speaker's name ("Dana: ...")."""
-        if not cue.speaker:
-            return cue.lines
-        return (f"{cue.speaker}: {cue.lines[0]}", *cue.lines[1:])
+        """The cue's lines, the first starting with its speaker's name ("Dana: ..."). A "-->" typed into a
+        transcript would read as a timing line to a player, so it is written "->"."""
+        lines = (f"{cue.speaker}: {cue.lines[0]}", *cue.lines[1:]) if cue.speaker else cue.lines
+        return tuple(line.replace("-->", "->") for line in lines)
 
 
 class WriteVTT(ResultWriter):
@@ -374,7 +374,7 @@ def document_parts(transcript: Transcript, metadata: dict | None) -> tuple[str, 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
-def _markdown_escaped(text: str) -> str:
+def markdown_escaped(text: str) -> str:
     """Text shown as typed: characters Markdown would read as markup get a backslash."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
@@ -384,12 +384,12 @@ class WriteMarkdown(ResultWriter):
 
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         title, facts, paragraphs = document_parts(transcript, metadata)
-        blocks = [f"# {_markdown_escaped(title)}"] + ([f"*{_markdown_escaped(facts)}*"] if facts else [])
+        blocks = [f"# {markdown_escaped(title)}"] + ([f"*{markdown_escaped(facts)}*"] if facts else [])
         for p in paragraphs:
-            opening = [_markdown_escaped(_paragraph_clock(p.start))] if self.options.timestamps else []
+            opening = [markdown_escaped(_paragraph_clock(p.start))] if self.options.timestamps else []
             if p.speaker is not None:
-                opening.append(f"**{_markdown_escaped(p.speaker)}:**")
-            blocks.append(" ".join(opening + [_markdown_escaped(p.text)]))
+                opening.append(f"**{markdown_escaped(p.speaker)}:**")
+            blocks.append(" ".join(opening + [markdown_escaped(p.text)]))
         return "\n\n".join(blocks) + "\n"
 
 
