@@ -123,6 +123,44 @@ def test_repeated_wrong_logins_from_one_client_are_slowed_down(serve_studio, stu
     assert login("wrong").status_code == 400  # a right login cleared the count
 
 
+def _logins(url: str):
+    def login(user: str, password: str, **headers) -> int:
+        return httpx.post(url + "login", data={"username": user, "password": password}, headers=headers).status_code
+    return login
+
+
+def test_a_fresh_forwarded_address_on_each_try_does_not_escape_the_back_off(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings, access=Access(credentials=[("ann", "right")]))
+    login = _logins(url)
+    tries = [login("ann", "wrong", **{"X-Forwarded-For": f"10.0.0.{n}"}) for n in range(1, 8)]
+    assert tries[:5] == [400] * 5 and 429 in tries[5:], tries
+
+
+def test_another_accounts_right_login_does_not_clear_a_guessers_count(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings, access=Access(credentials=[("ann", "right"), ("bob", "his")]))
+    login = _logins(url)
+    assert [login("ann", "wrong") for _ in range(4)] == [400] * 4
+    assert login("bob", "his") == 200
+    assert login("ann", "wrong") == 400 and login("ann", "right") == 429
+
+
+def test_someone_elses_wrong_logins_do_not_lock_out_a_user_at_the_same_address(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings, access=Access(credentials=[("ann", "right"), ("bob", "his")]))
+    login = _logins(url)
+    assert [login("ann", "wrong") for _ in range(6)][-1] == 429
+    assert login("bob", "his") == 200  # same address, another account: not slowed
+
+
+def test_guessing_at_one_account_from_many_addresses_is_slowed_too():
+    from transcribe_studio.app.guard import LoginBackoff
+
+    backoff = LoginBackoff(app=None, account_free_tries=20)
+    for n in range(20):
+        backoff._record([("pair", "ann", f"10.0.{n}.1"), ("account", "ann")], ok=False)
+    assert backoff.blocked_until[("account", "ann")] > time.monotonic()
+    assert ("account", "bob") not in backoff.blocked_until
+
+
 def test_listen_adds_this_machines_names_and_allowed_hosts_share_its_domain():
     import socket
 

@@ -25,6 +25,7 @@ Gradio 6.31 builds a new app in ``launch()``: these reach it only through
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -157,46 +158,95 @@ class HistoryFiles:
 
 
 class LoginBackoff:
-    """After ``free_tries`` wrong logins from one address, each next try waits ``first_wait_s``, doubling.
+    """Wrong logins make the next tries wait (``first_wait_s``, doubling up to ``longest_wait_s``; HTTP 429 with
+    ``Retry-After``), counted two ways, as established servers count them (OWASP's authentication guidance;
+    fail2ban's per-client jails; per-account throttling):
 
-    Answers 429 with ``Retry-After`` while a client must wait; a right login clears its count.
+    * per account *and* client address: after ``free_tries`` wrong passwords for one account from one address.
+      Someone else's wrong guesses never slow a user who logs in to another account from the same address (a
+      shared proxy, the share link, one workstation), and a right login clears only its own pair's count.
+    * per account, from any address: after ``account_free_tries`` (more) wrong passwords, so a guesser who
+      changes address on each try (a spoofed ``X-Forwarded-For``, many machines) is slowed all the same. The
+      account's own user is slowed only while someone is guessing at it, never locked out for good.
+
+    The client address is the connection's own: the app does not take ``X-Forwarded-For`` from anyone unless
+    ``FORWARDED_ALLOW_IPS`` names the proxy (see :func:`..handlers.launch`).
     """
 
-    def __init__(self, app, free_tries: int = 5, first_wait_s: float = 1.0, longest_wait_s: float = 300.0):
-        self.app, self.free_tries = app, free_tries
+    def __init__(self, app, free_tries: int = 5, account_free_tries: int = 20, first_wait_s: float = 1.0,
+                 longest_wait_s: float = 300.0):
+        self.app, self.free_tries, self.account_free_tries = app, free_tries, account_free_tries
         self.first_wait_s, self.longest_wait_s = first_wait_s, longest_wait_s
-        self.failures: dict[str, int] = {}
-        self.blocked_until: dict[str, float] = {}
+        self.failures: dict[tuple, int] = {}
+        self.blocked_until: dict[tuple, float] = {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != "/login":
             await self.app(scope, receive, send)
             return
-        client = (scope.get("client") or ("unknown",))[0]
-        wait = self.blocked_until.get(client, 0.0) - time.monotonic()
+        body, replay = await _read_body(receive)
+        account = _form_field(body, "username")
+        keys = [("pair", account, (scope.get("client") or ("unknown",))[0]), ("account", account)]
+        wait = max(self.blocked_until.get(key, 0.0) for key in keys) - time.monotonic()
         if wait > 0:
             await PlainTextResponse(f"Too many wrong logins; try again in {wait:.0f} s.", status_code=429,
-                                    headers={"Retry-After": str(max(1, round(wait)))})(scope, receive, send)
+                                    headers={"Retry-After": str(max(1, round(wait)))})(scope, replay, send)
             return
 
         async def watch(message):
             if message["type"] == "http.response.start":
-                self._record(client, ok=message["status"] < 400)
+                self._record(keys, ok=message["status"] < 400)
             await send(message)
-        await self.app(scope, receive, watch)
+        await self.app(scope, replay, watch)
 
-    def _record(self, client: str, ok: bool) -> None:
+    def _record(self, keys: list[tuple], ok: bool) -> None:
+        pair, account = keys
         if ok:
-            self.failures.pop(client, None)
-            self.blocked_until.pop(client, None)
+            for key in (pair, account):  # the account's own user got in: its count starts again too
+                self.failures.pop(key, None)
+                self.blocked_until.pop(key, None)
             return
-        if len(self.failures) > 10_000:  # many addresses: forget those no longer waiting, so memory stays small
+        if len(self.failures) > 10_000:  # many clients: forget those no longer waiting, so memory stays small
             now = time.monotonic()
-            self.failures = {c: n for c, n in self.failures.items() if self.blocked_until.get(c, 0.0) > now}
-        failures = self.failures[client] = self.failures.get(client, 0) + 1
-        if failures >= self.free_tries:
-            wait = min(self.first_wait_s * 2 ** (failures - self.free_tries), self.longest_wait_s)
-            self.blocked_until[client] = time.monotonic() + wait
+            self.failures = {k: n for k, n in self.failures.items() if self.blocked_until.get(k, 0.0) > now}
+        for key, free in ((pair, self.free_tries), (account, self.account_free_tries)):
+            failures = self.failures[key] = self.failures.get(key, 0) + 1
+            if failures >= free:
+                wait = min(self.first_wait_s * 2 ** (failures - free), self.longest_wait_s)
+                self.blocked_until[key] = time.monotonic() + wait
+
+
+# A login form is a name and a password: anything longer is not one.
+MAX_LOGIN_BODY = 16_384
+
+
+async def _read_body(receive) -> tuple[bytes, object]:
+    """The request's body (at most :data:`MAX_LOGIN_BODY` bytes kept), and a ``receive`` that hands the whole
+    body on again, so the app reads it as if nothing had."""
+    messages, body = [], b""
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        body = (body + message.get("body", b""))[:MAX_LOGIN_BODY]
+        if not message.get("more_body", False):
+            break
+
+    async def replay():
+        return messages.pop(0) if messages else await receive()
+    return body, replay
+
+
+def _form_field(body: bytes, name: str) -> str:
+    """A field of a url-encoded or multipart form, or "" (then the address alone decides)."""
+    from urllib.parse import parse_qs
+
+    text = body.decode("utf-8", "replace")
+    if "Content-Disposition" in text:
+        found = re.search(rf'name="{re.escape(name)}"\r?\n\r?\n([^\r\n]*)', text)
+        return found.group(1) if found else ""
+    return (parse_qs(text).get(name) or [""])[0]
 
 
 def middleware(access: Access, history_root: Path | None = None) -> list[Middleware]:

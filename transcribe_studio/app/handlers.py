@@ -543,6 +543,9 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
     access = access or Access()
     check_output_folder(settings)
     startup.prepare_upload_folder()
+    # The client address the login back-off counts is the connection's own: uvicorn would otherwise take
+    # X-Forwarded-For from any local program (a proxy may be named here by whoever runs one).
+    os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
     app.studio_cache.watch_idle()
     options = dict(server_name=access.host, server_port=port, share=access.share, auth=access.credentials or None,
                    show_error=False, allowed_paths=[str(app.studio_history.root)], footer_links=["gradio", "settings"],
