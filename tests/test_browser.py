@@ -115,12 +115,20 @@ def upload(page, *paths: Path) -> None:
         files.locator(f"a[data-testid=download-link][download='{path.name}']").wait_for()
 
 
-def typed(box, text: str) -> None:
-    """``text`` typed into ``box`` and the box left (Tab), as a person does before pressing a button: leaving it
-    commits the value, so a busy page cannot send the button's event with the value from before."""
-    box.fill(text)
-    box.press("Tab")
-    box.page.wait_for_function("([el, text]) => el.value === text", arg=[box.element_handle(), text])
+def typed(box, text: str, tries: int = 4) -> None:
+    """``text`` typed into ``box`` and the box left (Tab), as a person does before pressing a button, until the
+    box holds it: on a busy machine the page may still be drawing itself from its load events, and a box drawn
+    again after the typing comes back empty (a person would see that and type again)."""
+    for attempt in range(tries):
+        box.fill(text)
+        box.press("Tab")
+        try:
+            box.page.wait_for_function("([el, text]) => el.value === text", arg=[box.element_handle(), text],
+                                       timeout=3000)
+            return
+        except Exception:  # noqa: BLE001 - drawn again meanwhile: type it again
+            if attempt == tries - 1:
+                raise
 
 
 def wait_for_text(page, pattern: str | re.Pattern, timeout_ms: int = TIMEOUT_MS):
