@@ -444,8 +444,10 @@ def _option_texts(settings: Settings) -> layout.OptionTexts:
                if (reason := spec.availability(settings)) is not None]
     speakers = ("Labels Speaker 1, Speaker 2... in the transcript; takes a little longer." if not missing else
                 f"{'; '.join(missing)}. Run `{SETUP_COMMAND}` once to get it.")
+    most = max((spec.max_speakers for spec in diarizers()), default=0)
     return layout.OptionTexts(vocabulary=f"Comma-separated, spelled as they should appear. Applies to {boosted} only.",
-                              word_timings=timings, speakers=speakers)
+                              word_timings=timings, speakers=speakers,
+                              speakers_label=f"Who spoke (up to {most} speakers)" if most else "Who spoke")
 
 
 def _tidy(store: HistoryStore) -> None:

@@ -93,8 +93,9 @@ def blocks() -> gr.Blocks:
 
 class OptionTexts:
     """What the option boxes say, from the model specs (nothing here names a model)."""
-    def __init__(self, vocabulary: str, word_timings: str, speakers: str):
+    def __init__(self, vocabulary: str, word_timings: str, speakers: str, speakers_label: str = "Who spoke"):
         self.vocabulary, self.word_timings, self.speakers = vocabulary, word_timings, speakers
+        self.speakers_label = speakers_label
 
 
 def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], default_model: str,
@@ -163,7 +164,7 @@ def _options(page: Page, texts: OptionTexts) -> None:
         page.vocabulary = gr.Textbox(value="", label="Names and terms", placeholder="Dana Whitfield, Kubernetes, OKRs",
                                      info=texts.vocabulary, max_lines=3)
         page.word_timings = gr.Checkbox(value=True, label=texts.word_timings)
-        page.speakers = gr.Checkbox(value=False, label="Who spoke (up to 4 speakers)", info=texts.speakers)
+        page.speakers = gr.Checkbox(value=False, label=texts.speakers_label, info=texts.speakers)
         page.formats = gr.CheckboxGroup([(FORMAT_LABELS.get(f, f.upper()), f) for f in FORMATS],
                                         value=list(DEFAULT_FORMATS),
                                         label="Save as (JSON is always kept for History)")

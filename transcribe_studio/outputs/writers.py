@@ -2,7 +2,7 @@
 
 Modelled on openai/whisper's ``whisper/utils.py`` (``ResultWriter`` subclasses
 behind ``get_writer``), but our segments can be long: a model without word times
-gives one segment per window (up to 40 s) and no words. So subtitles are re-cut into readable cues, after
+gives one segment per window (tens of seconds) and no words. So subtitles are re-cut into readable cues, after
 the usual broadcast guidelines:
 
 * at most 2 lines of at most 42 characters, lines balanced, broken between words;
