@@ -129,11 +129,13 @@ def test_a_history_delete_that_fails_for_a_disk_reason_is_explained(tmp_path, mo
     import errno
 
     from transcribe_studio.app.handlers import Handlers
+    from transcribe_studio.app.histories import Histories
     from transcribe_studio.files import atomic_write_text
     from transcribe_studio.outputs import history
     from transcribe_studio.outputs.history import HistoryStore
 
-    store = HistoryStore(tmp_path / "outputs" / "history")
+    histories = Histories(tmp_path / "outputs", HistoryStore)
+    store = histories.shared
     entry = store.open_entry("talk.wav")
     atomic_write_text(entry / "talk.json", '{"text": "hi", "segments": [], "words": []}')
     entry_id = store.finish(entry)
@@ -144,10 +146,10 @@ def test_a_history_delete_that_fails_for_a_disk_reason_is_explained(tmp_path, mo
         raise PermissionError(errno.EROFS, "Read-only file system", str(path))
     monkeypatch.setattr(history.shutil, "rmtree", refuse_once)
 
-    rows, ids, picked, _, note, _ = Handlers(None, store).delete_history(entry_id)
+    rows, ids, picked, _, note, _ = Handlers(None, histories).delete_history(entry_id)
     assert "Disk problem" in note and str(entry) in note and "--output-dir" in note, note
     assert ids == [entry_id] and picked == entry_id  # still there, still listed, still selected
-    assert "Deleted" in Handlers(None, store).delete_history(entry_id)[4]
+    assert "Deleted" in Handlers(None, histories).delete_history(entry_id)[4]
 
 
 def _with_member(nemo: Path, member: str, data: bytes, out: Path) -> Path:

@@ -421,7 +421,7 @@ def test_zip_entries_holds_every_entrys_outputs_and_audio_only_when_asked(store,
     store.save_audio(second, audio)
     path = store.zip_entries([first.name, second.name, first.name])
     assert path.parent == store.root / history.DOWNLOADS and path.suffix == ".zip"
-    assert re.fullmatch(r"transcripts_\d{4}-\d\d-\d\d_\d{6}\.\d{3}\.zip", path.name)
+    assert re.fullmatch(r"transcripts_\d{4}-\d\d-\d\d_\d{6}\.\d{3}_[0-9a-f]{8}\.zip", path.name)
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == sorted(
             [f"{first.name}/one.{ext}" for ext in ("json", "srt", "txt")]

@@ -160,8 +160,8 @@ def running_job(app, owner=None, timeout=WAIT_S):
     raise AssertionError("the long job never reached its model passes")
 
 
-def sources(app) -> list[str]:
-    return sorted(e.source for e in app.studio_history.entries())
+def sources(app, login: str | None = None) -> list[str]:
+    return sorted(e.source for e in app.studio_histories.for_login(login).entries())
 
 
 def test_an_api_cancel_stops_a_long_job_and_the_next_job_runs_at_once(serve_studio, studio_settings, shared_cache,
@@ -231,7 +231,7 @@ def test_another_login_neither_sees_nor_cancels_a_job(serve_studio, studio_setti
     assert (text, message) == ("", "")
     assert bob.predict(api_name="/cancel") == "Nothing of yours is running to cancel."
     assert job.wait(WAIT_S * 3) and job.state is JobState.DONE and not job.cancel_requested
-    assert sources(app) == ["long-talk.wav"]
+    assert sources(app, "ann") == ["long-talk.wav"] and sources(app, "bob") == []
 
 
 def test_the_pages_cancel_is_answered_while_every_queue_worker_is_busy(serve_studio, studio_settings, shared_cache,
@@ -272,3 +272,52 @@ def test_cancel_after_the_pages_job_finished_keeps_its_summary():
     # the summary stays, the answer under it
     assert page.cancel({"job": job.id}) == f"1 of 1 file(s) transcribed (1 s).\n\n{handlers.NOTHING_TO_CANCEL}"
     assert page.cancel(None) == handlers.NOTHING_TO_CANCEL  # an API caller (no page state) gets the text
+
+
+def _queued_event(app, owner: str):
+    """The Gradio queue event of ``owner``'s running ``/transcribe``: what a raw ``/cancel`` names."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        for event_id, event in list(app._queue.event_ids_to_events.items()):
+            if event.username == owner and event.fn.api_name == "transcribe":
+                return {"session_hash": event.session_hash, "fn_index": event.fn._id, "event_id": event_id}
+        time.sleep(0.05)
+    raise AssertionError(f"no running event of {owner}'s")
+
+
+def _logged_in(url: str, login: str, password: str) -> httpx.Client:
+    http = httpx.Client(base_url=url, timeout=WAIT_S)
+    assert http.post("login", data={"username": login, "password": password}).status_code == 200
+    return http
+
+
+def test_a_raw_cancel_needs_the_jobs_own_login_and_never_runs_the_job_again(serve_studio, studio_settings,
+                                                                           shared_cache, long_wav):
+    logins = Access(host="127.0.0.1", credentials=[("ann", "secret"), ("bob", "hunter2")])
+    app, url = serve_studio(studio_settings, shared_cache, access=logins)
+    Client(url, auth=("ann", "secret"), verbose=False).submit([handle_file(str(long_wav))], None, PARAKEET, ["txt"],
+                                                               api_name="/transcribe")
+    job = running_job(app, owner="ann")
+    cancel = _queued_event(app, "ann")
+    assert httpx.post(url + "gradio_api/cancel", json=cancel).status_code in (401, 403)  # no login
+    assert _logged_in(url, "bob", "hunter2").post("gradio_api/cancel", json=cancel).status_code == 403
+    time.sleep(0.5)
+    assert job.state is JobState.RUNNING and not job.cancel_requested
+
+    assert _logged_in(url, "ann", "secret").post("gradio_api/cancel", json=cancel).status_code == 200
+    assert job.wait(WAIT_S) and job.state is JobState.CANCELLED
+    time.sleep(2.0)  # long enough for Gradio to have started the handler again, had it
+    assert app.studio_jobs.current("ann") is None
+    assert app.studio_histories.for_login("ann").entries() == []
+
+
+def test_a_raw_cancel_from_another_page_session_neither_stops_nor_restarts_the_job(serve_studio, studio_settings,
+                                                                                   shared_cache, long_wav):
+    app, url = serve_studio(studio_settings, shared_cache)
+    Client(url, verbose=False).submit([handle_file(str(long_wav))], None, PARAKEET, ["txt"], api_name="/transcribe")
+    job = running_job(app)
+    cancel = {**_queued_event(app, None), "session_hash": "another-page"}
+    assert httpx.post(url + "gradio_api/cancel", json=cancel).status_code == 403
+    assert job.wait(WAIT_S * 3) and job.state is JobState.DONE and not job.cancel_requested
+    time.sleep(1.0)
+    assert app.studio_jobs.current(None) is None and sources(app) == ["long-talk.wav"]

@@ -22,6 +22,7 @@ from ..errors import ConfigurationError
 LOCALHOST = "127.0.0.1"
 EVERY_INTERFACE = "0.0.0.0"
 AUTH_ENV = "STUDIO_AUTH"
+SHARED_HISTORY_ENV = "STUDIO_SHARED_HISTORY"
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Access:
     listen: bool = False
     allowed_hosts: list[str] = field(default_factory=list)  # names the app is reached by, besides its own
     credentials: list[tuple[str, str]] = field(default_factory=list)
+    shared_history: bool = False  # every login sees one History (else each login its own)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -48,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                        help="another name this machine is reached by (e.g. a DNS alias) under --listen; "
                             "requests naming any other host are refused; may be repeated")
+    group.add_argument("--shared-history", action="store_true",
+                       help="with logins, every login sees, edits and deletes one shared History (by default each "
+                            f"login has its own; env {SHARED_HISTORY_ENV}=1)")
 
 
 def _parse(entry: str, where: str) -> tuple[str, str]:
@@ -72,7 +77,8 @@ def from_args(args: argparse.Namespace) -> Access:
         credentials += [_parse(line, str(args.auth_file)) for line in lines
                         if line.strip() and not line.lstrip().startswith("#")]
     access = Access(host=EVERY_INTERFACE if args.listen else LOCALHOST, share=args.share, listen=args.listen,
-                    allowed_hosts=list(args.allowed_host), credentials=credentials)
+                    allowed_hosts=list(args.allowed_host), credentials=credentials,
+                    shared_history=args.shared_history or os.environ.get(SHARED_HISTORY_ENV, "") in ("1", "true"))
     exposed = [flag for flag, on in (("--listen", args.listen), ("--share", args.share)) if on]
     if exposed and not credentials:
         raise ConfigurationError(

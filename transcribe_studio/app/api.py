@@ -33,7 +33,6 @@ All model work shares one queue slot on the page, so these run one at a time the
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,14 +281,13 @@ def _entry_change(store: HistoryStore, entry_id: str | None, change: Callable[[]
 
 
 def download_all(store: HistoryStore, entry_ids: list[str | None]) -> tuple[str | None, str]:
-    """One zip of the entries' exports, made in the app's temporary folder (which Gradio may serve):
+    """One zip of the entries' exports, made inside the caller's History (served to that login only):
     (its path or None, a message)."""
     chosen = [entry for entry in entry_ids or [] if entry]
     if not chosen:
         return None, "Nothing to download yet: transcribe files first."
     try:
-        temp = os.environ.get("GRADIO_TEMP_DIR")
-        path = store.zip_entries(chosen, folder=Path(temp) / "zips" if temp else None)
+        path = store.zip_entries(chosen)
         return str(path), f"One zip of {len(chosen)} transcript(s)."
     except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
         return None, error_markdown(report(exc, "making the zip"))

@@ -9,7 +9,8 @@ can come first, and Gradio may cancel the task without ever closing the generato
 So this small ASGI middleware reads the ``event_id`` of every ``/cancel`` request
 before Gradio acts on it: a handler watching a job for that event registered a
 callback with :func:`watch`, which cancels the job at once; the id is also
-remembered for :func:`was_cancelled`.
+remembered for :func:`was_cancelled`. A ``/cancel`` is refused unless it comes from
+the page session (and, with logins, the login) that started the event (:func:`_refusal`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ import contextlib
 import json
 import threading
 from typing import Callable
+
+from starlette.responses import PlainTextResponse
+
+from .guard import login_of
 
 _MAX_BODY = 64 * 1024
 _MAX_REMEMBERED = 1000
@@ -77,16 +82,45 @@ class CancelRecorder:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        try:
-            event_id = json.loads(body).get("event_id")
-            if isinstance(event_id, str):
-                remember(event_id)
-        except (ValueError, AttributeError):
-            pass  # not ours to judge: Gradio answers a malformed cancel itself
         pending = iter(messages)
 
         async def replay():
             message = next(pending, None)
             return message if message is not None else await receive()
 
+        try:
+            asked = json.loads(body)
+            event_id = asked.get("event_id")
+        except (ValueError, AttributeError):
+            asked = event_id = None  # not ours to judge: Gradio answers a malformed cancel itself
+        refusal = _refusal(scope, asked)
+        if refusal is not None:
+            await PlainTextResponse(refusal[1], status_code=refusal[0])(scope, replay, send)
+            return
+        if isinstance(event_id, str):
+            remember(event_id)
         await self.app(scope, replay, send)
+
+
+def _refusal(scope, asked) -> tuple[int, str] | None:
+    """Why a ``/cancel`` is refused, or None. Only the page session that started an event may cancel it:
+    Gradio's own route checks nothing, and a cancel naming a running event from another session stops the
+    job and then starts it again from scratch. With logins, the route asks for none, so it must also come
+    from the login that started the event."""
+    app = scope.get("app")
+    logins = bool(getattr(app, "auth", None))
+    login = login_of(scope)
+    if logins and login is None:
+        return 401, "Log in first."
+    try:
+        event = app.get_blocks()._queue.event_ids_to_events.get(asked.get("event_id"))
+    except (AttributeError, TypeError):  # Gradio's internals moved, or a malformed body
+        event = None
+    if event is None:
+        return (403, NOT_YOURS) if logins else None  # without logins: nothing running to harm
+    if event.session_hash != asked.get("session_hash") or (logins and event.username != login):
+        return 403, NOT_YOURS
+    return None
+
+
+NOT_YOURS = "There is no job of yours with that id to cancel."

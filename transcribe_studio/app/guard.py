@@ -11,10 +11,11 @@
   page on another port of this machine (another local web app, a dev server)
   is another site too, as browsers count origins.
 * **What History serves.** Gradio serves any file under its allowed paths
-  (History is one) inline, with the type its name suggests. So a file there is
-  served only if its type is one History writes (the export formats, a zip, a
-  kept audio copy), never a hidden one (the model's original transcript), and
-  never sniffed into another type (:class:`HistoryFiles`).
+  (History is one) inline, with the type its name suggests, to any login. So a
+  file there is served only to the login whose History holds it, only if its
+  type is one History writes (the export formats, a zip, a kept audio copy),
+  never a hidden one (the model's original transcript), and never sniffed into
+  another type (:class:`HistoryFiles`).
 * **Guessing logins.** Gradio's ``auth`` callable is not told who is asking, so
   the back-off is a middleware on the login route: after a few wrong logins
   from one client address, its next tries wait, twice as long each time.
@@ -35,11 +36,13 @@ from starlette._utils import parse_host_header
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from ..media import MEDIA_EXTENSIONS
 from ..outputs.writers import FORMATS
 from .access import Access
+from .histories import Histories
 
 # What History writes: its exports, "Download all" zips, and kept audio (.bin: an input of another type).
 HISTORY_TYPES = {f".{name}" for name in FORMATS} | {".zip", ".bin"} | MEDIA_EXTENSIONS
@@ -123,19 +126,19 @@ def _same_port(origin, host_header: str | None) -> bool:
 
 
 class HistoryFiles:
-    """Refuse (403) a file under History that is hidden or of a type History does not write; every file
-    answer says ``nosniff``, so a browser never reads one as another type (a page, a script)."""
+    """Refuse (403) a file under History that is hidden, of a type History does not write, or in another
+    login's History (a login's files are for that login only); every file answer says ``nosniff``, so a browser never reads one as another type (a
+    page, a script)."""
 
-    def __init__(self, app, history_root: Path | None = None):
-        self.app = app
-        self.root = Path(history_root).resolve() if history_root is not None else None
+    def __init__(self, app, histories: Histories | None = None):
+        self.app, self.histories = app, histories
 
     async def __call__(self, scope, receive, send):
         route = next((r for r in FILE_ROUTES if scope.get("path", "").startswith(r)), None)
         if scope["type"] != "http" or route is None:
             await self.app(scope, receive, send)
             return
-        if self._refused(unquote(scope["path"][len(route):])):
+        if self._refused(unquote(scope["path"][len(route):]), scope):
             await PlainTextResponse("This file is not served.", status_code=403)(scope, receive, send)
             return
 
@@ -145,16 +148,32 @@ class HistoryFiles:
             await send(message)
         await self.app(scope, receive, nosniff)
 
-    def _refused(self, requested: str) -> bool:
-        if self.root is None:
+    def _refused(self, requested: str, scope) -> bool:
+        if self.histories is None:
             return False
         try:
             path = Path(requested).resolve()
         except (OSError, ValueError):
             return True
-        if not path.is_relative_to(self.root):
+        roots = [root.resolve() for root in self.histories.roots()]
+        if not any(path.is_relative_to(root) for root in roots):
             return False  # not History's: Gradio's own rules decide
-        return path.name.startswith(".") or path.suffix.lower() not in HISTORY_TYPES
+        own = self.histories.for_login(login_of(scope)).root.resolve()
+        return (not path.is_relative_to(own) or path.name.startswith(".")
+                or path.suffix.lower() not in HISTORY_TYPES)
+
+
+def login_of(scope) -> str | None:
+    """The login a request carries (Gradio's session cookie), or None: without logins, or not logged in.
+    Read from Gradio 6's app (``tokens``, ``cookie_id``); if they change, None (another login's files stay
+    refused, as None has no History under logins)."""
+    app = scope.get("app")
+    tokens, cookie_id = getattr(app, "tokens", None), getattr(app, "cookie_id", None)
+    if not tokens or cookie_id is None:
+        return None
+    cookies = Request(scope).cookies
+    token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+    return tokens.get(token)
 
 
 class LoginBackoff:
@@ -249,10 +268,10 @@ def _form_field(body: bytes, name: str) -> str:
     return (parse_qs(text).get(name) or [""])[0]
 
 
-def middleware(access: Access, history_root: Path | None = None) -> list[Middleware]:
+def middleware(access: Access, histories: Histories | None = None) -> list[Middleware]:
     """For ``launch(app_kwargs={"middleware": ...})``: outermost first."""
     hosts = allowed_hosts(access)
     return [Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
             Middleware(OriginCheck, allowed_hosts=hosts),
-            Middleware(HistoryFiles, history_root=history_root),
+            Middleware(HistoryFiles, histories=histories),
             Middleware(LoginBackoff)]

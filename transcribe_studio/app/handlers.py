@@ -40,6 +40,7 @@ from ..outputs.writers import (
 from ..settings import SETUP_COMMAND, Settings  # noqa: E402
 from . import api, cancels, guard, layout, model_table, startup  # noqa: E402
 from .access import Access  # noqa: E402
+from .histories import Histories  # noqa: E402
 from .jobs import Job, JobRegistry  # noqa: E402
 from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
@@ -128,9 +129,13 @@ def _final_message(job: Job) -> str:
 class Handlers:
     """What each event does, for one app: its model cache and its History."""
 
-    def __init__(self, cache: ModelCache, store: HistoryStore, jobs: JobRegistry | None = None):
-        self.cache, self.store = cache, store
+    def __init__(self, cache: ModelCache, histories: Histories, jobs: JobRegistry | None = None):
+        self.cache, self.histories = cache, histories
         self.jobs = jobs or JobRegistry()
+
+    def store(self, request: gr.Request | None) -> HistoryStore:
+        """The History the caller sees: their login's own (or the shared one)."""
+        return self.histories.for_login(_owner(request))
 
     # --- Transcribe ------------------------------------------------------------
     def transcribe(self, files, recording, model, formats, names_and_terms=None, word_timings=True, speakers=False,
@@ -147,9 +152,9 @@ class Handlers:
                 return
             recording = _dated_recording(recording)
             job = self.jobs.submit(owner, _names(files, recording), model, functools.partial(
-                api.transcribe_steps, self.cache, self.store, files, recording, model, formats, options=options))
+                api.transcribe_steps, self.cache, self.store(request), files, recording, model, formats, options=options))
         elif (job := self.jobs.current(owner)) is None:
-            yield *_shown(api.transcribe(self.cache, self.store, files, recording, model, formats)), {}
+            yield *_shown(api.transcribe(self.cache, self.store(request), files, recording, model, formats)), {}
             return
         yield from self._watch(job)
 
@@ -231,74 +236,76 @@ class Handlers:
         return segments[row][0]
 
     # --- Edit -------------------------------------------------------------------
-    def save_edit(self, state, rows):
+    def save_edit(self, state, rows, request: gr.Request = None):
         """Save edits: the segments table's texts into the entry shown; its text, table and downloads again."""
-        shown, message = api.save_edit(self.store, (state or {}).get("entry"), segment_texts(rows))
+        shown, message = api.save_edit(self.store(request), (state or {}).get("entry"), segment_texts(rows))
         return _edited(shown, message)
 
-    def rename_speakers(self, state, names):
-        shown, message = api.rename_speakers(self.store, (state or {}).get("entry"), names)
+    def rename_speakers(self, state, names, request: gr.Request = None):
+        shown, message = api.rename_speakers(self.store(request), (state or {}).get("entry"), names)
         return _edited(shown, message)
 
-    def save_edit_api(self, entry_id: str, segment_texts: list[str]) -> tuple[str, list[list[str]], str]:
+    def save_edit_api(self, entry_id: str, segment_texts: list[str],
+                      request: gr.Request = None) -> tuple[str, list[list[str]], str]:
         """``/save_edit``: (text, segments, message) after saving one text per segment into the entry."""
-        shown, message = api.save_edit(self.store, entry_id, segment_texts)
+        shown, message = api.save_edit(self.store(request), entry_id, segment_texts)
         return shown.text, shown.segments, message
 
-    def rename_speakers_api(self, entry_id: str, names: str) -> tuple[str, list[list[str]], str]:
+    def rename_speakers_api(self, entry_id: str, names: str,
+                            request: gr.Request = None) -> tuple[str, list[list[str]], str]:
         """``/rename_speakers``: (text, segments, message) after naming speakers ("Speaker 1 = Dana, ...")."""
-        shown, message = api.rename_speakers(self.store, entry_id, names)
+        shown, message = api.rename_speakers(self.store(request), entry_id, names)
         return shown.text, shown.segments, message
 
     # --- Batches ----------------------------------------------------------------
-    def open_file_row(self, batch, event: gr.SelectData):
+    def open_file_row(self, batch, event: gr.SelectData, request: gr.Request = None):
         """A Files row clicked: that file's transcript, player and downloads (a failed file: its message)."""
         row = _row(event)
         entry_id = batch[row] if batch and row is not None and 0 <= row < len(batch) else None
         if not entry_id:
             return *[gr.skip()] * 4, "That file has no transcript: its row says why."
         try:
-            shown = view(self.store, entry_id)
+            shown = view(self.store(request), entry_id)
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
             return *[gr.skip()] * 4, error_markdown(report(exc, f"opening the History entry {entry_id}"))
         return (*_view_outputs(shown), "")
 
-    def download_all(self, batch):
-        path, message = api.download_all(self.store, batch)
+    def download_all(self, batch, request: gr.Request = None):
+        path, message = api.download_all(self.store(request), batch)
         return gr.File(value=path, visible=path is not None), message
 
     # --- Ask the assistant ---------------------------------------------------------
-    def summarise(self, text, viewer=None):
-        return api.summarise(self.cache, text, self._keeper(viewer))
+    def summarise(self, text, viewer=None, request: gr.Request = None):
+        return api.summarise(self.cache, text, self._keeper(viewer, request))
 
-    def action_items(self, text, viewer=None):
-        return api.action_items(self.cache, text, self._keeper(viewer))
+    def action_items(self, text, viewer=None, request: gr.Request = None):
+        return api.action_items(self.cache, text, self._keeper(viewer, request))
 
-    def ask(self, text, question, viewer=None):
-        return api.ask(self.cache, text, question, self._keeper(viewer))
+    def ask(self, text, question, viewer=None, request: gr.Request = None):
+        return api.ask(self.cache, text, question, self._keeper(viewer, request))
 
-    def _keeper(self, viewer):
+    def _keeper(self, viewer, request: gr.Request | None):
         """Where an answer about the transcript shown is kept: its History entry (none for pasted text)."""
-        entry = (viewer or {}).get("entry")
+        entry, store = (viewer or {}).get("entry"), self.store(request)
         asked = f"Ask {assistant.answering_model().language_model.name}"
-        return (lambda heading, answer: self.store.save_answer(entry, heading, answer, asked)) if entry else None
+        return (lambda heading, answer: store.save_answer(entry, heading, answer, asked)) if entry else None
 
     # --- History ---------------------------------------------------------------
-    def history(self):
+    def history(self, request: gr.Request = None):
         """``/history``: every entry as rows, ids included (see ``api.history``)."""
         try:
-            return api.history(self.store)
+            return api.history(self.store(request))
         except StudioError as error:  # shown as Gradio's notice: the table keeps its rows
             raise gr.Error(error.user_message()) from error
 
-    def history_rows_api(self) -> list[list[str]]:
+    def history_rows_api(self, request: gr.Request = None) -> list[list[str]]:
         """``/history`` (no inputs): every entry as [id, created (UTC), file, model, duration, preview]."""
-        return self.history()
+        return self.history(request)
 
-    def history_page(self, search=""):
+    def history_page(self, search="", request: gr.Request = None):
         """The History tab's rows matching ``search`` and their ids (kept off the screen)."""
         try:
-            return history_listing(self.store, search)
+            return history_listing(self.store(request), search)
         except StudioError as error:
             raise gr.Error(error.user_message()) from error
 
@@ -312,11 +319,11 @@ class Handlers:
         created, source = data[row][0], data[row][1]
         return ids[row], f"Selected: **{markdown_escaped(str(source))}** ({created})", gr.Button(visible=False)
 
-    def open_history(self, entry_id):
+    def open_history(self, entry_id, request: gr.Request = None):
         if not entry_id:
             return *[gr.skip()] * 4, gr.skip(), gr.Tabs(), PICK_FIRST.format("open")
         try:
-            shown = view(self.store, entry_id)
+            shown = view(self.store(request), entry_id)
             return *_view_outputs(shown), "Opened from History.", gr.Tabs(selected="transcribe"), ""
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
             error = error_markdown(report(exc, f"opening the History entry {entry_id}"))
@@ -330,16 +337,16 @@ class Handlers:
         return (f"Delete {what} and all its files? Press **Confirm delete** to delete it for good.",
                 gr.Button(visible=True))
 
-    def delete_history(self, entry_id, search=""):
+    def delete_history(self, entry_id, search="", request: gr.Request = None):
         """Confirm delete: the entry goes; (rows, ids, picked id, picked label, note, confirm button)."""
         if not entry_id:
-            return *self.history_page(search), "", NOTHING_PICKED, PICK_FIRST.format("delete"), gr.Button(visible=False)
+            return *self.history_page(search, request), "", NOTHING_PICKED, PICK_FIRST.format("delete"), gr.Button(visible=False)
         try:
-            self.store.delete(entry_id)
+            self.store(request).delete(entry_id)
             note, entry_id, picked = "Deleted.", "", NOTHING_PICKED
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
             note, picked = error_markdown(report(exc, f"deleting the History entry {entry_id}")), gr.skip()
-        return *self.history_page(search), entry_id, picked, note, gr.Button(visible=False)
+        return *self.history_page(search, request), entry_id, picked, note, gr.Button(visible=False)
 
     # --- Models ----------------------------------------------------------------
     def set_idle(self, minutes):
@@ -399,13 +406,16 @@ def _shown(result: api.Transcription) -> tuple:
             result.files, result.message, result.status, result.batch)
 
 
-def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
-    """The studio for ``settings`` (a new model cache unless one is given), not yet served."""
+def build_app(settings: Settings, cache: ModelCache | None = None, shared_history: bool = False) -> gr.Blocks:
+    """The studio for ``settings`` (a new model cache unless one is given), not yet served. Each login
+    has its own History unless ``shared_history`` (see :mod:`.histories`)."""
     cache = cache or ModelCache(settings)
-    store = HistoryStore(settings.output_dir / "history", writer_options=WriterOptions.from_settings(settings),
-                         keep_audio_bytes=int(settings.keep_audio_mb * 1_000_000))
-    _tidy(store)
-    handlers = Handlers(cache, store)
+    writer_options = WriterOptions.from_settings(settings)
+    histories = Histories(settings.output_dir, lambda root: HistoryStore(
+        root, writer_options=writer_options, keep_audio_bytes=int(settings.keep_audio_mb * 1_000_000)),
+        shared=shared_history)
+    histories.tidy()
+    handlers = Handlers(cache, histories)
     with layout.blocks() as app:
         page = layout.build(
             models=[(spec.label, spec.key) for spec in transcribers()],
@@ -428,7 +438,8 @@ def build_app(settings: Settings, cache: ModelCache | None = None) -> gr.Blocks:
         gr.api(handlers.rename_speakers_api, api_name="rename_speakers")
     app.queue(default_concurrency_limit=1)
     app.studio_cache = cache  # for tests
-    app.studio_history = store
+    app.studio_histories = histories
+    app.studio_history = histories.shared  # the History without logins
     app.studio_jobs = handlers.jobs
     app.studio_preload = None  # the preloading thread, once launch started one
     return app
@@ -448,14 +459,6 @@ def _option_texts(settings: Settings) -> layout.OptionTexts:
     return layout.OptionTexts(vocabulary=f"Comma-separated, spelled as they should appear. Applies to {boosted} only.",
                               word_timings=timings, speakers=speakers,
                               speakers_label=f"Who spoke (up to {most} speakers)" if most else "Who spoke")
-
-
-def _tidy(store: HistoryStore) -> None:
-    """Remove History entries a crash left half-written; a failure here must not stop the app."""
-    try:
-        store.cleanup_incomplete()
-    except OSError as exc:
-        log.warning("Could not tidy the History folder %s: %s", store.root, exc)
 
 
 def _job_components(page: layout.Page) -> list:
@@ -550,9 +553,9 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
     app.studio_cache.watch_idle()
     options = dict(server_name=access.host, server_port=port, share=access.share, auth=access.credentials or None,
-                   show_error=False, allowed_paths=[str(app.studio_history.root)], footer_links=["gradio", "settings"],
+                   show_error=False, allowed_paths=[str(root) for root in app.studio_histories.roots()], footer_links=["gradio", "settings"],
                    run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
-                   app_kwargs={"middleware": guard.middleware(access, app.studio_history.root)
+                   app_kwargs={"middleware": guard.middleware(access, app.studio_histories)
                                                + [Middleware(cancels.CancelRecorder)]})
     try:
         served = app.launch(**{**options, **kwargs})

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for warning in served.warnings:
         print(warning, file=sys.stderr)
-    app = build_app(settings)
+    app = build_app(settings, shared_history=served.shared_history)
     try:
         launch(app, settings, args.port, access=served, prevent_thread_lock=True,
                preload=startup.preload_wanted(args.no_preload))

@@ -53,6 +53,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import threading
 import time
@@ -302,7 +303,8 @@ class HistoryStore:
         folder = make_dirs(folder if folder is not None else self.root / DOWNLOADS)
         _remove_old_zips(folder)
         now = _clock.next()
-        path = folder / f"transcripts_{now.strftime(_TIME_FORMAT)}.{now.microsecond // 1000:03d}.zip"
+        # a name no one else can guess, should the folder ever be served to others
+        path = folder / f"transcripts_{now.strftime(_TIME_FORMAT)}.{now.microsecond // 1000:03d}_{secrets.token_hex(4)}.zip"
 
         def fill(out) -> None:
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
