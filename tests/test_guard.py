@@ -187,3 +187,71 @@ def test_logins_from_a_file_or_the_environment_and_a_warning_for_the_command_lin
     monkeypatch.delenv(access.AUTH_ENV)
     on_command_line = access.from_args(parser.parse_args(["--listen", "--auth", "cy:pw"]))
     assert any("command line" in w and "(ps)" in w for w in on_command_line.warnings)
+
+
+def test_raw_calls_with_too_few_inputs_or_no_endpoint_are_answered_clearly(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings)
+    for route in ("run", "call"):
+        missing = httpx.post(f"{url}gradio_api/{route}/save_edit", json={"data": ["an entry"]})
+        assert missing.status_code == 422, missing.text
+        assert "takes 2 input(s) (entry_id, segment_texts)" in missing.json()["error"]
+        unknown = httpx.post(f"{url}gradio_api/{route}/no_such_endpoint", json={"data": []})
+        assert unknown.status_code == 404 and "/gradio_api/info" in unknown.json()["error"]
+    cancel = httpx.post(f"{url}gradio_api/run/cancel", json={"data": []})  # its only input is the page's own
+    assert cancel.status_code == 200 and cancel.json()["data"] == ["Nothing of yours is running to cancel."]
+    join = httpx.post(f"{url}gradio_api/queue/join", json={"data": [], "fn_index": 10_000, "session_hash": "s"})
+    assert join.status_code == 404
+    huge = httpx.post(f"{url}gradio_api/run/history", content=b"[" + b" " * (17 * 2**20) + b"]")
+    assert huge.status_code == 413
+
+
+def test_one_upload_of_many_files_is_limited_as_a_whole(serve_studio, studio_settings):
+    limited = dataclasses.replace(studio_settings, max_file_mb=0.05, max_upload_mb=0.1)  # 50 kB a file, 100 kB in all
+    _, url = serve_studio(limited)
+    many = [("files", (f"part{n}.wav", b"\0" * 40_000)) for n in range(4)]
+    over = httpx.post(url + "gradio_api/upload", files=many)
+    assert over.status_code == 413 and "--max-upload-mb" in over.text, over.text
+    assert httpx.post(url + "gradio_api/upload", files=many[:2]).status_code == 200
+
+    def chunks():
+        yield b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.wav\"\r\n\r\n"
+        yield b"\0" * 1000 + b"\r\n--x--\r\n"
+    unsized = httpx.post(url + "gradio_api/upload", content=chunks(),
+                         headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert unsized.status_code == 411, unsized.text
+
+
+def _raw_upload(url: str, declared: int, sent: int) -> None:
+    """An upload that says it holds ``declared`` bytes, sends ``sent`` (a lie, or cut short), then hangs up."""
+    import socket
+
+    head = b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"cut.wav\"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", _port(url))) as sock:
+        sock.sendall(b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: multipart/form-data; boundary=x\r\n"
+                     + f"Content-Length: {declared}\r\n\r\n".encode() + head + b"\0" * (sent - len(head)))
+        time.sleep(0.5)
+
+
+def test_cut_off_and_lying_uploads_leave_nothing_after_the_sweep(serve_studio, studio_settings):
+    import os
+    from pathlib import Path
+
+    from transcribe_studio.app import uploads
+
+    _, url = serve_studio(studio_settings)
+    folder = Path(os.environ["GRADIO_TEMP_DIR"])
+    uploads.sweep(folder, older_than_s=0)
+    finished = httpx.post(url + "gradio_api/upload", files={"files": ("kept.wav", b"\0" * 5_000)}).json()[0]
+
+    def leftovers() -> list[str]:
+        return sorted(p.name for p in folder.iterdir() if p.name.startswith("tmp") and p.is_file())
+    _raw_upload(url, declared=600_000, sent=2_000_000)  # says 600 kB, sends 2 MB
+    _raw_upload(url, declared=2_000_000, sent=500_000)  # cut off a quarter of the way
+    deadline = time.monotonic() + 10
+    while len(leftovers()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(leftovers()) >= 2  # what Gradio leaves; the sweep at the start and every hour removes it
+    assert uploads.sweep(folder) == []  # fresh: perhaps still arriving, so kept
+    assert len(uploads.sweep(folder, older_than_s=0)) >= 2
+    assert leftovers() == [] and Path(finished).exists()

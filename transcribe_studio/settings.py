@@ -51,6 +51,9 @@ class Settings:
                                        "help": "folder for transcripts and subtitles"})
     max_file_mb: float = field(default=4096.0, metadata={"env": "STUDIO_MAX_FILE_MB", "flag": "--max-file-mb",
                                                          "help": "largest input file accepted, in MB"})
+    max_upload_mb: float = field(default=16384.0, metadata={
+        "env": "STUDIO_MAX_UPLOAD_MB", "flag": "--max-upload-mb",
+        "help": "most one upload (the files dropped at once) may hold together, in MB; never less than --max-file-mb"})
     vocabulary_weight: float = field(
         default=1.0, metadata={"env": "STUDIO_VOCABULARY_WEIGHT", "flag": "--vocabulary-weight",
                                "help": "how strongly a model with phrase boosting favours the names and terms given (--vocabulary); "
@@ -103,9 +106,9 @@ class Settings:
         for option in _model_options().values():
             if option.check is not None:
                 option.check(getattr(self, option.name))
-        if (self.batch_size < 1 or self.max_file_mb <= 0 or self.idle_unload_minutes < 0 or self.gpu_memory_gb < 0
+        if (self.batch_size < 1 or self.max_file_mb <= 0 or self.max_upload_mb <= 0 or self.idle_unload_minutes < 0 or self.gpu_memory_gb < 0
                 or self.keep_audio_mb < 0 or self.vocabulary_weight < 0):
-            raise ConfigurationError("The batch size and the file size limit must be positive; the GPU memory "
+            raise ConfigurationError("The batch size and the file and upload size limits must be positive; the GPU memory "
                                      "limit, the vocabulary weight, the audio copies' size and the idle minutes "
                                      "zero (automatic/off) or positive.")
         if not 20 <= self.subtitle_line_chars <= 200 or not 1.0 <= self.subtitle_cue_seconds <= 60.0:

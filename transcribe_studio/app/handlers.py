@@ -38,7 +38,7 @@ from ..outputs.writers import (
     markdown_escaped,  # noqa: E402
 )
 from ..settings import SETUP_COMMAND, Settings  # noqa: E402
-from . import api, cancels, guard, layout, model_table, startup  # noqa: E402
+from . import api, calls, cancels, guard, layout, model_table, startup, uploads  # noqa: E402
 from .access import Access  # noqa: E402
 from .histories import Histories  # noqa: E402
 from .jobs import Job, JobRegistry  # noqa: E402
@@ -531,6 +531,11 @@ def _wire_models(page: layout.Page, h: Handlers) -> None:
     page.timer.tick(h.tick, outputs=[page.models_table, page.status], api_name=False, queue=False)
 
 
+def _upload_bytes(settings: Settings) -> int:
+    """The most one upload request may hold: ``--max-upload-mb``, never less than one file's limit."""
+    return int(max(settings.max_upload_mb, settings.max_file_mb) * 1_000_000)
+
+
 def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None = None, preload: bool = False,
            **kwargs):
     """Serve on 127.0.0.1 unless ``access`` says otherwise; keyword arguments go on to Gradio's ``launch``.
@@ -547,7 +552,7 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
 
     access = access or Access()
     check_output_folder(settings)
-    startup.prepare_upload_folder()
+    uploads.keep_swept(startup.prepare_upload_folder())
     # The client address the login back-off counts is the connection's own: uvicorn would otherwise take
     # X-Forwarded-For from any local program (a proxy may be named here by whoever runs one).
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
@@ -556,7 +561,8 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
                    show_error=False, allowed_paths=[str(root) for root in app.studio_histories.roots()], footer_links=["gradio", "settings"],
                    run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
                    app_kwargs={"middleware": guard.middleware(access, app.studio_histories)
-                                               + [Middleware(cancels.CancelRecorder)]})
+                                               + [Middleware(cancels.CancelRecorder), Middleware(calls.ApiCalls),
+                                                  Middleware(uploads.UploadLimits, max_bytes=_upload_bytes(settings))]})
     try:
         served = app.launch(**{**options, **kwargs})
     except OSError as exc:
