@@ -255,3 +255,44 @@ def test_cut_off_and_lying_uploads_leave_nothing_after_the_sweep(serve_studio, s
     assert uploads.sweep(folder) == []  # fresh: perhaps still arriving, so kept
     assert len(uploads.sweep(folder, older_than_s=0)) >= 2
     assert leftovers() == [] and Path(finished).exists()
+
+
+def test_a_login_form_is_read_as_gradio_reads_it(serve_studio, studio_settings):
+    _, url = serve_studio(studio_settings, access=Access(credentials=[("ann", "right")]))
+
+    def login(form: str) -> int:
+        return httpx.post(url + "login", content=form.encode(),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code
+    assert [login(f"username=ann{' ' * n}&password=wrong") for n in range(6)][-1] == 429  # Gradio strips spaces
+    assert login("username=%20ann%20&password=right") == 429
+    assert login("username=decoy&username=ann&password=right") == 400  # which of two names? neither
+
+
+def test_uploads_by_length_only_and_no_screen_recording_route(serve_studio, studio_settings):
+    import socket
+
+    limited = dataclasses.replace(studio_settings, max_file_mb=0.05, max_upload_mb=0.1)
+    _, url = serve_studio(limited)
+    part = b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.wav\"\r\n\r\n" + b"\0" * 40_000
+    body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for _ in range(4)) + b"0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", _port(url))) as sock:  # says 100 bytes, sends 160 kB chunked
+        sock.sendall(b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n"
+                     b"Transfer-Encoding: chunked\r\nContent-Type: multipart/form-data; boundary=x\r\n\r\n" + body)
+        answer = sock.recv(200)
+    assert b" 411 " in answer.split(b"\r\n")[0] or b" 400 " in answer.split(b"\r\n")[0], answer
+    recording = httpx.post(url + "gradio_api/process_recording", files={"video": ("v.webm", b"\0" * 1000)})
+    assert recording.status_code == 404
+
+
+def test_the_pages_own_endpoints_are_not_called_by_name_and_idle_minutes_stay_in_range(serve_studio,
+                                                                                         studio_settings):
+    app, url = serve_studio(studio_settings)
+    private = next(fn for fn in app.fns.values() if getattr(fn, "api_visibility", "") == "private" and fn.fn)
+    assert httpx.post(f"{url}gradio_api/run/{private.api_name}", json={"data": [None] * 3}).status_code == 404
+    from transcribe_studio.app.handlers import Handlers
+
+    handlers = Handlers(app.studio_cache, app.studio_histories)
+    for wrong in (float("nan"), float("inf"), -5, "abc", 10**9):
+        assert "nothing changed" in handlers.set_idle(wrong), wrong
+    assert app.studio_cache.idle_unload_minutes == 0
+    assert handlers.set_idle(15) == "Models unload after 15 idle minutes."

@@ -278,6 +278,24 @@ def test_an_edit_far_beyond_a_correction_is_refused_at_once_and_writes_nothing(s
     _, _, message = client.predict(entry.id, ["a\u0001b"] + texts[1:], api_name="/save_edit")
     assert "control character" in message
     assert _entry_hashes(folder) == before  # not even the original transcript was set aside
+    for words in (400, 1600):  # edit after edit cannot grow a segment step by step: the bound is the audio's
+        _, _, message = client.predict(entry.id, [" ".join(["w"] * words)] + texts[1:], api_name="/save_edit")
+    assert "too long" in message and "at most 400" in message, message
+
+
+def test_a_long_segment_rewritten_whole_aligns_in_linear_memory():
+    from transcribe_studio.transcription.align import MAX_TABLE_CELLS, _edit_path
+    from transcribe_studio.transcription.align import align as align_words
+    from transcribe_studio.transcription.transcript import Word
+
+    timed = [Word(i * 0.2, i * 0.2 + 0.1, f"w{i}") for i in range(3000)]
+    texts = [w.text for w in timed[:1500]] + ["new"] + [w.text for w in timed[1501:]]
+    assert len(texts) * len(timed) > MAX_TABLE_CELLS
+    aligned = align_words(texts, timed, 0.0, 600.0)
+    assert [w.start for w in aligned[:1500]] == [w.start for w in timed[:1500]]
+    assert aligned[1500].start == timed[1500].start and aligned[1500].text == "new"  # substituted: its times
+    small = ["a", "b", "x", "d"], ["a", "b", "c", "d"]
+    assert _edit_path(*small) == [(0, 0), (1, 1), (2, 2), (3, 3)]
 
 
 def test_speaker_names_are_bounded_and_a_refused_rename_changes_no_file(served_app, tmp_path):

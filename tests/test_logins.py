@@ -94,3 +94,14 @@ def test_login_folders_are_distinct_even_where_case_is_ignored():
     folders = [login_folder(name) for name in names]
     assert len({f.lower() for f in folders}) == len(names)
     assert all("/" not in f and not f.startswith(".") for f in folders)
+
+
+def test_every_file_route_keeps_alices_files_hers(serve_studio, studio_settings, shared_cache, wav_file):
+    app, url = serve_studio(studio_settings, shared_cache, access=LOGINS)
+    _, files = _alices_entry(app, url, wav_file)
+    as_bob = _logged_in(url, "bob")
+    for file in files:
+        for route in (f"gradio_api/file={file}", f"gradio_api/file/{file}", f"gradio_api/file//{file}"):
+            assert as_bob.get(route).status_code in (403, 404), route
+        answer = _logged_in(url, "alice").get(f"gradio_api/file/{file}")
+        assert answer.status_code == 200 and answer.headers["x-content-type-options"] == "nosniff"

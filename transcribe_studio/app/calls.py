@@ -15,6 +15,8 @@ import re
 
 from starlette.responses import JSONResponse
 
+from .guard import login_of
+
 MAX_CALL_BYTES = 16 * 1024 * 1024  # a call carries text and file references, never the files themselves
 _NAMED = re.compile(r"^/gradio_api/(?:run|api|call(?:/v2)?)/(?P<name>[^/]+)/?$")
 _JOIN = "/gradio_api/queue/join"
@@ -30,8 +32,9 @@ class ApiCalls:
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
         named = _NAMED.match(path)
-        if scope["type"] != "http" or scope.get("method") != "POST" or not (named or path.rstrip("/") == _JOIN):
-            await self.app(scope, receive, send)
+        if (scope["type"] != "http" or scope.get("method") != "POST" or not (named or path.rstrip("/") == _JOIN)
+                or (getattr(scope.get("app"), "auth", None) and login_of(scope) is None)):
+            await self.app(scope, receive, send)  # not a call, or not logged in: Gradio answers (401)
             return
         body, complete = await _read(receive)
         if not complete:
@@ -59,28 +62,34 @@ class ApiCalls:
 
 
 def _endpoint(scope, api_name: str | None, fn_index):
-    """The Gradio function a call names (by API name, or by index for the queue), or None."""
+    """The Gradio function a call names, or None. The page names its events by index (``/run/predict``,
+    the queue), as Gradio resolves them first; a name must be a public endpoint's: the page's own
+    (``api_name=False``) events take the page's inputs, which a raw call cannot be trusted to send."""
     try:
         fns = scope["app"].get_blocks().fns
     except (KeyError, AttributeError):
         return None
-    if api_name is not None:
-        return next((fn for fn in fns.values() if fn.api_name == api_name), None)
-    return fns.get(fn_index) if isinstance(fn_index, int) else None
+    if fn_index is not None:
+        return fns.get(fn_index) if isinstance(fn_index, int) else None
+    fn = next((fn for fn in fns.values() if fn.api_name == api_name), None)
+    return fn if fn is not None and getattr(fn, "api_visibility", "public") != "private" else None
 
 
 def _filled(fn, data: list) -> tuple[list, str | None]:
-    """The call's inputs with the page-only ones (``skip_api``: a State) filled with None where the caller
-    sent only the API's inputs; or a message saying which inputs the endpoint takes."""
+    """The call's inputs, where the caller sent only the API's: the page-only ones (``skip_api``: a State)
+    filled with None, and missing trailing ones with their documented defaults (the component's initial
+    value, as ``/gradio_api/info`` lists it); or a message saying which inputs the endpoint takes."""
     if len(data) >= len(fn.inputs):
         return data, None
-    api_inputs = [block for block in fn.inputs if not getattr(block, "skip_api", False)]
-    if len(data) == len(api_inputs):
-        given = iter(data)
-        return [None if getattr(block, "skip_api", False) else next(given) for block in fn.inputs], None
-    names = ", ".join(_input_names(fn, api_inputs)) or "none"
-    return data, (f"/{fn.api_name} takes {len(api_inputs)} input(s) ({names}), but the call sent {len(data)}. "
-                  f"Each endpoint's inputs are listed at {INFO}.")
+    page_only = [getattr(block, "skip_api", False) for block in fn.inputs]
+    api_inputs = [block for block, skip in zip(fn.inputs, page_only) if not skip]
+    missing = api_inputs[len(data):]
+    if len(data) > len(api_inputs) or any(getattr(block, "value", None) is None for block in missing):
+        names = ", ".join(_input_names(fn, api_inputs)) or "none"
+        return data, (f"/{fn.api_name} takes {len(api_inputs)} input(s) ({names}), but the call sent {len(data)}. "
+                      f"Each endpoint's inputs are listed at {INFO}.")
+    given = iter([*data, *(block.value for block in missing)])
+    return [None if skip else next(given) for skip in page_only], None
 
 
 def _input_names(fn, blocks: list) -> list[str]:

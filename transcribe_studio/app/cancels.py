@@ -24,6 +24,7 @@ from starlette.responses import PlainTextResponse
 
 from .guard import login_of
 
+ROUTES = ("/gradio_api/cancel", "/cancel")  # Gradio's own; the app's Cancel button is another event
 _MAX_BODY = 64 * 1024
 _MAX_REMEMBERED = 1000
 _cancelled: dict[str, None] = {}  # insertion-ordered: the oldest are forgotten first
@@ -71,7 +72,7 @@ class CancelRecorder:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") != "POST" or not scope.get("path", "").endswith("/cancel"):
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path", "").rstrip("/") not in ROUTES:
             return await self.app(scope, receive, send)
         messages, body = [], b""
         while len(body) <= _MAX_BODY:

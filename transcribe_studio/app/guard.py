@@ -26,7 +26,6 @@ Gradio 6.31 builds a new app in ``launch()``: these reach it only through
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 from pathlib import Path
@@ -46,7 +45,7 @@ from .histories import Histories
 
 # What History writes: its exports, "Download all" zips, and kept audio (.bin: an input of another type).
 HISTORY_TYPES = {f".{name}" for name in FORMATS} | {".zip", ".bin"} | MEDIA_EXTENSIONS
-FILE_ROUTES = ("/gradio_api/file=", "/file=")
+FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/file/")  # every route Gradio serves files by
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 SHARE_DOMAIN = "*.gradio.live"  # where Gradio's share links live
@@ -203,8 +202,13 @@ class LoginBackoff:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != "/login":
             await self.app(scope, receive, send)
             return
-        body, replay = await _read_body(receive)
-        account = _form_field(body, "username")
+        messages, complete = await _read_messages(receive)
+        replay = _replaying(messages, receive)
+        account = await _login_name(scope, messages) if complete else None
+        if account is None:
+            await PlainTextResponse("A login is one user name and one password.", status_code=400)(
+                scope, replay, send)
+            return
         keys = [("pair", account, (scope.get("client") or ("unknown",))[0]), ("account", account)]
         wait = max(self.blocked_until.get(key, 0.0) for key in keys) - time.monotonic()
         if wait > 0:
@@ -239,33 +243,44 @@ class LoginBackoff:
 MAX_LOGIN_BODY = 16_384
 
 
-async def _read_body(receive) -> tuple[bytes, object]:
-    """The request's body (at most :data:`MAX_LOGIN_BODY` bytes kept), and a ``receive`` that hands the whole
-    body on again, so the app reads it as if nothing had."""
-    messages, body = [], b""
+async def _read_messages(receive) -> tuple[list[dict], bool]:
+    """The request's body messages, and whether the body ended within :data:`MAX_LOGIN_BODY` bytes."""
+    messages, size = [], 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
-            break
-        body = (body + message.get("body", b""))[:MAX_LOGIN_BODY]
+            return messages, False
+        size += len(message.get("body", b""))
+        if size > MAX_LOGIN_BODY:
+            return messages, False
         if not message.get("more_body", False):
-            break
+            return messages, True
+
+
+def _replaying(messages: list[dict], receive):
+    """A ``receive`` that hands the body read so far on again, then the rest, so the app reads it whole."""
+    pending = list(messages)
 
     async def replay():
-        return messages.pop(0) if messages else await receive()
-    return body, replay
+        return pending.pop(0) if pending else await receive()
+    return replay
 
 
-def _form_field(body: bytes, name: str) -> str:
-    """A field of a url-encoded or multipart form, or "" (then the address alone decides)."""
-    from urllib.parse import parse_qs
+async def _login_name(scope, messages: list[dict]) -> str | None:
+    """The user name the login route will check, read as it reads it (Starlette's form parser, the last
+    field of a name, spaces stripped: Gradio's ``login``), or None for a form that names two users."""
+    pending = list(messages)
 
-    text = body.decode("utf-8", "replace")
-    if "Content-Disposition" in text:
-        found = re.search(rf'name="{re.escape(name)}"\r?\n\r?\n([^\r\n]*)', text)
-        return found.group(1) if found else ""
-    return (parse_qs(text).get(name) or [""])[0]
+    async def receive():
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+    try:
+        names = (await Request(scope, receive).form()).getlist("username")
+    except Exception:  # noqa: BLE001 - not a form: the route refuses it; the address alone counts
+        return ""
+    if len(names) > 1:
+        return None
+    return str(names[0]).strip() if names else ""
 
 
 def middleware(access: Access, histories: Histories | None = None) -> list[Middleware]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import os
 import shutil
 from datetime import datetime
@@ -59,6 +60,7 @@ GPU = "gpu"  # the one queue slot every model call shares
 JOBS = "jobs"  # watching jobs: cheap, any number at once (the job registry runs one job at a time)
 NOTHING_PICKED = "*Nothing selected: click a row.*"
 PICK_FIRST = "Select an entry first: click its row in the list, then press {}."
+MAX_IDLE_MINUTES = 7 * 24 * 60  # a week: beyond that, "never" says it better
 WATCH_INTERVAL_S = 0.25  # how often a watcher yields, so a close from Gradio reaches it at once
 
 
@@ -350,7 +352,13 @@ class Handlers:
 
     # --- Models ----------------------------------------------------------------
     def set_idle(self, minutes):
-        self.cache.idle_unload_minutes = minutes = max(float(minutes or 0), 0.0)
+        try:
+            minutes = float(minutes or 0)
+        except (TypeError, ValueError):
+            minutes = math.nan
+        if not 0 <= minutes <= MAX_IDLE_MINUTES:  # NaN included
+            return f"Idle minutes must be a number from 0 (never unload) to {MAX_IDLE_MINUTES:g}; nothing changed."
+        self.cache.idle_unload_minutes = minutes
         if not minutes:
             return "Models stay loaded until you unload them."
         return f"Models unload after {minutes:g} idle minute{'' if minutes == 1 else 's'}."

@@ -26,24 +26,31 @@ from starlette.responses import PlainTextResponse
 log = logging.getLogger(__name__)
 
 UPLOAD_ROUTES = ("/gradio_api/upload", "/upload")
+# Gradio's screen-recording upload: the studio has no screen recorder, and the route keeps each upload in the
+# shared system temp folder, unchecked
+UNUSED_ROUTES = ("/gradio_api/process_recording", "/process_recording")
 LEFTOVER_PREFIX = "tmp"  # Python's NamedTemporaryFile names, as Gradio's upload parser makes them
 LEFTOVER_AGE_S = 600.0  # older than any upload still arriving (each write refreshes the file's time)
 SWEEP_EVERY_S = 3600.0
 
 
 class UploadLimits:
-    """ASGI middleware: an upload must declare its length (411), at most ``max_bytes`` (413)."""
+    """ASGI middleware: an upload must declare its length, and only that (411: a chunked body's length is known
+    only once it has arrived), at most ``max_bytes`` (413)."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope, receive, send):
         if (scope["type"] != "http" or scope.get("method") != "POST"
-                or scope.get("path", "").rstrip("/") not in UPLOAD_ROUTES):
+                or scope.get("path", "").rstrip("/") not in UPLOAD_ROUTES + UNUSED_ROUTES):
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is None or not declared.isdigit():
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if scope.get("path", "").rstrip("/") in UNUSED_ROUTES:
+            await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
+        elif declared is None or not declared.isdigit() or "transfer-encoding" in headers:
             await PlainTextResponse("An upload must say how long it is (Content-Length).",
                                     status_code=411)(scope, receive, send)
         elif int(declared) > self.max_bytes:

@@ -51,6 +51,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -461,7 +462,10 @@ class JobEntries:
 
 # An edited segment may grow to this many times its words (and at least this many): room for any correction,
 # while aligning the edit to the old words (a table of old x new words) stays small and quick.
-EDIT_GROWTH, EDIT_MIN_WORDS, EDIT_MAX_WORD_CHARS = 4, 400, 100
+# An edited segment holds at most this many words a second of its audio (four times a fast speaker's five),
+# and never fewer than EDIT_MIN_WORDS: a bound from the audio, which edits cannot move, so edit after edit
+# cannot grow a segment step by step.
+EDIT_WORDS_PER_SECOND, EDIT_MIN_WORDS, EDIT_MAX_WORD_CHARS = 20, 400, 100
 
 
 def _check_edit(segment_texts: object, segments: list[Segment]) -> None:
@@ -473,7 +477,7 @@ def _check_edit(segment_texts: object, segments: list[Segment]) -> None:
         raise EditError(f"The edit has {len(segment_texts)} segment text(s) but the entry has {len(segments)} "
                         "segments; it may have changed since the page loaded it.")
     for number, (text, segment) in enumerate(zip(segment_texts, segments), 1):
-        allowed = max(EDIT_MIN_WORDS, EDIT_GROWTH * len(segment.text.split()))
+        allowed = max(EDIT_MIN_WORDS, math.ceil(EDIT_WORDS_PER_SECOND * (segment.end - segment.start)))
         if len(text) > allowed * EDIT_MAX_WORD_CHARS or len(text.split()) > allowed:
             raise EditError(f"Segment {number}'s new text is too long ({len(text.split()):,} words; at most "
                             f"{allowed:,} here).", next_steps="Shorten it: an edit corrects a segment's words.")

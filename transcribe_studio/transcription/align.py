@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from difflib import SequenceMatcher
 
 from .transcript import Word
 
@@ -56,6 +57,8 @@ def _edit_path(a: list[str], b: list[str]) -> list[tuple[int, int]]:
     words line up first; a substituted word still takes the times of the word it replaces.
     """
     n, m = len(a), len(b)
+    if n * m > MAX_TABLE_CELLS:
+        return _matching_runs(a, b)
     cost = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n + 1):
         cost[i][0] = i
@@ -117,3 +120,18 @@ def _spread(texts: list[str], left: float, right: float) -> list[Word]:
         finish = right if done == total else left + (right - left) * done / total
         spread.append(Word(begin, finish, text, estimated=True))
     return spread
+
+
+# The table above costs about 50 bytes a cell in Python: past a million cells (a long segment rewritten whole),
+# difflib's matching runs, whose memory grows with the texts and not with their product.
+MAX_TABLE_CELLS = 1_000_000
+
+
+def _matching_runs(a: list[str], b: list[str]) -> list[tuple[int, int]]:
+    """Index pairs in order, as :func:`_edit_path` gives them, from difflib: equal runs match, and the words of
+    a replaced run pair up in order (a substituted word takes the times of the word it replaces)."""
+    pairs = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag in ("equal", "replace"):
+            pairs += zip(range(i1, i2), range(j1, j2))
+    return pairs
