@@ -296,3 +296,30 @@ def test_the_pages_own_endpoints_are_not_called_by_name_and_idle_minutes_stay_in
         assert "nothing changed" in handlers.set_idle(wrong), wrong
     assert app.studio_cache.idle_unload_minutes == 0
     assert handlers.set_idle(15) == "Models unload after 15 idle minutes."
+
+
+def test_guessing_at_an_account_does_not_lock_out_a_browser_it_logged_in_from(serve_studio, studio_settings):
+    """The account-wide count (a guesser changing address each try) leaves a browser that logged in to the
+    account before alone. Guesses come from elsewhere here as an unknown browser would (no cookie); the
+    address they count under is the test's own, so the per-address count is raised out of the way."""
+    app, url = serve_studio(studio_settings, access=Access(credentials=[("ann", "right")]))
+    login = _logins(url)
+    known = httpx.Client(base_url=url)
+    assert known.post("login", data={"username": "ann", "password": "right"}).status_code == 200
+    backoff = _backoff(app)
+    backoff.free_tries = 1000
+    tries = [login("ann", "wrong") for _ in range(backoff.account_free_tries + 1)]
+    assert tries[-1] == 429 and login("ann", "right") == 429  # an unknown browser waits
+    assert known.post("login", data={"username": "ann", "password": "right"}).status_code == 200
+
+
+def _backoff(app):
+    """The app's LoginBackoff instance, found in the served middleware stack."""
+    layer = app.server_app.middleware_stack if hasattr(app, "server_app") else None
+    while layer is not None:
+        from transcribe_studio.app.guard import LoginBackoff
+
+        if isinstance(layer, LoginBackoff):
+            return layer
+        layer = getattr(layer, "app", None)
+    raise AssertionError("no LoginBackoff in the served app")

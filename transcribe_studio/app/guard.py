@@ -26,6 +26,9 @@ Gradio 6.31 builds a new app in ``launch()``: these reach it only through
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import socket
 import time
 from pathlib import Path
@@ -185,7 +188,8 @@ class LoginBackoff:
       shared proxy, the share link, one workstation), and a right login clears only its own pair's count.
     * per account, from any address: after ``account_free_tries`` (more) wrong passwords, so a guesser who
       changes address on each try (a spoofed ``X-Forwarded-For``, many machines) is slowed all the same. The
-      account's own user is slowed only while someone is guessing at it, never locked out for good.
+      account's own user is slowed only while someone is guessing at it, and not at all from a browser it
+      logged in from before (a signed cookie; OWASP's device cookies).
 
     The client address is the connection's own: the app does not take ``X-Forwarded-For`` from anyone unless
     ``FORWARDED_ALLOW_IPS`` names the proxy (see :func:`..handlers.launch`).
@@ -197,6 +201,7 @@ class LoginBackoff:
         self.first_wait_s, self.longest_wait_s = first_wait_s, longest_wait_s
         self.failures: dict[tuple, int] = {}
         self.blocked_until: dict[tuple, float] = {}
+        self.secret = secrets.token_bytes(32)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != "/login":
@@ -210,7 +215,9 @@ class LoginBackoff:
                 scope, replay, send)
             return
         keys = [("pair", account, (scope.get("client") or ("unknown",))[0]), ("account", account)]
-        wait = max(self.blocked_until.get(key, 0.0) for key in keys) - time.monotonic()
+        known = self._known(scope, account)
+        counted = keys[:1] if known else keys  # a browser this account logged in from is not slowed by others
+        wait = max(self.blocked_until.get(key, 0.0) for key in counted) - time.monotonic()
         if wait > 0:
             await PlainTextResponse(f"Too many wrong logins; try again in {wait:.0f} s.", status_code=429,
                                     headers={"Retry-After": str(max(1, round(wait)))})(scope, replay, send)
@@ -218,9 +225,30 @@ class LoginBackoff:
 
         async def watch(message):
             if message["type"] == "http.response.start":
-                self._record(keys, ok=message["status"] < 400)
+                ok = message["status"] < 400
+                self._record(keys, ok=ok)
+                if ok and not known:
+                    message["headers"] = list(message.get("headers", [])) + [self._known_cookie(account)]
             await send(message)
         await self.app(scope, replay, watch)
+
+    # A browser that logged in to an account gets a cookie saying so (signed with a secret of this run), and
+    # the account-wide count does not slow it: someone guessing at the account from elsewhere cannot lock its
+    # own user out (OWASP's device cookies). Its own address's count still does.
+    def _cookie_name(self, account: str) -> str:
+        return f"studio-known-{hashlib.sha256(account.encode()).hexdigest()[:16]}"
+
+    def _cookie_value(self, account: str) -> str:
+        return hmac.new(self.secret, account.encode(), hashlib.sha256).hexdigest()
+
+    def _known(self, scope, account: str) -> bool:
+        presented = Request(scope).cookies.get(self._cookie_name(account), "")
+        return bool(account) and hmac.compare_digest(presented, self._cookie_value(account))
+
+    def _known_cookie(self, account: str) -> tuple[bytes, bytes]:
+        value = (f"{self._cookie_name(account)}={self._cookie_value(account)}; Path=/; HttpOnly; SameSite=Lax; "
+                 f"Max-Age={KNOWN_BROWSER_S}")
+        return b"set-cookie", value.encode()
 
     def _record(self, keys: list[tuple], ok: bool) -> None:
         pair, account = keys
@@ -239,6 +267,7 @@ class LoginBackoff:
                 self.blocked_until[key] = time.monotonic() + wait
 
 
+KNOWN_BROWSER_S = 30 * 24 * 3600
 # A login form is a name and a password: anything longer is not one.
 MAX_LOGIN_BODY = 16_384
 
