@@ -299,6 +299,24 @@ def test_a_reloaded_page_shows_the_running_job_and_its_cancel_stops_it(page, stu
     assert len(calls) == 2 and [e.source for e in app.studio_history.entries()] == ["part1.wav"]
 
 
+def test_transcribe_pressed_during_a_running_job_queues_the_new_files_and_says_so(page, studio, tmp_path,
+                                                                                  monkeypatch):
+    """A press while a job runs (or cancels) is never dropped: the new files queue behind it, the progress
+    says what is queued next, and they run when it ends."""
+    app, _ = studio
+    release, calls, _ = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
+    later = write_audio(tmp_path / "later.wav", speechlike(2.0, seed=9), 16000)
+    upload(page, later)  # onto the list still showing the running batch's files: only the new one is queued
+    transcribe_button(page).click()
+    wait_for_text(page, re.compile(r"Queued next:.*later\.wav"))
+    page.get_by_role("button", name="Cancel", exact=True).click()  # cancels the running batch, not what waits
+    wait_for_text(page, "Cancelling after the current step")
+    release.set()
+    wait_for_text(page, "1 of 1 file(s) transcribed")  # the queued job ran, and the page shows it
+    assert sorted(e.source for e in app.studio_history.entries()) == ["later.wav", "part1.wav"]
+    assert grid_rows(grid(page, FILES))[0][:2] == ["later.wav", "done"]
+
+
 def _add_entry(store, source: str, text: str) -> str:
     words = [Word(0.5 + 0.4 * i, 0.8 + 0.4 * i, w) for i, w in enumerate(text.split())]
     transcript = Transcript(text=text, segments=[Segment(words[0].start, words[-1].end, text)], words=words,

@@ -10,12 +10,14 @@ crash mid-file leaves an incomplete entry that the next start tidies away.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import math
 import os
 import shutil
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -42,7 +44,7 @@ from ..settings import SETUP_COMMAND, Settings  # noqa: E402
 from . import api, calls, cancels, guard, layout, model_table, startup, uploads  # noqa: E402
 from .access import Access  # noqa: E402
 from .histories import Histories  # noqa: E402
-from .jobs import Job, JobRegistry  # noqa: E402
+from .jobs import Job, JobRegistry, JobState  # noqa: E402
 from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
     error_markdown,
@@ -121,6 +123,8 @@ def _gradio_event():
 
 
 NOTHING_TO_CANCEL = "Nothing of yours is running to cancel."
+ALREADY_RUNNING = ("These files are already being transcribed; their results appear here as each finishes. "
+                   "To transcribe more, drop them and press Transcribe: they run after the current job.")
 
 
 def _final_message(job: Job) -> str:
@@ -134,6 +138,8 @@ class Handlers:
     def __init__(self, cache: ModelCache, histories: Histories, jobs: JobRegistry | None = None):
         self.cache, self.histories = cache, histories
         self.jobs = jobs or JobRegistry()
+        self._watched: dict[str, int] = {}  # job id -> how many watchers show it now
+        self._watch_lock = threading.Lock()
 
     def store(self, request: gr.Request | None) -> HistoryStore:
         """The History the caller sees: their login's own (or the shared one)."""
@@ -152,13 +158,24 @@ class Handlers:
             except StudioError as error:  # a names and terms list that cannot be used, no diarizer file
                 yield *_shown(api.Transcription(message=error_markdown(error), status=status_markdown(self.cache))), {}
                 return
+            files = self._not_already_running(owner, files)
+            if not files and not recording:
+                yield *[gr.skip()] * 5, ALREADY_RUNNING, *[gr.skip()] * 3
+                return
             recording = _dated_recording(recording)
             job = self.jobs.submit(owner, _names(files, recording), model, functools.partial(
                 api.transcribe_steps, self.cache, self.store(request), files, recording, model, formats, options=options))
+            job.sources = set(files or [])
         elif (job := self.jobs.current(owner)) is None:
             yield *_shown(api.transcribe(self.cache, self.store(request), files, recording, model, formats)), {}
             return
         yield from self._watch(job)
+
+    def _not_already_running(self, owner: str | None, files) -> list:
+        """``files`` less those a job of the owner's is working on or waiting to: a press while a job runs
+        sends the whole list again (a drop only adds to it), and each file should run once."""
+        busy = {path for job in self.jobs.active(owner) for path in job.sources}
+        return [f for f in files or [] if f not in busy]
 
     def attach(self, request: gr.Request = None):
         """On page load (and ``/current_job``): show the caller's running job, if any, until it ends."""
@@ -171,13 +188,20 @@ class Handlers:
     def _watch(self, job: Job):
         """The job's outputs every ``WATCH_INTERVAL_S`` until it ends. A close from Gradio lands at a
         ``yield`` within that interval: an explicit cancel (the event's client is still there) cancels
-        the job; a closed page or dropped connection only stops watching."""
+        the job; a closed page or dropped connection only stops watching.
+
+        A job queued behind another of the same owner's that is being watched (a second Transcribe on
+        the same page) stays quiet until it starts, so the page shows the running job, which says what
+        is queued after it, and then this one."""
         event, event_id = _gradio_event(), _gradio_event_id()
         shown = None
         try:
-            with cancels.watch(event_id, lambda: self.jobs.cancel(job.owner, job.id)):
+            with cancels.watch(event_id, lambda: self.jobs.cancel(job.owner, job.id)), self._watching(job):
                 while True:
                     finished = job.wait(WATCH_INTERVAL_S)
+                    if not finished and self._behind_a_watched_job(job):
+                        yield (gr.skip(),) * 9
+                        continue
                     yield self._job_outputs(job, shown, finished)
                     shown = job.result
                     if finished:
@@ -188,6 +212,24 @@ class Handlers:
                 self.jobs.cancel(job.owner, job.id)
             raise
 
+    @contextlib.contextmanager
+    def _watching(self, job: Job):
+        with self._watch_lock:
+            self._watched[job.id] = self._watched.get(job.id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._watch_lock:
+                self._watched[job.id] -= 1
+                if not self._watched[job.id]:
+                    del self._watched[job.id]
+
+    def _behind_a_watched_job(self, job: Job) -> bool:
+        """Whether ``job`` waits behind another job of its owner's that someone watches."""
+        return job.state is JobState.QUEUED and any(
+            other is not job and other.state is JobState.RUNNING and other.id in self._watched
+            for other in self.jobs.active(job.owner))
+
     def _job_outputs(self, job: Job, shown, finished: bool) -> tuple:
         """The page's outputs for ``job`` now: what changed since ``shown`` (gr.skip() for the rest)."""
         result = job.result or api.Transcription()
@@ -195,13 +237,18 @@ class Handlers:
         state = {"job": job.id}
         if finished:
             return *_shown(dataclasses.replace(result, message=_final_message(job), status=status)), state
-        message = progress_markdown(job.progress())
+        message = progress_markdown(job.progress(), queued_after=self._queued_after(job))
         if job.result is shown and not job.partial:
             return *[gr.skip()] * 4, gr.skip(), message, status, gr.skip(), state
         if job.result is shown:  # only the text in progress changed
             return job.partial, *[gr.skip()] * 4, message, status, gr.skip(), state
         text = job.partial or result.text
         return text, *_shown(dataclasses.replace(result, message=message, status=status))[1:], state
+
+    def _queued_after(self, job: Job) -> list[str]:
+        """The files of the owner's jobs waiting behind ``job``."""
+        return [name for other in self.jobs.active(job.owner)
+                if other is not job and other.state is JobState.QUEUED for name in other.files]
 
     def cancel(self, job_state, request: gr.Request = None):
         """Cancel the caller's job shown on this page (through the API: all the caller's jobs).
@@ -480,7 +527,7 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     job = page.run.click(h.transcribe, inputs=[page.media, page.recording, page.model, page.formats, page.vocabulary,
                                                page.word_timings, page.speakers],
                          outputs=_job_components(page), api_name="transcribe", concurrency_id=JOBS, concurrency_limit=None,
-                         show_progress="hidden")
+                         show_progress="hidden", trigger_mode="multiple")  # a press while a job runs queues another
     job.then(h.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids], api_name=False,
              show_progress="hidden")
     page.run.click(lambda files: list(files or []), inputs=page.media, outputs=page.sent, api_name=False, queue=False)

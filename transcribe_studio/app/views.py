@@ -18,7 +18,7 @@ from ..errors import StudioError
 from ..formatting import clock, duration_text, size_text
 from ..models import ModelCache, ModelRow, ModelState, gpu
 from ..outputs.history import HistoryStore
-from ..outputs.writers import get_writer
+from ..outputs.writers import get_writer, markdown_escaped
 from .jobs import JobReport, JobState
 
 SEGMENT_HEADERS = ["start", "end", "text"]
@@ -269,16 +269,18 @@ def _failure_markdown(result) -> str:
 PROGRESS_BAR_CELLS = 20
 
 
-def progress_markdown(report: JobReport) -> str:
-    """A running or queued job as the page's one progress area shows it."""
+def progress_markdown(report: JobReport, queued_after: list[str] = ()) -> str:
+    """A running or queued job as the page's one progress area shows it, and what is queued after it."""
+    after = (f"\n\n**Queued next:** {', '.join(markdown_escaped(name) for name in queued_after)} (starts when "
+             "this job ends)") if queued_after else ""
     if report.cancelling:
         return ("**Cancelling after the current step...** A model pass already running cannot be interrupted: it "
-                "finishes first (seconds on a GPU). Finished files stay saved.")
+                "finishes first (seconds on a GPU). Finished files stay saved." + after)
     if report.state is JobState.QUEUED:
-        return f"**Waiting** for {report.ahead} job(s) ahead of this one to finish..."
+        return f"**Waiting** for {report.ahead} job(s) ahead of this one to finish..." + after
     filled = round(report.fraction * PROGRESS_BAR_CELLS)
     bar = "\u25b0" * filled + "\u25b1" * (PROGRESS_BAR_CELLS - filled)
     timing = f"{duration_text(report.elapsed)} elapsed"
     if report.remaining is not None:
         timing += f", about {duration_text(report.remaining)} left"
-    return f"**Working** {bar} {report.fraction:.0%}\n\n{report.note}\n\n{timing}"
+    return f"**Working** {bar} {report.fraction:.0%}\n\n{report.note}\n\n{timing}{after}"
