@@ -30,6 +30,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures are used by name
     typed,
     wait_for_text,
 )
+from transcribe_studio.app import views
 from transcribe_studio.models import PARAKEET
 from transcribe_studio.models.spec import label
 from transcribe_studio.outputs.writers import write_outputs
@@ -111,6 +112,9 @@ def test_an_edited_segment_is_saved_into_every_download_and_unchanged_words_keep
     wait_for_text(page, "Edits saved")
     edited = "We met on Monday. The budget is fine, Dana."
     page.wait_for_function("([el, t]) => el.value === t", arg=[textbox(page, "Transcript").element_handle(), edited])
+    page.wait_for_function(  # the read-along under the player has the edit too, without reopening the entry
+        f"t => [...document.querySelectorAll('#{views.READ_ALONG_ID} span')].map(s => s.innerText).join(' ') === t",
+        arg=edited)
     screenshot(page, tmp_path, "editor")
 
     page.reload()  # the edit is in History, not only on the page

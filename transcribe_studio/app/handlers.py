@@ -449,10 +449,11 @@ def _view_outputs(shown) -> tuple:
 
 
 def _edited(shown, message: str) -> tuple:
-    """After an edit or a rename: text, segments, downloads, message (nothing else moves when it failed)."""
+    """After an edit or a rename: text, segments, downloads, message, and the viewer (so the read-along under
+    the player shows the words as they are now); nothing else moves when it failed."""
     if not shown.entry:
-        return *[gr.skip()] * 3, message
-    return shown.text, _segments_table(shown.segments, shown.headers), shown.downloads, message
+        return *[gr.skip()] * 3, message, gr.skip()
+    return shown.text, _segments_table(shown.segments, shown.headers), shown.downloads, message, shown.state
 
 
 def _shown(result: api.Transcription) -> tuple:
@@ -542,7 +543,7 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
                        api_name=False, queue=False, show_progress="hidden")
     page.segments.select(h.segment_start, inputs=page.viewer, outputs=page.seek, api_name=False, queue=False,
                          show_progress="hidden").then(None, inputs=page.seek, js=layout.SEEK_JS, api_name=False)
-    edited = [page.text, page.segments, page.downloads, page.edit_note]
+    edited = [page.text, page.segments, page.downloads, page.edit_note, page.viewer]
     page.save_edits.click(h.save_edit, inputs=[page.viewer, page.segments], outputs=edited, api_name=False)
     page.rename.click(h.rename_speakers, inputs=[page.viewer, page.speaker_names], outputs=edited, api_name=False)
     page.files_table.select(h.open_file_row, inputs=page.batch, api_name=False,
