@@ -324,14 +324,27 @@ class Handlers:
         return gr.File(value=path, visible=path is not None), message
 
     # --- Ask the assistant ---------------------------------------------------------
+    # Each says at once that it is working (and that the model loads first, which takes a minute or more with
+    # the real one), then gives the answer: an API caller gets the answer as the call's result.
     def summarise(self, text, viewer=None, request: gr.Request = None):
-        return api.summarise(self.cache, text, self._keeper(viewer, request))
+        yield self._asking("a summary", text)
+        yield api.summarise(self.cache, text, self._keeper(viewer, request))
 
     def action_items(self, text, viewer=None, request: gr.Request = None):
-        return api.action_items(self.cache, text, self._keeper(viewer, request))
+        yield self._asking("the action items", text)
+        yield api.action_items(self.cache, text, self._keeper(viewer, request))
 
     def ask(self, text, question, viewer=None, request: gr.Request = None):
-        return api.ask(self.cache, text, question, self._keeper(viewer, request))
+        yield self._asking("an answer", text)
+        yield api.ask(self.cache, text, question, self._keeper(viewer, request))
+
+    def _asking(self, what: str, text) -> tuple[str, str]:
+        """(answer area, status) while the language model works: what it is doing, and whether it loads first."""
+        spec = assistant.answering_model()
+        if not str(text or "").strip():
+            return gr.skip(), gr.skip()  # nothing to ask about: the answer says so at once
+        loading = "" if self.cache.is_loaded(spec.key) else " It loads first, which can take a minute or more."
+        return f"*Asking {spec.label} for {what}...{loading}*", status_markdown(self.cache)
 
     def _keeper(self, viewer, request: gr.Request | None):
         """Where an answer about the transcript shown is kept: its History entry (none for pasted text)."""
