@@ -210,3 +210,27 @@ def test_each_batch_row_opens_its_file_download_all_zips_them_and_a_file_added_t
         names = set(archive.namelist())
     assert names == {f"{e.id}/{p.name}" for e in entries.values() for p in e.files}
     assert {"first.txt", "second.txt"} <= {Path(n).name for n in names}
+
+
+def test_a_failed_batch_row_clears_the_view_and_says_why_and_a_good_row_says_which_file(page, studio, tmp_path):
+    good = write_audio(tmp_path / "good.wav", speechlike(2.0, seed=3), 16000)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really a wave file" * 100)
+    files = block(page, "Audio or video files")
+    files.locator("input[type=file]").set_input_files([str(good), str(broken)])
+    files.locator("a[data-testid=download-link][download='broken.wav']").wait_for()
+    transcribe_button(page).click()
+    wait_for_text(page, "1 of 2 file(s) transcribed")
+    table = grid(page, FILES)
+    assert [row[:2] for row in grid_rows(table)] == [["good.wav", "done"], ["broken.wav", "failed"]]
+    reason = grid_rows(table)[1][2]
+
+    table.locator("[data-testid=cell-0-0]").click()
+    wait_for_text(page, "Showing good.wav.")
+    assert textbox(page, "Transcript").input_value()
+    table.locator("[data-testid=cell-1-0]").click()
+    wait_for_text(page, "broken.wav has no transcript")
+    page.wait_for_function("el => el.value === ''", arg=textbox(page, "Transcript").element_handle())
+    assert block(page, "Downloads").locator("a[data-testid=download-link]").count() == 0
+    assert reason.split(":")[0] in page.locator("body").inner_text()  # the reason, in full, beside the table
+

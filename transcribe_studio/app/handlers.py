@@ -47,6 +47,7 @@ from .histories import Histories  # noqa: E402
 from .jobs import Job, JobRegistry, JobState  # noqa: E402
 from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
+    SEGMENT_HEADERS,
     error_markdown,
     history_listing,
     player_html,
@@ -308,16 +309,20 @@ class Handlers:
 
     # --- Batches ----------------------------------------------------------------
     def open_file_row(self, batch, event: gr.SelectData, request: gr.Request = None):
-        """A Files row clicked: that file's transcript, player and downloads (a failed file: its message)."""
+        """A Files row clicked: that file's transcript, player and downloads, and which file they are; a failed
+        file clears them (nothing of another file stays on screen) and says why it failed, in full."""
         row = _row(event)
         entry_id = batch[row] if batch and row is not None and 0 <= row < len(batch) else None
+        name, _, details = [*(event.row_value or []), "", "", ""][:3]
+        name = markdown_escaped(str(name or "That file"))
         if not entry_id:
-            return *[gr.skip()] * 4, "That file has no transcript: its row says why."
+            nothing = ("", _segments_table([], SEGMENT_HEADERS), [], {})
+            return *nothing, f"**{name}** has no transcript: {markdown_escaped(str(details or 'it failed'))}"
         try:
             shown = view(self.store(request), entry_id)
         except Exception as exc:  # noqa: BLE001 - every failure gets its classified message
             return *[gr.skip()] * 4, error_markdown(report(exc, f"opening the History entry {entry_id}"))
-        return (*_view_outputs(shown), "")
+        return (*_view_outputs(shown), f"Showing **{name}**.")
 
     def download_all(self, batch, request: gr.Request = None):
         path, message = api.download_all(self.store(request), batch)
