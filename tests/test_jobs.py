@@ -321,3 +321,41 @@ def test_a_raw_cancel_from_another_page_session_neither_stops_nor_restarts_the_j
     assert job.wait(WAIT_S * 3) and job.state is JobState.DONE and not job.cancel_requested
     time.sleep(1.0)
     assert app.studio_jobs.current(None) is None and sources(app) == ["long-talk.wav"]
+
+
+def test_progress_follows_the_work_never_goes_back_and_has_an_estimate_from_the_start(serve_studio, studio_settings,
+                                                                                    shared_cache, long_wav):
+    app, url = serve_studio(studio_settings, shared_cache)
+    Client(url, verbose=False).submit([handle_file(str(long_wav))], None, PARAKEET, ["txt"], api_name="/transcribe")
+    while (job := app.studio_jobs.current(None)) is None:
+        time.sleep(0.01)
+    reports = []
+    while not job.wait(0.05):
+        report = job.progress()
+        if report.state is JobState.RUNNING:
+            reports.append((report.fraction, report.remaining))
+    assert job.state is JobState.DONE and job.progress().fraction == 1.0
+    fractions = [fraction for fraction, _ in reports]
+    assert fractions == sorted(fractions) and max(fractions) < 1.0  # 100 % only once done
+    assert all(remaining is not None and remaining >= 1.0 for fraction, remaining in reports if fraction > 0)
+    assert sum(remaining is None for _, remaining in reports) <= 1  # the estimate is there from the start
+
+
+def test_a_files_progress_is_split_by_what_each_stage_costs(shared_cache):
+    from transcribe_studio.models import CANARY
+    from transcribe_studio.progress import staged
+    from transcribe_studio.transcription.costs import job_costs
+    from transcribe_studio.transcription.engine import Options
+
+    costs = job_costs(shared_cache, CANARY, Options(word_timings=True, speakers=True))
+    shares = costs.shares()
+    assert list(shares) == ["decode", "passes", "timing", "speakers"] and sum(shares.values()) == pytest.approx(1)
+    assert shares["passes"] > shares["timing"] > shares["decode"]  # on the CPU: Canary-Qwen slowest by far
+    assert costs.seconds(60.0) > costs.seconds(30.0) > 0
+    seen = []
+    stage = staged(lambda fraction, note: seen.append(round(fraction, 6)), shares)
+    stage("decode")(1.0, "decoded")
+    stage("passes")(0.5, "half")
+    stage("speakers")(1.0, "done")
+    stage("unknown")(0.7, "just a note")
+    assert seen == [round(shares["decode"], 6), round(shares["decode"] + shares["passes"] / 2, 6), 1.0, 0.0]

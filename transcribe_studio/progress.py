@@ -22,6 +22,8 @@ Progress = Callable[[float, str], None]
 
 _partial_sink: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
     "studio_partial_sink", default=None)
+_expectation_sink: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar(
+    "studio_expectation_sink", default=None)
 
 
 
@@ -37,11 +39,36 @@ def show_partial(text: str) -> None:
         sink(text)
 
 
+def expect_seconds(seconds: float) -> None:
+    """Tell the job's watcher how long the work should take (before any of it is measured), if any watches."""
+    sink = _expectation_sink.get()
+    if sink is not None:
+        sink(seconds)
+
+
 @contextlib.contextmanager
-def partial_to(sink: Callable[[str], None]) -> Iterator[None]:
-    """Within this block (on this thread), :func:`show_partial` calls ``sink``."""
-    token = _partial_sink.set(sink)
+def partial_to(sink: Callable[[str], None], expectation: Callable[[float], None] | None = None) -> Iterator[None]:
+    """Within this block (on this thread), :func:`show_partial` calls ``sink`` (and :func:`expect_seconds`,
+    ``expectation``)."""
+    token, expected = _partial_sink.set(sink), _expectation_sink.set(expectation)
     try:
         yield
     finally:
         _partial_sink.reset(token)
+        _expectation_sink.reset(expected)
+
+
+def staged(progress: Progress, shares: dict[str, float]) -> Callable[[str], Progress]:
+    """A file's work in stages, each a share of it (in order, adding up to 1): ``stage(name)`` is the progress
+    callback of that stage, whose own 0 to 1 becomes its share of the file, so the file's progress follows the
+    work. A stage not in ``shares`` reports only what it is doing."""
+    starts, total = {}, 0.0
+    for name, share in shares.items():
+        starts[name], total = total, total + share
+
+    def stage(name: str) -> Progress:
+        if name not in starts:
+            return lambda fraction, note: progress(0.0, note)
+        start, share = starts[name], shares[name]
+        return lambda fraction, note: progress(start + share * min(max(fraction, 0.0), 1.0), note)
+    return stage

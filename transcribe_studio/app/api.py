@@ -41,13 +41,16 @@ from typing import Callable, Iterable, Iterator
 from .. import assistant
 from ..classify import report
 from ..errors import Cancelled, EditError, ModelFileError, StudioError
+from ..media.decode import probe_seconds
 from ..models import DEFAULT_MODEL, ModelCache, vocabulary
 from ..models.spec import diarizers, label
 from ..outputs.history import HistoryStore
 from ..outputs.writers import DEFAULT_FORMATS
+from ..progress import expect_seconds
 from ..settings import SETUP_COMMAND
 from ..transcription import engine
 from ..transcription.batch import FileResult, run_batch
+from ..transcription.costs import Costs, job_costs
 from . import model_table
 from .views import (
     SEGMENT_HEADERS,
@@ -138,7 +141,7 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
         return
     formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # the entry's record (see above)
     started, results, shown, batch = time.monotonic(), [], View(), []
-    on_start = _per_file_progress(progress, paths, results, label(model))
+    on_start = _per_file_progress(progress, paths, results, label(model), job_costs(cache, model, options))
     with store.job() as entries:
         try:
             for result in run_batch(cache, model, paths, formats, on_start, entries.open, options):
@@ -187,14 +190,23 @@ def _identity(path: Path) -> tuple:
 
 
 def _per_file_progress(progress: JobProgress | None, paths: list[Path], results: list[FileResult],
-                       model_label: str):
-    """``run_batch``'s ``on_start``: each file's progress as a share of the whole job."""
+                       model_label: str, costs: Costs):
+    """``run_batch``'s ``on_start``: each file's progress as its share of the whole job, by its length (from its
+    header; a file that does not say counts as long as the others on average); the first report says how long
+    the job should take, before any of it is measured."""
+    known = [probe_seconds(path) for path in paths]
+    average = (sum(s for s in known if s) / max(sum(1 for s in known if s), 1)) or 60.0
+    lengths = [s or average for s in known]
+    total = sum(lengths)
+    expect_seconds(costs.seconds(total))
+
     def on_start(source: Path):
         index = len(results)
+        before, length = sum(lengths[:index]), lengths[index] if index < len(lengths) else average
 
         def update(fraction: float, note: str) -> None:
             if progress is not None:
-                progress((index + fraction) / len(paths), f"{source.name}: {note}")
+                progress(min((before + fraction * length) / total, 1.0), f"{source.name}: {note}")
         update(0.0, f"loading {model_label} if needed, decoding")
         return update
     return on_start

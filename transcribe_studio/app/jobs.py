@@ -38,6 +38,8 @@ Work = Callable[[Callable[[float, str], None]], Iterable[Any]]
 KEEP_FINISHED = 50          # finished jobs kept for late watchers, across owners
 ESTIMATE_AFTER_S = 2.0      # no estimate before this much work was measured...
 ESTIMATE_AFTER_FRACTION = 0.01  # ...and this share of the job done
+LAST_STEP = 0.99  # the most a running job shows: 100 % means done (saving and labelling take time too)
+MIN_REMAINING_S = 1.0  # while it runs, never "0 s left"
 
 
 class JobState(str, Enum):
@@ -76,6 +78,7 @@ class Job:
         self.partial = ""                # the transcript so far of the file being worked on
         self.error: StudioError | None = None
         self.fraction, self.note = 0.0, "waiting for the model"
+        self.expected_s: float | None = None  # how long the work expects to take (see report)
         self.created, self.started, self.ended = time.monotonic(), None, None
         self.ahead = 0
         self._work = work
@@ -93,9 +96,17 @@ class Job:
                            self.ahead, self.cancel_requested and not self.state.finished)
 
     def _remaining(self, elapsed: float) -> float | None:
-        if self.state is not JobState.RUNNING or elapsed < ESTIMATE_AFTER_S or self.fraction < ESTIMATE_AFTER_FRACTION:
+        """Seconds still to go: at the speed measured so far once there is enough of it, before that from the
+        work's own expectation (the models' measured speeds), and never "none left" while it still runs."""
+        if self.state is not JobState.RUNNING:
             return None
-        return elapsed * (1 - self.fraction) / self.fraction
+        if elapsed < ESTIMATE_AFTER_S or self.fraction < ESTIMATE_AFTER_FRACTION:
+            if self.expected_s is None:
+                return None
+            remaining = self.expected_s * (1 - self.fraction)
+        else:
+            remaining = elapsed * (1 - self.fraction) / self.fraction
+        return max(remaining, MIN_REMAINING_S)
 
     def wait(self, timeout: float) -> bool:
         """Block until the job has finished or ``timeout`` passes; whether it has finished."""
@@ -104,10 +115,15 @@ class Job:
 
     # --- written by the work, on the worker thread -------------------------------
     def report(self, fraction: float, note: str) -> None:
-        """The work's progress callback: raises :class:`Cancelled` once cancel was asked."""
+        """The work's progress callback: raises :class:`Cancelled` once cancel was asked. Progress never goes
+        back, and reaches 1 only when the work is done."""
         if self._cancel.is_set():
             raise Cancelled()
-        self._update(fraction=max(self.fraction, min(fraction, 1.0)), note=note)
+        self._update(fraction=max(self.fraction, min(fraction, LAST_STEP)), note=note)
+
+    def expect(self, seconds: float) -> None:
+        """How long the work expects to take, for an estimate before any speed is measured."""
+        self._update(expected_s=seconds)
 
     def show_partial(self, text: str) -> None:
         """The transcript so far of the file being worked on (each part as it finishes)."""
@@ -126,7 +142,7 @@ class Job:
         self._update(state=JobState.RUNNING, started=time.monotonic(), ahead=0)
         state = JobState.DONE
         try:
-            with partial_to(self.show_partial):
+            with partial_to(self.show_partial, self.expect):
                 for result in self._work(self.report):
                     self._update(result=result, results=[*self.results, result], partial="")
         except Cancelled:

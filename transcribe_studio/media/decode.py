@@ -317,6 +317,16 @@ def _wav_declared_seconds(path: Path) -> float | None:
     return None
 
 
+def probe_seconds(path: str | Path) -> float | None:
+    """How long the file says its audio is, read from its header without decoding; None when it does not say
+    or cannot be opened (decoding then says what is wrong)."""
+    try:
+        with _open(Path(path), Path(path).name) as container:
+            return _duration(container, _audio_stream(container, Path(path).name))
+    except Exception:  # noqa: BLE001 - any file that cannot be probed is decoded (and explained) later
+        return None
+
+
 def _duration(container, stream) -> float | None:
     """The audio track's declared duration in seconds, else the container's when it has one stream."""
     if stream.duration is not None and stream.time_base is not None:

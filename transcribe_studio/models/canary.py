@@ -210,6 +210,7 @@ SPEC = register(ModelSpec(
     setup=_setup, check=_check, startup_line=_startup_line, description=_description,
     word_timings_from="parakeet", why_unavailable=_why_unavailable, options=OPTIONS,
     language_model=LANGUAGE_MODEL,
+    speed={"cuda": 10.0, "cpu": 1.0},  # audio seconds a second: docs/PERFORMANCE.md
     memory="about 6 GB of GPU memory (under 1 GB of system RAM on its way to the card); about 11 GB of RAM on "
            "the CPU; in fp32 (cards older than RTX 30xx) about 13 GB of GPU memory",
     advice={"ram_oom": f"Close other programs and try again: loading on the CPU, {LABEL} needs about 11 GB of "

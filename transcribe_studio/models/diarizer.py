@@ -179,6 +179,7 @@ SPEC = register(ModelSpec(
     provenance=lambda settings: {"file": str(settings.diarizer_path)},
     gpu_bytes=GPU_BYTES, setup=FILE.setup, check=FILE.check, startup_line=_startup_line, description=_description,
     why_unavailable=lambda settings: missing_file_reason(settings.diarizer_path), options=FILE.options(),
+    speed={"cuda": 500.0, "cpu": 25.0},  # the CPU figure measured (docs/PERFORMANCE.md); the GPU one not yet
     max_speakers=MAX_SPEAKERS, memory="about 0.5 GB, and about 1 GB more for an hour of audio",
     notes=["Speaker diarization (optional): loaded with `SortformerEncLabelModel.restore_from` from a local "
            "`.nemo` file; at most 4 speakers."]))

@@ -55,6 +55,7 @@ SPEC = register(nemo_asr_spec(
     required_at_startup=lambda settings: check_nemo_file(settings.parakeet_path, LABEL),
     startup_line=lambda settings: f"{LABEL}: {settings.parakeet_path} (found)", description=_description,
     gpu_bytes=LOAD_PEAK_GPU_BYTES, options=FILE.options() + (PASS_SECONDS,),
+    speed={"cuda": 500.0, "cpu": 7.0},  # audio seconds a second: docs/PERFORMANCE.md
     memory="about 5 GB of RAM to load on the CPU; on a GPU about 2 GB, 5 GB for the seconds of its load",
     advice={"gpu_oom": "Unload the other model or close other programs using the GPU; give Parakeet shorter "
                        "passes with --parakeet-pass-seconds (e.g. 120); if other programs share the card, tell the "

@@ -132,6 +132,9 @@ class ModelSpec:
     max_speakers: int = 0
     # what it needs to load, for people: "about 5 GB of RAM on the CPU, 5 GB of GPU memory for its load"
     memory: str = ""
+    # seconds of audio it handles a second, by device kind ("cuda", "cpu"), as measured (docs/PERFORMANCE.md):
+    # its share of a job's progress and of the estimate shown before anything is measured
+    speed: dict[str, float] = field(default_factory=dict)
 
     def availability(self, settings: "Settings") -> str | None:
         """Why this model cannot load now, for people ("file missing: ..."); None when it can (or may)."""

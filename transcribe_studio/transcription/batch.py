@@ -20,9 +20,10 @@ from ..media import MEDIA_EXTENSIONS
 from ..media.decode import decode_audio
 from ..models import ModelCache, diarizers, get
 from ..outputs.writers import WriterOptions, safe_stem, write_outputs
-from ..progress import Progress, no_progress
+from ..progress import Progress, no_progress, staged
 from ..settings import OUTPUT_DIR_FLAG
 from . import engine, timings
+from .costs import job_costs
 from .speakers import label_transcript
 from .transcript import Transcript
 
@@ -126,13 +127,17 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
     result = FileResult(source)
     settings = cache.settings
     progress = progress or no_progress
+    stage = staged(progress, job_costs(cache, key, options).shares())
+    decoding = stage("decode")
     try:
         audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000),
-                             progress=lambda done, total: progress(0.0, _decoding_note(done, total)))
-        result.transcript = engine.transcribe(cache, key, audio, progress, options)  # kept even if saving fails
+                             progress=lambda done, total: decoding(done / total if total else 0.0,
+                                                                   _decoding_note(done, total)))
+        result.transcript = engine.transcribe(cache, key, audio, progress, options, stage)  # kept if saving fails
         metadata = {**provenance(cache, key, options), "source": source.name}
         if options is not None and options.speakers:
-            result.transcript, result.speaker_error = label_transcript(cache, result.transcript, audio, progress)
+            result.transcript, result.speaker_error = label_transcript(cache, result.transcript, audio,
+                                                                       stage("speakers"))
             metadata["speakers"] = speaker_provenance(cache)
         result.metadata, result.output_name = metadata, output_name or source.name
         result.output_dir = output_dir or settings.output_dir

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -46,17 +47,20 @@ class Options:
 
 
 def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progress | None = None,
-               options: Options | None = None) -> Transcript:
-    """Transcribe ``audio`` with the model ``key``; ``progress`` may raise Cancelled between windows."""
+               options: Options | None = None, stage: Callable[[str], Progress] | None = None) -> Transcript:
+    """Transcribe ``audio`` with the model ``key``; ``progress`` may raise Cancelled between windows.
+    ``stage``: the progress of each stage by name ("passes", "timing"; see :mod:`.costs`), else ``progress``."""
     progress, options = progress or no_progress, options or Options()
+    stage = stage or (lambda name: progress)
+    passes = stage("passes")
     spec = get(key)
     notes = []
     with cache.use(key) as model:
-        cuts = plan_cuts(audio, spec.window_seconds(cache.settings, model), progress)
+        cuts = plan_cuts(audio, spec.window_seconds(cache.settings, model), passes)
         with _vocabulary(spec, model, options, cache.settings.vocabulary_weight, notes):
             heard = []
             for stretch in spec.transcribe(model, audio, cuts.windows, cache.settings,
-                                           lambda fraction, note: progress(fraction, f"{spec.label}: {note}")):
+                                           lambda fraction, note: passes(fraction, f"{spec.label}: {note}")):
                 heard.append(stretch)
                 show_partial(transcript_of(heard, 0.0).text)
     transcript = transcript_of(heard, len(audio) / SAMPLE_RATE)
@@ -64,7 +68,7 @@ def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progres
     transcript.skipped = [Skipped(round(start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3), cuts.why)
                           for start, end in cuts.skipped]
     if spec.word_timings_from and transcript.segments:
-        notes.append(_word_timings(cache, spec, audio, cuts.windows, transcript, options, progress))
+        notes.append(_word_timings(cache, spec, audio, cuts.windows, transcript, options, stage("timing")))
     transcript.notes = notes + transcript.notes
     return transcript
 
