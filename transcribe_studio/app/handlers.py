@@ -637,6 +637,7 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
                    app_kwargs={"middleware": guard.middleware(access, app.studio_histories)
                                                + [Middleware(cancels.CancelRecorder), Middleware(calls.ApiCalls),
                                                   Middleware(uploads.UploadLimits, max_bytes=_upload_bytes(settings))]})
+    options.update(head=layout.HEAD)  # the page's style and keyboard fixes (see layout)
     try:
         served = app.launch(**{**options, **kwargs})
     except OSError as exc:

@@ -7,6 +7,7 @@ formats, the texts) comes in as arguments, so nothing here names a model.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import gradio as gr
@@ -18,6 +19,15 @@ from .views import FILE_HEADERS, HISTORY_HEADERS, PLAYER_ID, SEGMENT_HEADERS, SE
 
 TITLE = "NeMo Transcription Studio"
 RECORDING_LABEL = "Recording"
+FILES_ID, MESSAGE_ID, HISTORY_ID, RUN_ID = "media-files", "job-message", "history-table", "transcribe-button"
+TRANSCRIPT_ID = "transcript"
+# What Gradio's components cannot be told through their options: colours that meet WCAG AA contrast, times that
+# never wrap mid-number, a History readable on a narrow window (page.css); names for screen readers and keyboard
+# use (page.js). Both go into the page's <head> through ``launch`` (Gradio 6 takes it there): a stylesheet given as
+# Gradio's ``css`` has the rules inside its media queries confined to the page's content, not the page's frame.
+_HERE = Path(__file__).parent
+HEAD = (f"<style>\n{(_HERE / 'page.css').read_text(encoding='utf-8')}</style>\n"
+        f"<script>\n{(_HERE / 'page.js').read_text(encoding='utf-8')}</script>")
 SEGMENTS_LABEL = "Segments (click a row to play from there; edit a text, then Save edits)"
 FILES_LABEL = "Files (click a row to open it)"
 # Gradio's Audio has no seek (and its waveform keeps its own clock): the player is a plain <audio> element
@@ -124,39 +134,48 @@ def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], def
 
 
 def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: str, texts: OptionTexts) -> None:
-    with gr.Row():
-        with gr.Column(scale=1):
-            gr.Markdown(QUICK_HOW_TO)
-            page.media = gr.File(label="Audio or video files", file_count="multiple",
-                                 file_types=["audio", "video"], type="filepath")
-            page.recording = gr.Audio(sources=["microphone"], type="filepath", label="Or record")
+    # Everything a first job needs, in the order a person goes, fits the first screen down to a 420-pixel window:
+    # the how-to across the page, a low drop zone, the microphone folded away, Transcribe under model and options.
+    gr.Markdown(QUICK_HOW_TO)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            page.media = gr.File(label="Audio or video files", file_count="multiple", file_types=["audio", "video"],
+                                 type="filepath", height=150, elem_id=FILES_ID)
+            with gr.Accordion("Or record from the microphone", open=False):
+                page.recording = gr.Audio(sources=["microphone"], type="filepath", label="Recording")
             # Choices are relabelled at page load with what cannot load now (see Handlers.model_choices).
             page.model = gr.Radio(models, value=default_model, label="Model (English speech)")
             _options(page, texts)
             with gr.Row():
-                page.run = gr.Button("Transcribe", variant="primary")
+                page.run = gr.Button("Transcribe", variant="primary", elem_id=RUN_ID)
                 page.stop = gr.Button("Cancel", variant="secondary", size="sm")  # quiet: most of the time nothing runs
-            page.message = gr.Markdown()
+            page.message = gr.Markdown(elem_id=MESSAGE_ID)
             page.status = gr.Markdown()  # filled at page load: the page need not wait for torch
         with gr.Column(scale=2):
-            page.text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False)
-            page.player = gr.HTML(label=RECORDING_LABEL, show_label=True, padding=False)
-            # Only the text column is editable: times and speakers come from the model (speakers are renamed below).
-            page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=SEGMENTS_LABEL, interactive=True,
-                                         static_columns=[0, 1, 3], wrap=True, row_limits=None, elem_id=SEGMENTS_ID,
-                                         column_widths=["17%", "17%", "66%"])
-            page.seek = gr.Number(visible=False)
-            with gr.Row():
-                page.save_edits = gr.Button("Save edits", size="sm")
-                page.speaker_names = gr.Textbox(show_label=False, placeholder="Speaker 1 = Dana, Speaker 2 = Lee",
-                                                max_lines=1, scale=3, container=False)
-                page.rename = gr.Button("Rename speakers", size="sm")
-            page.edit_note = gr.Markdown()
-            page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
-            page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True)
-            with gr.Row():
-                page.download_all = gr.Button("Download all (one zip)", size="sm")
-                page.zip_file = gr.File(label="All files", interactive=False, visible=False)
+            _transcript(page)
+
+
+def _transcript(page: Page) -> None:
+    page.text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False, elem_id=TRANSCRIPT_ID)
+    page.player = gr.HTML(label=RECORDING_LABEL, show_label=True, padding=False)
+    # Only the text column is editable: times and speakers come from the model (speakers are renamed below).
+    # The times' columns are as wide as the longest time ("1:00:01.280"), page.css keeps each on one line.
+    page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=SEGMENTS_LABEL, interactive=True,
+                                 static_columns=[0, 1, 3], wrap=True, row_limits=None, elem_id=SEGMENTS_ID,
+                                 column_widths=["115px", "115px", "30%"])
+    page.seek = gr.Number(visible=False)
+    with gr.Row():
+        page.save_edits = gr.Button("Save edits", size="sm")
+        page.speaker_names = gr.Textbox(label="Speaker names", show_label=False,
+                                        placeholder="Speaker 1 = Dana, Speaker 2 = Lee", max_lines=1, scale=3,
+                                        container=False)
+        page.rename = gr.Button("Rename speakers", size="sm")
+    page.edit_note = gr.Markdown()
+    page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+    page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True)
+    with gr.Row():
+        page.download_all = gr.Button("Download all (one zip)", size="sm")
+        page.zip_file = gr.File(label="All files", interactive=False, visible=False)
 
 
 def _options(page: Page, texts: OptionTexts) -> None:
@@ -186,9 +205,11 @@ def _history_tab(page: Page) -> None:
     page.history_search = gr.Textbox(label="Search file names and text", placeholder="budget, interview.mp3...",
                                      max_lines=1)
     # Filled at page load with the entries' ids beside it (history_ids), so a click finds its entry.
-    page.history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, wrap=True,
+    # Fixed widths that page.css keeps on a narrow window (the table then scrolls sideways), never a column one
+    # letter wide.
+    page.history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, wrap=True, elem_id=HISTORY_ID,
                                 label="Finished transcriptions (newest first; click a row to select it)",
-                                column_widths=["17%", "17%", "14%", "9%", "9%", "34%"])
+                                column_widths=["140px", "150px", "140px", "115px", "85px", "250px"])
     page.history_ids = gr.State([])
     page.picked = gr.State("")
     page.picked_label = gr.Markdown("*Nothing selected: click a row.*")
@@ -203,7 +224,7 @@ def _history_tab(page: Page) -> None:
 def _models_tab(page: Page, models: list[tuple[str, str]], model_rows: Callable[[], list],
                 idle_minutes: float) -> None:
     page.models_table = gr.Dataframe(headers=model_table.HEADERS, value=model_rows, interactive=False, wrap=True,
-                                     column_widths=model_table.COLUMN_WIDTHS)
+                                     column_widths=model_table.COLUMN_WIDTHS, label="Models", show_label=False)
     page.model_buttons = []
     for name, key in models:
         with gr.Row():

@@ -82,7 +82,15 @@ class View:
         recording."""
         if not self.entry:
             return {}
-        return {"entry": self.entry, "audio": self.audio, "segments": self.times, "words": self.words}
+        return {"entry": self.entry, "audio": self.audio, "segments": self.times, "words": self.words,
+                "name": self.name}
+
+    @property
+    def name(self) -> str | None:
+        """What the recording is called, for the player's name: the stem its outputs share (its JSON is always
+        kept; the shortest path, not the ``.original.json`` of an edited one)."""
+        kept = sorted((Path(p) for p in self.downloads if p.endswith(".json")), key=lambda p: len(p.name))
+        return kept[0].stem if kept else None
 
     @property
     def headers(self) -> list[str]:
@@ -125,19 +133,33 @@ _FOLLOW_JS = ("const t = this.currentTime, starts = JSON.parse(this.dataset.star
               f"if (words[word]) words[word].style.background = '{HIGHLIGHT}'; this.dataset.word = word; }}")
 
 
-# A click on a word of the read-along plays the recording from that word.
-_PLAY_WORD_JS = (f"const t = event.target.dataset.t; if (t !== undefined) {{"
+# A click on a word of the read-along plays the recording from that word; the word clicked is the one the
+# keyboard comes back to (a roving tab stop: the words are one stop in the page's tab order, not thousands).
+_PLAY_WORD_JS = (f"const word = event.target, t = word.dataset.t; if (t !== undefined) {{"
+                 "this.querySelectorAll('[tabindex]').forEach(w => { if (w !== word) w.removeAttribute('tabindex'); });"
+                 "word.tabIndex = 0;"
                  f"const player = document.getElementById('{PLAYER_ID}'); player.currentTime = +t; player.play(); }}")
+# Enter or Space plays from the focused word; the arrow keys, Home and End move between the words.
+_WORD_KEYS_JS = ("const words = [...this.querySelectorAll('span')], i = words.indexOf(event.target);"
+                 "if (i < 0) return; if (event.key === 'Enter' || event.key === ' ') {"
+                 "event.preventDefault(); event.target.click(); return; }"
+                 "const j = {ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: words.length - 1}[event.key];"
+                 "if (j === undefined || !words[j]) return; event.preventDefault();"
+                 "words[i].removeAttribute('tabindex'); words[j].tabIndex = 0; words[j].focus();")
+READ_ALONG_HINT = "Click a word, or Tab to the words and press Enter, to play from there (arrows move between words):"
 
 
 def _read_along(words) -> str:
-    """The transcript's words under the player, each a click away from being heard."""
+    """The transcript's words under the player, each a click or a key away from being heard."""
     if not words:
         return ""
-    spans = " ".join(f'<span data-t="{start:.3f}">{html.escape(text)}</span>' for start, text in words)
-    return (f'<p style="margin: 0.5em 0 0.2em"><small>Click a word to play from there:</small></p>'
-            f'<div id="{READ_ALONG_ID}" onclick="{html.escape(_PLAY_WORD_JS)}" '
-            f'style="max-height: 10em; overflow-y: auto; cursor: pointer; line-height: 1.6">{spans}</div>')
+    first = ' tabindex="0"'  # the words' one tab stop, until a click or an arrow key moves it
+    spans = " ".join(f'<span role="button"{first if i == 0 else ""} data-t="{start:.3f}">{html.escape(text)}</span>'
+                     for i, (start, text) in enumerate(words))
+    return (f'<p id="{READ_ALONG_ID}-hint" style="margin: 0.5em 0 0.2em"><small>{READ_ALONG_HINT}</small></p>'
+            f'<div id="{READ_ALONG_ID}" role="group" aria-labelledby="{READ_ALONG_ID}-hint" '
+            f'onclick="{html.escape(_PLAY_WORD_JS)}" onkeydown="{html.escape(_WORD_KEYS_JS)}" '
+            f'style="max-height: 10em; overflow-y: auto; line-height: 1.6">{spans}</div>')
 
 
 def player_html(state: dict) -> str:
@@ -152,7 +174,9 @@ def player_html(state: dict) -> str:
                 "--keep-audio-mb sets (200 MB unless changed; 0 keeps none).</em></p>")
     starts = html.escape(json.dumps([round(start, 3) for start, _ in state.get("segments") or []]))
     source = html.escape(f"gradio_api/file={urllib.parse.quote(audio)}")
+    name = html.escape(f"Recording of {state['name']}" if state.get("name") else "Recording", quote=True)
     return (f'<audio id="{PLAYER_ID}" controls preload="metadata" style="width: 100%" src="{source}" '
+            f'aria-label="{name}" '
             f'data-starts="{starts}" ontimeupdate="{html.escape(_FOLLOW_JS)}"></audio>'
             + _read_along(state.get("words")))
 
