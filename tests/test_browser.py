@@ -184,12 +184,12 @@ def hold_the_second_file(monkeypatch):
     calls = []
     real = engine.transcribe
 
-    def held_at_the_second_file(cache, model_name, audio, progress=None, options=None):
+    def held_at_the_second_file(cache, model_name, audio, *args, **kwargs):
         calls.append(len(audio))
         if len(calls) == 2:
             second_started.set()
             release.wait(timeout=TIMEOUT_MS / 1000)  # until Cancel was pressed
-        return real(cache, model_name, audio, progress, options)
+        return real(cache, model_name, audio, *args, **kwargs)
 
     monkeypatch.setattr(engine, "transcribe", held_at_the_second_file)
     return second_started, release, calls, real

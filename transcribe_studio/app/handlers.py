@@ -159,23 +159,26 @@ class Handlers:
             except StudioError as error:  # a names and terms list that cannot be used, no diarizer file
                 yield *_shown(api.Transcription(message=error_markdown(error), status=status_markdown(self.cache))), {}
                 return
-            files = self._not_already_running(owner, files)
+            session = getattr(request, "session_hash", None)
+            files = self._not_already_running(owner, session, model, files)
             if not files and not recording:
                 yield *[gr.skip()] * 5, ALREADY_RUNNING, *[gr.skip()] * 3
                 return
             recording = _dated_recording(recording)
             job = self.jobs.submit(owner, _names(files, recording), model, functools.partial(
                 api.transcribe_steps, self.cache, self.store(request), files, recording, model, formats, options=options))
-            job.sources = set(files or [])
+            job.sources, job.session = set(files or []), session
         elif (job := self.jobs.current(owner)) is None:
             yield *_shown(api.transcribe(self.cache, self.store(request), files, recording, model, formats)), {}
             return
         yield from self._watch(job)
 
-    def _not_already_running(self, owner: str | None, files) -> list:
-        """``files`` less those a job of the owner's is working on or waiting to: a press while a job runs
-        sends the whole list again (a drop only adds to it), and each file should run once."""
-        busy = {path for job in self.jobs.active(owner) for path in job.sources}
+    def _not_already_running(self, owner: str | None, session: str | None, model: str, files) -> list:
+        """``files`` less those a job from the same page, with the same model, is working on or waiting to: a
+        press while a job runs sends the page's whole list again (a drop only adds to it), and each file should
+        run once. Another page, or another model, asks for them again on purpose."""
+        busy = {path for job in self.jobs.active(owner) if job.session == session and job.model == model
+                for path in job.sources}
         return [f for f in files or [] if f not in busy]
 
     def attach(self, request: gr.Request = None):

@@ -72,6 +72,7 @@ class Job:
     def __init__(self, job_id: str, owner: str | None, files: list[str], model: str, work: Work):
         self.id, self.owner, self.files, self.model = job_id, owner, files, model
         self.sources: set[str] = set()   # the uploaded paths it works on, so a second press does not repeat them
+        self.session: str | None = None  # the page session that asked for it
         self.state = JobState.QUEUED
         self.result: Any = None          # the work's latest result (after each file)
         self.results: list[Any] = []     # every result, in order
