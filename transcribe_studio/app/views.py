@@ -242,7 +242,7 @@ def _outcome(result) -> str:
     if not result.ok:
         return f"{result.error.title}: {result.error.message}"
     if not result.transcript.text:
-        return f"no speech recognised in {result.transcript.duration:.1f} s of audio"
+        return f"no speech recognised in {duration_text(result.transcript.duration)} of audio"
     return f"{clock(result.transcript.duration)} of audio in {result.seconds:.1f} s"
 
 
