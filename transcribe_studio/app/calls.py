@@ -64,9 +64,13 @@ def _endpoint(scope, api_name: str | None, fn_index):
         fns = scope["app"].get_blocks().fns
     except (KeyError, AttributeError):
         return None
+    # The page posts its unqueued events to /run/predict with their index: as in Gradio's own lookup, an index
+    # wins over the name in the path ("predict" names no endpoint).
+    if isinstance(fn_index, int):
+        return fns.get(fn_index)
     if api_name is not None:
         return next((fn for fn in fns.values() if fn.api_name == api_name), None)
-    return fns.get(fn_index) if isinstance(fn_index, int) else None
+    return None
 
 
 def _filled(fn, data: list) -> tuple[list, str | None]:
