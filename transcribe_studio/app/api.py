@@ -40,7 +40,7 @@ from typing import Callable, Iterable, Iterator
 
 from .. import assistant
 from ..classify import report
-from ..errors import Cancelled, EditError, ModelFileError, StudioError
+from ..errors import Cancelled, ModelFileError, RenameError, StudioError
 from ..models import DEFAULT_MODEL, ModelCache, vocabulary
 from ..models.spec import diarizers, label
 from ..outputs.history import HistoryStore
@@ -258,13 +258,11 @@ def rename_speakers(store: HistoryStore, entry_id: str | None, names: str | None
     rewrite its exports: (the entry as now shown, a message)."""
     def rename():
         if names is not None and not isinstance(names, str):
-            raise EditError("The speaker names must be text, such as \"Speaker 1 = Dana\".")
+            raise RenameError("The speaker names must be text, such as \"Speaker 1 = Dana\".")
         try:
             store.rename_speakers(entry_id, parse_speaker_names(names))
         except ValueError as exc:
-            raise EditError(f"The speakers could not be renamed: {exc}",
-                            next_steps="Write each as \"Speaker 1 = Dana\", separated by commas, using the "
-                                       "speaker labels shown in the segments table.") from None
+            raise RenameError(str(exc)) from None
     return _entry_change(store, entry_id, rename, "Speakers renamed", "renaming the speakers")
 
 

@@ -105,7 +105,7 @@ def transcript_view(transcript, downloads=(), entry: str | None = None, audio: s
     return View(text=get_writer("txt").render(transcript, {}).strip() if speakers else transcript.text,
                 segments=rows, downloads=[str(p) for p in downloads], entry=entry, audio=audio,
                 times=[(s.start, s.end) for s in transcript.segments],
-                speakers=sorted({s.speaker for s in transcript.segments if s.speaker}, key=_speaker_order),
+                speakers=transcript.speaker_labels,
                 words=[(w.start, w.text) for w in transcript.words])
 
 
@@ -155,11 +155,6 @@ def player_html(state: dict) -> str:
     return (f'<audio id="{PLAYER_ID}" controls preload="metadata" style="width: 100%" src="{source}" '
             f'data-starts="{starts}" ontimeupdate="{html.escape(_FOLLOW_JS)}"></audio>'
             + _read_along(state.get("words")))
-
-
-def _speaker_order(label: str) -> tuple:
-    number = label.rpartition(" ")[2]
-    return (0, int(number), label) if number.isdigit() else (1, 0, label)
 
 
 def segment_texts(rows) -> list[str]:
