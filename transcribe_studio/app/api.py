@@ -293,18 +293,22 @@ def download_all(store: HistoryStore, entry_ids: list[str | None]) -> tuple[str 
 
 def load_model(cache: ModelCache, key: str) -> tuple[list[list[str]], str, str]:
     """Load the model ``key`` now: (the Models table's rows, a note, status markdown)."""
-    return _model_action(cache.load, "{} is loaded.", cache, key)
+    def load() -> str:
+        cache.load(key)
+        return "{} is loaded."
+    return _model_action(load, cache, key)
 
 
 def unload_model(cache: ModelCache, key: str) -> tuple[list[list[str]], str, str]:
     """Unload the model ``key``, freeing its memory: (the Models table's rows, a note, status markdown)."""
-    return _model_action(cache.unload, "{} was unloaded; its memory is free.", cache, key)
+    return _model_action(lambda: "{} was unloaded; its memory is free." if cache.unload(key)
+                         else "{} was not loaded: there was nothing to unload.", cache, key)
 
 
-def _model_action(action: Callable[[str], None], done: str, cache: ModelCache, key: str):
+def _model_action(action: Callable[[], str], cache: ModelCache, key: str):
+    """Run ``action``, which returns the note to show ("{}" is the model's name), or its error's message."""
     try:
-        action(key)
-        note = done.format(label(key))
+        note = action().format(label(key))
     except StudioError as error:
         note = error_markdown(error)
     return model_table.rows(cache), note, status_markdown(cache)
