@@ -560,7 +560,7 @@ def launch(app: gr.Blocks, settings: Settings, port: int, access: Access | None 
     app.studio_cache.watch_idle()
     options = dict(server_name=access.host, server_port=port, share=access.share, auth=access.credentials or None,
                    show_error=False, allowed_paths=[str(root) for root in app.studio_histories.roots()], footer_links=["gradio", "settings"],
-                   run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000),
+                   run_history=False, quiet=True, max_file_size=int(settings.max_file_mb * 1_000_000), css=layout.CSS,
                    app_kwargs={"middleware": guard.middleware(access, app.studio_histories)
                                                + [Middleware(cancels.CancelRecorder), Middleware(calls.ApiCalls),
                                                   Middleware(uploads.UploadLimits, max_bytes=_upload_bytes(settings))]})

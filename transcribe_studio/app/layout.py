@@ -28,6 +28,10 @@ SEEK_JS = f"""(start) => {{
     return start;
 }}"""
 LOAD, UNLOAD = "load", "unload"
+# Gradio's File list draws a "Remove this file" cross on each of several files, even when not interactive: on a
+# list of downloads it would only drop the link from the page, so it is not drawn (nor reachable by keyboard).
+READ_ONLY_FILES = "read-only-files"
+CSS = f".{READ_ONLY_FILES} .label-clear-button {{ display: none !important; }}"
 FORMAT_LABELS = {"md": "Markdown", "docx": "DOCX (Word)"}  # the others: their extension in capitals
 
 
@@ -141,10 +145,11 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
         with gr.Column(scale=2):
             page.text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False)
             page.player = gr.HTML(label=RECORDING_LABEL, show_label=True, padding=False)
-            # Only the text column is editable: times and speakers come from the model (speakers are renamed below).
+            # Only the text column is editable: times and speakers come from the model (speakers are renamed below),
+            # and so do the rows: a "fixed" row count (Gradio 6 has no other way to say it) offers no "Add row".
             page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=SEGMENTS_LABEL, interactive=True,
-                                         static_columns=[0, 1, 3], wrap=True, row_limits=None, elem_id=SEGMENTS_ID,
-                                         column_widths=["17%", "17%", "66%"])
+                                         static_columns=[0, 1, 3], wrap=True, row_count=(0, "fixed"),
+                                         elem_id=SEGMENTS_ID, column_widths=["17%", "17%", "66%"])
             page.seek = gr.Number(visible=False)
             with gr.Row():
                 page.save_edits = gr.Button("Save edits", size="sm")
@@ -152,11 +157,13 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
                                                 max_lines=1, scale=3, container=False)
                 page.rename = gr.Button("Rename speakers", size="sm")
             page.edit_note = gr.Markdown()
-            page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+            page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False,
+                                     elem_classes=[READ_ONLY_FILES])
             page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True)
             with gr.Row():
                 page.download_all = gr.Button("Download all (one zip)", size="sm")
-                page.zip_file = gr.File(label="All files", interactive=False, visible=False)
+                page.zip_file = gr.File(label="All files", interactive=False, visible=False,
+                                        elem_classes=[READ_ONLY_FILES])
 
 
 def _options(page: Page, texts: OptionTexts) -> None:
