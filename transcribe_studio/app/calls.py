@@ -13,6 +13,7 @@ import inspect
 import json
 import re
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 MAX_CALL_BYTES = 16 * 1024 * 1024  # a call carries text and file references, never the files themselves
@@ -30,7 +31,8 @@ class ApiCalls:
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
         named = _NAMED.match(path)
-        if scope["type"] != "http" or scope.get("method") != "POST" or not (named or path.rstrip("/") == _JOIN):
+        if (scope["type"] != "http" or scope.get("method") != "POST" or not (named or path.rstrip("/") == _JOIN)
+                or not _logged_in(scope)):  # Gradio answers 401: no endpoint's inputs are told to a stranger
             await self.app(scope, receive, send)
             return
         body, complete = await _read(receive)
@@ -56,6 +58,19 @@ class ApiCalls:
             body = json.dumps({**call, "data": data}).encode()
             scope = _with_length(scope, body)
         await self.app(scope, _replaying(body, receive), send)
+
+
+def _logged_in(scope) -> bool:
+    """Whether the caller may call at all: no login is asked for, or its login cookie is Gradio's own. A custom
+    ``auth_dependency`` is left to Gradio (False)."""
+    app = scope.get("app")
+    if getattr(app, "auth_dependency", None) is not None:
+        return False
+    if not getattr(app, "auth", None):
+        return True
+    cookies, cookie_id = Request(scope).cookies, getattr(app, "cookie_id", "")
+    token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+    return getattr(app, "tokens", {}).get(token) is not None
 
 
 def _endpoint(scope, api_name: str | None, fn_index):
