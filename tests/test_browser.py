@@ -247,7 +247,7 @@ def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_p
     page.get_by_role("tab", name="History").click()
     table = page.get_by_role("grid", name=re.compile("^Finished transcriptions"))
     body_text(table, "talk.wav").wait_for()
-    assert [row[:2] for row in grid_rows(table)] == [[entry.created.astimezone().strftime("%Y-%m-%d %H:%M"),
+    assert [row[:2] for row in grid_rows(table)] == [[entry.created.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
                                                       "talk.wav"]]  # local time; no internal id on screen
     assert entry.id not in page.locator("body").inner_text()
 

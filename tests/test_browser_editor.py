@@ -152,6 +152,8 @@ def test_speakers_are_shown_and_renamed_and_an_entry_without_audio_says_so(page,
     typed(names, "Speaker 9 = Nobody")
     page.get_by_role("button", name="Rename speakers", exact=True).click()
     wait_for_text(page, "The speakers could not be renamed")
+    wait_for_text(page, 'This transcript has no speaker "Speaker 9", so nothing was renamed. Its speakers are '
+                        "Speaker 1, Speaker 2.")
     typed(names, "Speaker 2 = Dana")
     page.get_by_role("button", name="Rename speakers", exact=True).click()
     wait_for_text(page, "Speakers renamed")

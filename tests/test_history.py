@@ -458,6 +458,7 @@ def test_a_file_name_is_shown_as_typed_in_the_selected_label_never_as_markdown()
     from transcribe_studio.app.handlers import Handlers
 
     name = "**big** [link](http://x.example) _x_.wav"
-    entry_id, label, _ = Handlers.pick_history(["e1"], [["2026-12-06 10:00", name]], SimpleNamespace(index=[0, 1]))
-    assert entry_id == "e1"
-    assert label == "Selected: **\\*\\*big\\*\\* \\[link\\](http://x.example) \\_x\\_.wav** (2026-12-06 10:00)"
+    entry_id, label, note, _ = Handlers.pick_history(["e1"], [["2026-12-06 10:00:00", name]],
+                                                     SimpleNamespace(index=[0, 1]))
+    assert entry_id == "e1" and note == ""  # a question about another entry's deletion is cleared
+    assert label == "Selected: **\\*\\*big\\*\\* \\[link\\](http://x.example) \\_x\\_.wav** (2026-12-06 10:00:00)"

@@ -18,6 +18,7 @@ from transcribe_studio.models import (
     hub_cache,
 )
 from transcribe_studio.models.nemo_asr import check_nemo_file
+from transcribe_studio.models.spec import label
 from transcribe_studio.settings import Settings
 from transcribe_studio.transcription import engine
 
@@ -104,6 +105,24 @@ def test_unload_frees_the_model_and_the_next_request_loads_again(settings):
     cache.unload(PARAKEET)
     assert not cache.is_loaded(PARAKEET) and cache.status(PARAKEET).state is ModelState.NOT_LOADED
     assert loaded(cache, PARAKEET) is not first and cache.load_count[PARAKEET] == 2
+
+
+def test_the_models_tab_says_a_model_that_was_not_loaded_had_nothing_to_unload(serve_studio, studio_settings):
+    """Through the served app, as the Models tab's buttons call it."""
+    from gradio_client import Client
+
+    cache = ModelCache(studio_settings)
+    _, url = serve_studio(studio_settings, cache)
+    client = Client(url, verbose=False)
+    _, note, _ = client.predict(api_name="/unload_model_parakeet")
+    assert note == f"{label(PARAKEET)} was not loaded: there was nothing to unload.", note
+    _, note, _ = client.predict(api_name="/load_model_parakeet")
+    assert note == f"{label(PARAKEET)} is loaded." and cache.is_loaded(PARAKEET)
+    rows, note, _ = client.predict(api_name="/unload_model_parakeet")
+    assert note == f"{label(PARAKEET)} was unloaded; its memory is free." and not cache.is_loaded(PARAKEET)
+    assert {row[0]: row[3] for row in rows["data"]}[label(PARAKEET)] == "not loaded"
+    _, note, _ = client.predict(api_name="/unload_model_parakeet")
+    assert "was not loaded" in note
 
 
 # --- Canary -----------------------------------------------------------------

@@ -3,14 +3,17 @@ export, and the CLI's --speakers (labelled when it can, unlabelled with a note w
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.conftest import loaded, tone
 from tests.media import speechlike
+from tests.test_app import served_app  # noqa: F401 - a fixture
 from tests.test_cli import cli_env, run_cli
 from tests.tiny_models import build_tiny_diarizer
 from transcribe_studio.models import ModelCache, ModelState, diarizers, transcribers
@@ -186,8 +189,46 @@ def test_two_speakers_cannot_share_a_name():
     transcript = assign_speakers(two_speaker_transcript(), TURNS)
     with pytest.raises(ValueError, match="share"):
         transcript.rename_speakers({"Speaker 1": "Sam", "Speaker 2": "Sam"})
-    with pytest.raises(ValueError, match="no 'Speaker 7'"):
+    with pytest.raises(ValueError, match='no speaker "Speaker 7"'):
         transcript.rename_speakers({"Speaker 7": "Sam"})
+
+
+def test_a_speaker_is_renamed_by_its_label_or_its_name_now_in_any_case():
+    transcript = assign_speakers(two_speaker_transcript(), TURNS)
+    transcript.rename_speakers({"speaker 2": "Dana"})
+    transcript.rename_speakers({"DANA": "Lee", "Speaker 1": "Sam"})
+    assert transcript.speaker_names == {"Speaker 2": "Lee", "Speaker 1": "Sam"}
+    transcript.rename_speakers({"lee": ""})  # an empty name gives the label back
+    assert transcript.speaker_names == {"Speaker 1": "Sam"}
+
+
+def test_unknown_speakers_are_each_named_with_the_speakers_there_are_and_nothing_changes():
+    transcript = assign_speakers(two_speaker_transcript(), TURNS)
+    transcript.rename_speakers({"Speaker 2": "Dana"})
+    with pytest.raises(ValueError) as refused:
+        transcript.rename_speakers({"Speaker 1": "Sam", "Speaker 9": "Kim", "Bob": "Rob"})
+    assert str(refused.value) == ('This transcript has no speakers "Speaker 9", "Bob", so nothing was renamed. '
+                                  '"Speaker 1" was fine. Its speakers are Speaker 1, Speaker 2 (now Dana).')
+    assert transcript.speaker_names == {"Speaker 2": "Dana"}
+
+
+def test_a_refused_rename_through_the_app_says_it_is_a_rename_and_which_speakers_there_are(served_app):  # noqa: F811
+    """Called as the page calls it: the message is about renaming (not "the edit could not be saved"), names the
+    unknown label, says the others were fine and lists the speakers; no file of the entry changes."""
+    from gradio_client import Client
+
+    app, url = served_app
+    entry_id, folder = add_speaker_entry(app.studio_history)
+    before = file_hashes(folder)
+    client = Client(url, verbose=False)
+    _, _, message = client.predict(entry_id, "Speaker 1 = Sam, Speaker 3 = Kim", api_name="/rename_speakers")
+    assert message.startswith("**The speakers could not be renamed.** This transcript has no speaker "
+                              '"Speaker 3", so nothing was renamed. "Speaker 1" was fine. Its speakers are '
+                              "Speaker 1, Speaker 2."), message
+    assert "edit could not be saved" not in message and "What to do" in message
+    assert file_hashes(folder) == before
+    _, _, message = client.predict(entry_id, "Speaker 1 = Sam", api_name="/rename_speakers")
+    assert message.startswith("Speakers renamed") and file_hashes(folder) != before
 
 
 # --- the command line ------------------------------------------------------------------
@@ -242,16 +283,21 @@ def test_a_failed_diarizer_load_shows_in_the_models_tab(settings, tmp_path):
 def test_a_refused_rename_changes_no_file_of_the_entry(tmp_path):
     """A name one format cannot hold (a control character in a Word document) is refused before anything is
     written: every file of the entry keeps its bytes."""
-    import hashlib
-
     store = HistoryStore(tmp_path / "history")
-    folder = store.open_entry("talk.wav")
-    write_outputs(assign_speakers(two_speaker_transcript(), TURNS), "talk.wav", folder, FORMATS)
-    entry_id = store.finish(folder)
-
-    def hashes():
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-    before = hashes()
+    entry_id, folder = add_speaker_entry(store)
+    before = file_hashes(folder)
     with pytest.raises(Exception):  # noqa: B017 - refused by whichever writer cannot hold it
         store.rename_speakers(entry_id, {"Speaker 1": "Dana\u0001X"})
-    assert hashes() == before
+    assert file_hashes(folder) == before
+
+
+def add_speaker_entry(store: HistoryStore) -> tuple[str, Path]:
+    """A History entry of the two-speaker transcript in every format: (its id, its folder)."""
+    folder = store.open_entry("talk.wav")
+    write_outputs(assign_speakers(two_speaker_transcript(), TURNS), "talk.wav", folder, FORMATS)
+    return store.finish(folder), folder
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """Each file of the folder's SHA-256, by name."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}

@@ -235,6 +235,13 @@ class EditError(StudioError):
     default_next_steps = "Reload the entry from History and make the edit again."
 
 
+class RenameError(EditError):
+    kind = "rename"
+    title = "The speakers could not be renamed"
+    default_next_steps = ("Write each as \"Speaker 1 = Dana\", separated by commas, naming a speaker by its label or "
+                          "its name shown in the segments table, then press Rename speakers again.")
+
+
 class EmptyTranscriptError(StudioError):
     kind = "empty_transcript"
     title = "No transcript to work from"

@@ -40,7 +40,7 @@ from typing import Callable, Iterable, Iterator
 
 from .. import assistant
 from ..classify import report
-from ..errors import Cancelled, EditError, ModelFileError, StudioError
+from ..errors import Cancelled, ModelFileError, RenameError, StudioError
 from ..media.decode import probe_seconds
 from ..models import DEFAULT_MODEL, ModelCache, vocabulary
 from ..models.spec import diarizers, label
@@ -270,13 +270,11 @@ def rename_speakers(store: HistoryStore, entry_id: str | None, names: str | None
     rewrite its exports: (the entry as now shown, a message)."""
     def rename():
         if names is not None and not isinstance(names, str):
-            raise EditError("The speaker names must be text, such as \"Speaker 1 = Dana\".")
+            raise RenameError("The speaker names must be text, such as \"Speaker 1 = Dana\".")
         try:
             store.rename_speakers(entry_id, parse_speaker_names(names))
         except ValueError as exc:
-            raise EditError(f"The speakers could not be renamed: {exc}",
-                            next_steps="Write each as \"Speaker 1 = Dana\", separated by commas, using the "
-                                       "speaker labels shown in the segments table.") from None
+            raise RenameError(str(exc)) from None
     return _entry_change(store, entry_id, rename, "Speakers renamed", "renaming the speakers")
 
 
@@ -307,18 +305,22 @@ def download_all(store: HistoryStore, entry_ids: list[str | None]) -> tuple[str 
 
 def load_model(cache: ModelCache, key: str) -> tuple[list[list[str]], str, str]:
     """Load the model ``key`` now: (the Models table's rows, a note, status markdown)."""
-    return _model_action(cache.load, "{} is loaded.", cache, key)
+    def load() -> str:
+        cache.load(key)
+        return "{} is loaded."
+    return _model_action(load, cache, key)
 
 
 def unload_model(cache: ModelCache, key: str) -> tuple[list[list[str]], str, str]:
     """Unload the model ``key``, freeing its memory: (the Models table's rows, a note, status markdown)."""
-    return _model_action(cache.unload, "{} was unloaded; its memory is free.", cache, key)
+    return _model_action(lambda: "{} was unloaded; its memory is free." if cache.unload(key)
+                         else "{} was not loaded: there was nothing to unload.", cache, key)
 
 
-def _model_action(action: Callable[[str], None], done: str, cache: ModelCache, key: str):
+def _model_action(action: Callable[[], str], cache: ModelCache, key: str):
+    """Run ``action``, which returns the note to show ("{}" is the model's name), or its error's message."""
     try:
-        action(key)
-        note = done.format(label(key))
+        note = action().format(label(key))
     except StudioError as error:
         note = error_markdown(error)
     return model_table.rows(cache), note, status_markdown(cache)

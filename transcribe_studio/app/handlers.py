@@ -381,13 +381,14 @@ class Handlers:
 
     @staticmethod
     def pick_history(ids, rows, event: gr.SelectData):
-        """The clicked row's entry id, what the page says about it, and Delete's confirmation hidden."""
+        """The clicked row's entry id, what the page says about it, and Delete's question and confirmation
+        cleared: a Confirm delete asked about another entry must not linger over this one."""
         row = _row(event)
         data = rows.values.tolist() if hasattr(rows, "values") else rows
         if not ids or row is None or not 0 <= row < len(ids) or not data or row >= len(data):
-            return "", NOTHING_PICKED, gr.Button(visible=False)
+            return "", NOTHING_PICKED, "", gr.Button(visible=False)
         created, source = data[row][0], data[row][1]
-        return ids[row], f"Selected: **{markdown_escaped(str(source))}** ({created})", gr.Button(visible=False)
+        return ids[row], f"Selected: **{markdown_escaped(str(source))}** ({created})", "", gr.Button(visible=False)
 
     def open_history(self, entry_id, request: gr.Request = None):
         if not entry_id:
@@ -586,7 +587,7 @@ def _wire_history(page: layout.Page, h: Handlers) -> None:
     page.history_search.change(h.history_page, inputs=page.history_search, outputs=listing, api_name=False,
                                queue=False, show_progress="hidden")
     page.history.select(h.pick_history, inputs=[page.history_ids, page.history], api_name=False,
-                        outputs=[page.picked, page.picked_label, page.confirm_delete])
+                        outputs=[page.picked, page.picked_label, page.history_note, page.confirm_delete])
     page.open_btn.click(h.open_history, inputs=page.picked, api_name=False,
                         outputs=[page.text, page.segments, page.downloads, page.viewer, page.message, page.tabs,
                                  page.history_note])

@@ -38,6 +38,9 @@ SEEK_JS = f"""(start) => {{
     return start;
 }}"""
 LOAD, UNLOAD = "load", "unload"
+# Gradio's File list draws a "Remove this file" cross on each of several files, even when not interactive: on a
+# list of downloads it would only drop the link from the page, so page.css does not draw it for this class.
+READ_ONLY_FILES = "read-only-files"
 FORMAT_LABELS = {"md": "Markdown", "docx": "DOCX (Word)"}  # the others: their extension in capitals
 
 
@@ -158,10 +161,11 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
 def _transcript(page: Page) -> None:
     page.text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False, elem_id=TRANSCRIPT_ID)
     page.player = gr.HTML(label=RECORDING_LABEL, show_label=True, padding=False)
-    # Only the text column is editable: times and speakers come from the model (speakers are renamed below).
-    # The times' columns are as wide as the longest time ("1:00:01.280"), page.css keeps each on one line.
+    # Only the text column is editable: times and speakers come from the model (speakers are renamed below), and
+    # so do the rows: a "fixed" row count (Gradio 6 has no other way to say it) offers no "Add row". The times'
+    # columns are as wide as the longest time ("1:00:01.280"), page.css keeps each on one line.
     page.segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=SEGMENTS_LABEL, interactive=True,
-                                 static_columns=[0, 1, 3], wrap=True, row_limits=None, elem_id=SEGMENTS_ID,
+                                 static_columns=[0, 1, 3], wrap=True, row_count=(0, "fixed"), elem_id=SEGMENTS_ID,
                                  column_widths=["115px", "115px", "30%"])
     page.seek = gr.Number(visible=False)
     with gr.Row():
@@ -171,11 +175,14 @@ def _transcript(page: Page) -> None:
                                         container=False)
         page.rename = gr.Button("Rename speakers", size="sm")
     page.edit_note = gr.Markdown()
-    page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
-    page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True)
+    page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False,
+                             elem_classes=[READ_ONLY_FILES])
+    # the details column takes the room a failure's reason needs; the rest are as wide as their words
+    page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True,
+                                    column_widths=["30%", "80px", "60%"])
     with gr.Row():
         page.download_all = gr.Button("Download all (one zip)", size="sm")
-        page.zip_file = gr.File(label="All files", interactive=False, visible=False)
+        page.zip_file = gr.File(label="All files", interactive=False, visible=False, elem_classes=[READ_ONLY_FILES])
 
 
 def _options(page: Page, texts: OptionTexts) -> None:

@@ -26,6 +26,7 @@ SPEAKER_HEADER = "speaker"  # a fourth column, only for a transcript with speake
 TEXT_COLUMN = 2  # the one column a person edits
 FILE_HEADERS = ["file", "status", "details"]
 HISTORY_HEADERS = ["created", "file", "model", "duration", "size", "preview"]  # the page's (local time, no id)
+HISTORY_TIME = "%Y-%m-%d %H:%M:%S"  # to the second: two runs of one file in one minute must differ
 API_HISTORY_HEADERS = ["id", "created (UTC)", "file", "model", "duration", "preview"]  # /history's
 
 
@@ -113,7 +114,7 @@ def transcript_view(transcript, downloads=(), entry: str | None = None, audio: s
     return View(text=get_writer("txt").render(transcript, {}).strip() if speakers else transcript.text,
                 segments=rows, downloads=[str(p) for p in downloads], entry=entry, audio=audio,
                 times=[(s.start, s.end) for s in transcript.segments],
-                speakers=sorted({s.speaker for s in transcript.segments if s.speaker}, key=_speaker_order),
+                speakers=transcript.speaker_labels,
                 words=[(w.start, w.text) for w in transcript.words])
 
 
@@ -181,11 +182,6 @@ def player_html(state: dict) -> str:
             + _read_along(state.get("words")))
 
 
-def _speaker_order(label: str) -> tuple:
-    number = label.rpartition(" ")[2]
-    return (0, int(number), label) if number.isdigit() else (1, 0, label)
-
-
 def segment_texts(rows) -> list[str]:
     """The text column of the segments table as the page sends it back (a pandas DataFrame or rows)."""
     data = rows.values.tolist() if hasattr(rows, "values") else (rows or [])
@@ -216,16 +212,17 @@ def history_rows(store: HistoryStore) -> list[list[str]]:
 
 def history_listing(store: HistoryStore, search: str | None = "") -> tuple[list[list[str]], list[str]]:
     """The History tab's rows (see ``HISTORY_HEADERS``: local times, sizes, no ids) of the entries whose file
-    name or text holds every word of ``search``, newest first, and their ids in the same order."""
+    name, text or speakers' names hold every word of ``search``, newest first, and their ids in the same order."""
     words = (search or "").lower().split()
     shown = [e for e in store.entries() if all(w in _searchable(e) for w in words)] if words else store.entries()
-    rows = [[e.created.astimezone().strftime("%Y-%m-%d %H:%M"), e.source, e.model, clock(e.duration),
+    rows = [[e.created.astimezone().strftime(HISTORY_TIME), e.source, e.model, clock(e.duration),
              size_text(_entry_bytes(e)), e.preview] for e in shown]
     return rows, [e.id for e in shown]
 
 
 def _searchable(entry) -> str:
-    """The entry's file name and full text, lower-cased; read once per version of its JSON."""
+    """The entry's file name, full text and speakers' names as they are now, lower-cased; read once per version
+    of its JSON."""
     json_path = next((p for p in entry.files if p.suffix == ".json"), None)
     if json_path is None:
         return f"{entry.source} {entry.preview}".lower()
@@ -241,8 +238,11 @@ def _json_text(path: str, mtime_ns: int, size: int) -> str:
     # Keyed by the file's version: a renamed speaker or a rewrite is read again; a search over many
     # entries reads each JSON once, not at every keystroke.
     try:
-        return str(json.loads(Path(path).read_text(encoding="utf-8")).get("text", ""))
-    except (OSError, ValueError, AttributeError):
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        # The JSON writes each segment's speaker by the name shown now (a rename rewrites it).
+        speakers = {str(s["speaker"]) for s in data.get("segments") or [] if isinstance(s, dict) and s.get("speaker")}
+        return " ".join([str(data.get("text", "")), *sorted(speakers)])
+    except (OSError, ValueError, AttributeError, TypeError):
         return ""
 
 
@@ -266,7 +266,7 @@ def _outcome(result) -> str:
     if not result.ok:
         return f"{result.error.title}: {result.error.message}"
     if not result.transcript.text:
-        return f"no speech recognised in {result.transcript.duration:.1f} s of audio"
+        return f"no speech recognised in {duration_text(result.transcript.duration)} of audio"
     return f"{clock(result.transcript.duration)} of audio in {result.seconds:.1f} s"
 
 

@@ -212,13 +212,16 @@ class ModelCache:
                                  _memory_bytes(model) if model is not None else None))
         return rows
 
-    def unload(self, key: str) -> None:
+    def unload(self, key: str) -> bool:
+        """Unload the model ``key``; whether it was loaded (a failed load's state is cleared either way)."""
         entry = self._entry(key)
         if entry.in_use:
             raise StudioError(f"{entry.spec.label} is busy with a job.",
                               next_steps="Unload it when the job has finished.")
         with entry.lock:
+            was_loaded = entry.model is not None
             self._drop(entry)
+        return was_loaded
 
     def unload_idle(self, now: float | None = None) -> list[str]:
         """Unload every model unused for ``idle_unload_minutes`` (0: never); return their keys."""

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Iterable, TextIO
 
 from ..files import atomic_write_bytes, atomic_write_text, make_dirs
-from ..formatting import duration_text
+from ..formatting import clock_parts, duration_text
 from ..transcription.transcript import Segment, Transcript, Word
 
 FORMATS = ("txt", "srt", "vtt", "json", "csv", "md", "docx")
@@ -199,9 +199,7 @@ def _fit(raw: list[tuple[int, int, tuple[str, ...], str | None]], limit_ms: int 
 
 
 def _timestamp(ms: int, separator: str) -> str:
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    seconds, ms = divmod(ms, 1000)
+    hours, minutes, seconds, ms = clock_parts(ms)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{ms:03d}"
 
 
@@ -342,9 +340,8 @@ class WriteCSV(ResultWriter):
 # --- documents ----------------------------------------------------------------
 
 def _paragraph_clock(seconds: float) -> str:
-    """A paragraph's time, ``[01:03]``, or ``[1:02:03]`` past an hour."""
-    minutes, secs = divmod(int(max(seconds, 0.0)), 60)
-    hours, minutes = divmod(minutes, 60)
+    """A paragraph's time, ``[01:03]``, or ``[1:02:03]`` past an hour: the whole second it starts in."""
+    hours, minutes, secs, _ = clock_parts(int(max(seconds, 0.0)) * 1000)
     return f"[{hours}:{minutes:02d}:{secs:02d}]" if hours else f"[{minutes:02d}:{secs:02d}]"
 
 

@@ -15,6 +15,12 @@ from dataclasses import asdict, dataclass, field
 MAX_NAME_CHARS = 100
 
 
+def speaker_order(label: str) -> tuple:
+    """Sorts speaker labels by their number ("Speaker 2" before "Speaker 10"), others after them."""
+    number = label.rpartition(" ")[2]
+    return (0, int(number), label) if number.isdigit() else (1, 0, label)
+
+
 @dataclass(frozen=True)
 class Word:
     start: float
@@ -62,19 +68,27 @@ class Transcript:
         """What to show for a speaker label: the name given to it, else the label itself."""
         return self.speaker_names.get(label, label) if label else label
 
-    def rename_speakers(self, names: dict[str, str]) -> None:
-        """Give speakers names ({"Speaker 2": "Dana"}; an empty name restores the label).
+    @property
+    def speaker_labels(self) -> list[str]:
+        """The labels of the speakers in the segments, in order: "Speaker 2" before "Speaker 10"."""
+        return sorted({s.speaker for s in self.segments if s.speaker}, key=speaker_order)
 
-        Raises ValueError for an unknown label, a name too long (every segment and word carries it) or with a
-        control character, or two speakers given one name (the exports could then no longer tell them apart, nor
-        History restore the labels).
+    def rename_speakers(self, names: dict[str, str]) -> None:
+        """Give speakers names ({"Speaker 2": "Dana"}; an empty name restores the label). A speaker may be
+        given by its label or by the name it has now, in any case ("speaker 2", "dana").
+
+        Raises ValueError, changing nothing, for unknown speakers (naming each, and the speakers there are), a
+        name too long (every segment and word carries it) or with a control character, or two speakers given one
+        name (the exports could then no longer tell them apart, nor History restore the labels).
         """
-        labels = {s.speaker for s in self.segments if s.speaker}
+        labels = self.speaker_labels
+        found = {given: self._label_of(given, labels) for given in names}
+        unknown = [given for given, label in found.items() if label is None]
+        if unknown:
+            raise ValueError(self._unknown_speakers(unknown, [g for g in names if g not in unknown], labels))
         merged = dict(self.speaker_names)
-        for label, name in names.items():
-            if label not in labels:
-                raise ValueError(f"There is no {label!r} in this transcript; its speakers are "
-                                 f"{', '.join(sorted(labels)) or 'none'}.")
+        for given, name in names.items():
+            label = found[given]
             name = " ".join(str(name).split())
             if len(name) > MAX_NAME_CHARS:
                 raise ValueError(f"A speaker's name can be at most {MAX_NAME_CHARS} characters, not {len(name):,}.")
@@ -88,6 +102,26 @@ class Transcript:
         if len(set(shown)) != len(shown):
             raise ValueError("Two speakers cannot share one name.")
         self.speaker_names = merged
+
+    def _label_of(self, given: str, labels: list[str]) -> str | None:
+        """The label a person meant: the label itself, else the one label or current name that matches in any
+        case; None for none (or two names differing only in case)."""
+        if given in labels:
+            return given
+        key = given.casefold()
+        matches = ([label for label in labels if label.casefold() == key]
+                   or [label for label in labels if self.speaker_names.get(label, "").casefold() == key])
+        return matches[0] if len(matches) == 1 else None
+
+    def _unknown_speakers(self, unknown: list[str], fine: list[str], labels: list[str]) -> str:
+        """Which speakers are not in the transcript, that nothing was renamed, which were fine, and which exist."""
+        def quoted(items: list[str]) -> str:
+            return ", ".join(f'"{item}"' for item in items)
+        known = ", ".join(f"{label} (now {self.speaker_names[label]})" if label in self.speaker_names else label
+                          for label in labels) or "none: it has no speaker labels"
+        others = f" {quoted(fine)} {'were' if len(fine) > 1 else 'was'} fine." if fine else ""
+        return (f"This transcript has no speaker{'s' if len(unknown) > 1 else ''} {quoted(unknown)}, so nothing "
+                f"was renamed.{others} Its speakers are {known}.")
 
     def to_dict(self) -> dict:
         """Plain data; speaker fields appear only when speakers were labelled, ``estimated`` only when true."""
