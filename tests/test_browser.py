@@ -309,12 +309,16 @@ def test_transcribe_pressed_during_a_running_job_queues_the_new_files_and_says_s
     upload(page, later)  # onto the list still showing the running batch's files: only the new one is queued
     transcribe_button(page).click()
     wait_for_text(page, re.compile(r"Queued next:.*later\.wav"))
+    page.reload()  # the reloaded page follows the running job, then the one queued after it
+    wait_for_text(page, re.compile(r"Queued next:.*later\.wav"))
     page.get_by_role("button", name="Cancel", exact=True).click()  # cancels the running batch, not what waits
     wait_for_text(page, "Cancelling after the current step")
     release.set()
     wait_for_text(page, "1 of 1 file(s) transcribed")  # the queued job ran, and the page shows it
     assert sorted(e.source for e in app.studio_history.entries()) == ["later.wav", "part1.wav"]
     assert grid_rows(grid(page, FILES))[0][:2] == ["later.wav", "done"]
+    page.get_by_role("tab", name="History").click()  # refreshed once the queued job ended too
+    body_text(page.get_by_role("grid", name=re.compile("^Finished transcriptions")), "later.wav").wait_for()
 
 
 def _add_entry(store, source: str, text: str) -> str:

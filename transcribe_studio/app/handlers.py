@@ -182,12 +182,15 @@ class Handlers:
         return [f for f in files or [] if f not in busy]
 
     def attach(self, request: gr.Request = None):
-        """On page load (and ``/current_job``): show the caller's running job, if any, until it ends."""
+        """On page load (and ``/current_job``): show the caller's running job, if any, until it ends, then each
+        job of theirs queued after it (the page that queued them may be the one reloaded)."""
         job = self.jobs.current(_owner(request))
         if job is None:
             yield *_shown(api.Transcription(status=status_markdown(self.cache))), {}
             return
-        yield from self._watch(job)
+        while job is not None:
+            yield from self._watch(job)
+            job = self.jobs.current(_owner(request))
 
     def _watch(self, job: Job):
         """The job's outputs every ``WATCH_INTERVAL_S`` until it ends. A close from Gradio lands at a

@@ -37,7 +37,9 @@ Work = Callable[[Callable[[float, str], None]], Iterable[Any]]
 
 KEEP_FINISHED = 50          # finished jobs kept for late watchers, across owners
 ESTIMATE_AFTER_S = 2.0      # no estimate before this much work was measured...
-ESTIMATE_AFTER_FRACTION = 0.01  # ...and this share of the job done
+# ...and this share of the job done (before that the work's own expectation: the first steps, a model's load
+# and decoding, say little about the speed of the rest)
+ESTIMATE_AFTER_FRACTION = 0.05
 LAST_STEP = 0.99  # the most a running job shows: 100 % means done (saving and labelling take time too)
 MIN_REMAINING_S = 1.0  # while it runs, never "0 s left"
 
