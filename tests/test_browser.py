@@ -284,9 +284,12 @@ def test_a_reloaded_page_shows_the_running_job_and_its_cancel_stops_it(page, stu
     it on load, shows its progress in the one progress area, and its Cancel stops it."""
     app, _ = studio
     release, calls, _ = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.reload()
     transcribe_button(page).wait_for()
     wait_for_text(page, "part2.wav")  # the progress of the running job, shown again
+    shown = page.locator(f"#{layout.MESSAGE_ID}").bounding_box()
+    assert shown["y"] + 40 <= 768, shown  # in the first screen: where the job is, not below the fold
     wait_for_text(page, re.compile(r"Working .* 3\d%"))
     assert page.locator(".progress-text, .eta-bar").count() == 0  # Gradio's own progress is not shown
     job = app.studio_jobs.current(None)
