@@ -65,9 +65,16 @@ def test_canary_skips_a_long_silence_and_hard_cuts_unbroken_speech(cache_with):
 def test_parakeet_long_path_keeps_timestamps_on_the_original_axis(cache_with):
     audio, speech = conversation([7, 6, 8, 5], [1.0, 1.2, 0.8, 1.0], seed=7)
     notes = []
-    transcript = engine.transcribe(cache_with(parakeet_pass_seconds=10.0), PARAKEET, audio,
-                                   lambda f, note: notes.append(note))
+    cache = cache_with(parakeet_pass_seconds=10.0)
+    seen = []
+    transcript = engine.transcribe(cache, PARAKEET, audio, lambda f, note: (notes.append(note), seen.append(f)))
     passes = int(notes[-1].split(" of ")[-1])
+    # voice detection comes first and moves the progress, by its share of the work; then the passes go on
+    from transcribe_studio.transcription.costs import voice_share
+
+    listening = [f for f, note in zip(seen, notes) if note.startswith("detecting speech")]
+    assert listening and listening[-1] > listening[0] and max(listening) <= voice_share(cache, PARAKEET) + 1e-9
+    assert min(f for f, note in zip(seen, notes) if " of " in note) >= max(listening) and seen == sorted(seen)
     assert passes >= 3, notes  # the long-audio path was taken: several passes of <= 10 s
     check_segments(transcript.segments, transcript.duration, 10.0)
     starts = [w.start for w in transcript.words]

@@ -103,13 +103,16 @@ class Job:
         work's own expectation (the models' measured speeds), and never "none left" while it still runs."""
         if self.state is not JobState.RUNNING:
             return None
-        if elapsed < ESTIMATE_AFTER_S or self.fraction < ESTIMATE_AFTER_FRACTION:
-            if self.expected_s is None:
-                return None
-            remaining = self.expected_s * (1 - self.fraction)
-        else:
-            remaining = elapsed * (1 - self.fraction) / self.fraction
-        return max(remaining, MIN_REMAINING_S)
+        done = self.fraction
+        measured = elapsed * (1 - done) / done if done > 0 else None
+        if elapsed >= ESTIMATE_AFTER_S and done >= ESTIMATE_AFTER_FRACTION:
+            remaining = measured
+        elif self.expected_s is not None and elapsed < self.expected_s:
+            # counts down while a long step reports nothing, and drops as fast as the work moves
+            remaining = min(self.expected_s - elapsed, self.expected_s * (1 - done))
+        else:  # slower than expected: what little was measured says more
+            remaining = measured
+        return None if remaining is None else max(remaining, MIN_REMAINING_S)
 
     def wait(self, timeout: float) -> bool:
         """Block until the job has finished or ``timeout`` passes; whether it has finished."""

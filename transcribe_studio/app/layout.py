@@ -179,7 +179,7 @@ def _transcript(page: Page) -> None:
                              elem_classes=[READ_ONLY_FILES])
     # the details column takes the room a failure's reason needs; the rest are as wide as their words
     page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True,
-                                    column_widths=["30%", "80px", "60%"])
+                                    column_widths=["25%", "75px", "55%"])
     with gr.Row():
         page.download_all = gr.Button("Download all (one zip)", size="sm")
         page.zip_file = gr.File(label="All files", interactive=False, visible=False, elem_classes=[READ_ONLY_FILES])

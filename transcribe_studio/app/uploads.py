@@ -8,7 +8,7 @@ it is read, and one that does not declare its length at all (411), as a browser 
 Gradio writes each file first to a ``tmp*`` file at the top of the upload folder and renames it
 once complete; an upload that is cut off, or that lied about its length, leaves that file, and
 Gradio's hourly clean-up only looks into the folders it made. :func:`sweep` removes such
-leftovers at the start and every hour (:func:`keep_swept`).
+leftovers at the start and every ten minutes (:func:`keep_swept`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ UPLOAD_ROUTES = ("/gradio_api/upload", "/upload")
 UNUSED_ROUTES = ("/gradio_api/process_recording", "/process_recording")
 LEFTOVER_PREFIX = "tmp"  # Python's NamedTemporaryFile names, as Gradio's upload parser makes them
 LEFTOVER_AGE_S = 600.0  # older than any upload still arriving (each write refreshes the file's time)
-SWEEP_EVERY_S = 3600.0
+SWEEP_EVERY_S = 600.0  # a look at the top of one folder: cheap, so often
 
 
 class UploadLimits:

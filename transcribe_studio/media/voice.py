@@ -17,6 +17,9 @@ from . import SAMPLE_RATE
 
 # Probability above which a 32 ms frame is speech: Silero's own default, "pretty good for most datasets".
 SPEECH_THRESHOLD = 0.5
+# Seconds of audio it listens through a second, on the CPU (0.35 s for a minute: docs/PERFORMANCE.md): next to a
+# model on a GPU it is most of the work, so progress gives it its share (transcription/costs.py).
+SPEED = 170.0
 # A pause must last this long to end a span: shorter ones (stops, breaths inside a phrase) stay inside.
 MIN_SILENCE_MS = 300
 # Padding kept around each span so soft word onsets and final consonants are not clipped.

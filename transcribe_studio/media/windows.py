@@ -72,12 +72,12 @@ def plan_cuts(audio: np.ndarray, max_seconds: float, progress: Progress = no_pro
 
     Audio that fits in one window is taken whole, with no voice detection (the
     cheap, common case). Longer audio is cut inside pauses; ``progress`` hears
-    how far voice detection is, and may raise Cancelled to stop it.
+    how far voice detection is (0 to 1), and may raise Cancelled to stop it.
     """
     if len(audio) <= max_seconds * SAMPLE_RATE:
         return Plan([(0, len(audio))] if len(audio) else [], [])
     spans = voice.speech_spans(audio, SAMPLE_RATE,
-                               progress=lambda percent: progress(0.0, f"detecting speech ({percent:.0f}%)"))
+                               progress=lambda percent: progress(percent / 100, f"detecting speech ({percent:.0f}%)"))
     threshold = quiet_threshold_dbfs(audio)
     windows = plan_windows(len(audio), spans, max_seconds=max_seconds, sample_rate=SAMPLE_RATE,
                            keep=audible_spans(audio, threshold))

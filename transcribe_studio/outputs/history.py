@@ -478,9 +478,13 @@ def _check_edit(segment_texts: object, segments: list[Segment]) -> None:
                         "segments; it may have changed since the page loaded it.")
     for number, (text, segment) in enumerate(zip(segment_texts, segments), 1):
         allowed = max(EDIT_MIN_WORDS, math.ceil(EDIT_WORDS_PER_SECOND * (segment.end - segment.start)))
-        if len(text) > allowed * EDIT_MAX_WORD_CHARS or len(text.split()) > allowed:
+        if len(text.split()) > allowed:
             raise EditError(f"Segment {number}'s new text is too long ({len(text.split()):,} words; at most "
                             f"{allowed:,} here).", next_steps="Shorten it: an edit corrects a segment's words.")
+        if len(text) > allowed * EDIT_MAX_WORD_CHARS:
+            raise EditError(f"Segment {number}'s new text is too long ({len(text):,} characters; at most "
+                            f"{allowed * EDIT_MAX_WORD_CHARS:,} here).",
+                            next_steps="Shorten it: an edit corrects a segment's words.")
         if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text):
             raise EditError(f"Segment {number}'s new text holds a control character, which the documents "
                             "cannot hold.", next_steps="Remove it (it was probably pasted by accident).")

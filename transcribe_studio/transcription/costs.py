@@ -8,10 +8,14 @@ and the page can say how long a job will take before any of it is measured.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from ..media import voice
 from ..models import ModelCache, diarizers, get
 from ..models.device import resolve_device
-from .engine import Options
+
+if TYPE_CHECKING:  # the engine asks this module for the voice detection's share: no import at run time
+    from .engine import Options
 
 # Decoding to 16 kHz mono on the CPU: 0.09 s for a minute of audio (docs/PERFORMANCE.md, figure 5).
 DECODE_SPEED = 650.0
@@ -35,12 +39,11 @@ class Costs:
 
 def job_costs(cache: ModelCache, key: str, options: Options | None = None) -> Costs:
     """The stages a file goes through with the model ``key`` and ``options``, and what each costs."""
-    options = options or Options()
     spec, device = get(key), _device_kind(cache, key)
     stages = {"decode": 1 / DECODE_SPEED, "passes": 1 / spec.speed.get(device, UNKNOWN_SPEED)}
-    if spec.word_timings_from and options.word_timings:
+    if spec.word_timings_from and (options is None or options.word_timings):
         stages["timing"] = 1 / get(spec.word_timings_from).speed.get(device, UNKNOWN_SPEED)
-    if options.speakers and diarizers():
+    if options is not None and options.speakers and diarizers():
         stages["speakers"] = 1 / diarizers()[0].speed.get(device, UNKNOWN_SPEED)
     return Costs(stages)
 
@@ -54,3 +57,10 @@ def _device_kind(cache: ModelCache, key: str) -> str:
         return resolve_device(cache.settings.device).type
     except Exception:  # noqa: BLE001 - a device that cannot be used says so at the load, not here
         return "cpu"
+
+
+def voice_share(cache: ModelCache, key: str) -> float:
+    """The share of the "passes" stage that voice detection takes when a recording is longer than one model call
+    (it then runs first, on the CPU, to find the pauses to cut at)."""
+    voice_cost, model_cost = 1 / voice.SPEED, 1 / get(key).speed.get(_device_kind(cache, key), UNKNOWN_SPEED)
+    return voice_cost / (voice_cost + model_cost)

@@ -29,7 +29,7 @@ from ..media import SAMPLE_RATE
 from ..media.windows import plan_cuts
 from ..models import ModelCache, get
 from ..progress import Progress, no_progress, show_partial
-from . import timings
+from . import costs, timings
 from .merge import transcript_of
 from .transcript import Skipped, Transcript
 
@@ -56,11 +56,13 @@ def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progres
     spec = get(key)
     notes = []
     with cache.use(key) as model:
-        cuts = plan_cuts(audio, spec.window_seconds(cache.settings, model), passes)
+        window = spec.window_seconds(cache.settings, model)
+        listening = costs.voice_share(cache, key) if len(audio) > window * SAMPLE_RATE else 0.0  # see plan_cuts
+        cuts = plan_cuts(audio, window, lambda fraction, note: passes(listening * fraction, note))
         with _vocabulary(spec, model, options, cache.settings.vocabulary_weight, notes):
             heard = []
-            for stretch in spec.transcribe(model, audio, cuts.windows, cache.settings,
-                                           lambda fraction, note: passes(fraction, f"{spec.label}: {note}")):
+            for stretch in spec.transcribe(model, audio, cuts.windows, cache.settings, lambda fraction, note: passes(
+                    listening + (1 - listening) * fraction, f"{spec.label}: {note}")):
                 heard.append(stretch)
                 show_partial(transcript_of(heard, 0.0).text)
     transcript = transcript_of(heard, len(audio) / SAMPLE_RATE)
