@@ -312,8 +312,11 @@ def test_transcribe_pressed_during_a_running_job_queues_the_new_files_and_says_s
     upload(page, later)  # onto the list still showing the running batch's files: only the new one is queued
     transcribe_button(page).click()
     wait_for_text(page, re.compile(r"Queued next:.*later\.wav"))
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.reload()  # the reloaded page follows the running job, then the one queued after it
     wait_for_text(page, re.compile(r"Queued next:.*later\.wav"))
+    queued = page.get_by_text(re.compile(r"Queued next:")).first.bounding_box()
+    assert queued["y"] + queued["height"] <= 768, queued  # in the first screen
     page.get_by_role("button", name="Cancel", exact=True).click()  # cancels the running batch, not what waits
     wait_for_text(page, "Cancelling after the current step")
     release.set()

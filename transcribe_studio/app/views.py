@@ -307,4 +307,5 @@ def progress_markdown(report: JobReport, queued_after: list[str] = ()) -> str:
     timing = f"{duration_text(report.elapsed)} elapsed"
     if report.remaining is not None:
         timing += f", about {duration_text(report.remaining)} left"
-    return f"**Working** {bar} {report.fraction:.0%}\n\n{report.note}\n\n{timing}{after}"
+    # the bar and the time on one line, and what is queued next before the detail, so both fit the first screen
+    return f"**Working** {bar} {report.fraction:.0%} · {timing}{after}\n\n{report.note}"
