@@ -15,7 +15,7 @@ import re
 
 from starlette.responses import JSONResponse
 
-from .guard import login_of
+from .guard import login_of, read_body, replaying
 
 MAX_CALL_BYTES = 16 * 1024 * 1024  # a call carries text and file references, never the files themselves
 _NAMED = re.compile(r"^/gradio_api/(?:run|api|call(?:/v2)?)/(?P<name>[^/]+)/?$")
@@ -36,7 +36,7 @@ class ApiCalls:
                 or (getattr(scope.get("app"), "auth", None) and login_of(scope) is None)):
             await self.app(scope, receive, send)  # not a call, or not logged in: Gradio answers (401)
             return
-        body, complete = await _read(receive)
+        _, body, complete = await read_body(receive, MAX_CALL_BYTES)
         if not complete:
             await _refuse(scope, send, 413, f"A call may carry at most {MAX_CALL_BYTES // 2**20} MB.")
             return
@@ -45,7 +45,7 @@ class ApiCalls:
         except ValueError:
             call = None
         if not isinstance(call, dict) or not isinstance(call.get("data", []), list):
-            await self.app(scope, _replaying(body, receive), send)  # Gradio's own validation answers (422)
+            await self.app(scope, replaying([_whole(body)], receive), send)  # Gradio's own validation answers (422)
             return
         fn = _endpoint(scope, named.group("name") if named else None, call.get("fn_index"))
         if fn is None:
@@ -58,7 +58,7 @@ class ApiCalls:
         if data is not call.get("data"):
             body = json.dumps({**call, "data": data}).encode()
             scope = _with_length(scope, body)
-        await self.app(scope, _replaying(body, receive), send)
+        await self.app(scope, replaying([_whole(body)], receive), send)
 
 
 def _endpoint(scope, api_name: str | None, fn_index):
@@ -103,31 +103,9 @@ def _input_names(fn, blocks: list) -> list[str]:
             else getattr(block, "label", None) or type(block).__name__ for i, block in enumerate(blocks)]
 
 
-async def _read(receive) -> tuple[bytes, bool]:
-    """The request's body, and whether it was all read within :data:`MAX_CALL_BYTES`."""
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return body, False
-        body += message.get("body", b"")
-        if len(body) > MAX_CALL_BYTES:
-            return body, False
-        if not message.get("more_body", False):
-            return body, True
-
-
-def _replaying(body: bytes, receive):
-    """A ``receive`` that hands the body on in one piece, then waits on the connection as before."""
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-    return replay
+def _whole(body: bytes) -> dict:
+    """The body as one ASGI message (as read, or rewritten with the inputs filled)."""
+    return {"type": "http.request", "body": body, "more_body": False}
 
 
 def _with_length(scope, body: bytes) -> dict:

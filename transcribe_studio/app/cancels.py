@@ -22,7 +22,7 @@ from typing import Callable
 
 from starlette.responses import PlainTextResponse
 
-from .guard import login_of
+from .guard import login_of, read_body, replaying
 
 ROUTES = ("/gradio_api/cancel", "/cancel")  # Gradio's own; the app's Cancel button is another event
 _MAX_BODY = 64 * 1024
@@ -74,21 +74,8 @@ class CancelRecorder:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path", "").rstrip("/") not in ROUTES:
             return await self.app(scope, receive, send)
-        messages, body = [], b""
-        while len(body) <= _MAX_BODY:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        pending = iter(messages)
-
-        async def replay():
-            message = next(pending, None)
-            return message if message is not None else await receive()
-
+        messages, body, _ = await read_body(receive, _MAX_BODY)
+        replay = replaying(messages, receive)
         try:
             asked = json.loads(body)
             event_id = asked.get("event_id")

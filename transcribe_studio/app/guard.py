@@ -207,8 +207,8 @@ class LoginBackoff:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != "/login":
             await self.app(scope, receive, send)
             return
-        messages, complete = await _read_messages(receive)
-        replay = _replaying(messages, receive)
+        messages, _, complete = await read_body(receive, MAX_LOGIN_BODY)
+        replay = replaying(messages, receive)
         account = await _login_name(scope, messages) if complete else None
         if account is None:
             await PlainTextResponse("A login is one user name and one password.", status_code=400)(
@@ -272,23 +272,24 @@ KNOWN_BROWSER_S = 30 * 24 * 3600
 MAX_LOGIN_BODY = 16_384
 
 
-async def _read_messages(receive) -> tuple[list[dict], bool]:
-    """The request's body messages, and whether the body ended within :data:`MAX_LOGIN_BODY` bytes."""
-    messages, size = [], 0
+async def read_body(receive, limit: int) -> tuple[list[dict], bytes, bool]:
+    """A request's body messages as they came, the body, and whether it ended within ``limit`` bytes (reading
+    stops there). Hand the messages on with :func:`replaying`, so the app reads the body as if nothing had."""
+    messages, body = [], b""
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
-            return messages, False
-        size += len(message.get("body", b""))
-        if size > MAX_LOGIN_BODY:
-            return messages, False
+            return messages, body, False
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return messages, body, False
         if not message.get("more_body", False):
-            return messages, True
+            return messages, body, True
 
 
-def _replaying(messages: list[dict], receive):
-    """A ``receive`` that hands the body read so far on again, then the rest, so the app reads it whole."""
+def replaying(messages: list[dict], receive):
+    """A ``receive`` that hands ``messages`` on again, then the rest of the request as it comes."""
     pending = list(messages)
 
     async def replay():

@@ -19,7 +19,8 @@ HOW_TO_USE = """
 3. **Press Transcribe.** {preloaded} is loaded in the background as soon as the app starts; the others
    are loaded the first time they are used (a minute or more). Models stay loaded, so every later file
    starts at once.
-   A progress bar shows what is happening; **Cancel** stops the job (files already finished stay saved).
+   A progress bar shows what is happening and about how long is left; **Cancel** stops the job (files
+   already finished stay saved). Pressing Transcribe again while a job runs queues the new files after it.
 4. **Read, listen and correct.** Copy the text with the button at the corner of the transcript box.
    Click a row of the segment table, or a word under the player: the player of the whole recording
    jumps there, and the segment and word playing are highlighted. Double-click a segment's text to correct it, then press **Save edits**:
