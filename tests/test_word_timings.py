@@ -171,8 +171,15 @@ def test_a_batch_whose_models_do_not_fit_together_adds_word_times_after_all_file
             return real(model, audio, spans, *args, **kwargs)
         return call
 
+    def recording_batches(key, real):
+        def call(model, pieces, *args, **kwargs):
+            order.extend([key] * len(pieces))
+            return real(model, pieces, *args, **kwargs)
+        return call
+
     for key in (CANARY, PARAKEET):
-        registered(dataclasses.replace(get(key), transcribe=recording(key, get(key).transcribe)))
+        registered(dataclasses.replace(get(key), transcribe=recording(key, get(key).transcribe),
+                                       transcribe_batch=recording_batches(key, get(key).transcribe_batch)))
     cache = ModelCache(settings)
     cache.fits_together = lambda first, second: False
     files = []
@@ -184,7 +191,7 @@ def test_a_batch_whose_models_do_not_fit_together_adds_word_times_after_all_file
     results = list(batch.run_batch(cache, CANARY, files, ["json", "srt"], output_dir_for=lambda s: tmp_path / "out",
                                    on_update=updated.append))
     assert all(r.ok for r in results) and [r.source for r in updated] == files
-    assert order == [CANARY, CANARY, PARAKEET, PARAKEET]  # all Canary first, then the timer
+    assert order == [CANARY, CANARY, PARAKEET, PARAKEET]  # every file's windows with Canary first, then the timer
     for path in files:
         data = json.loads((tmp_path / "out" / f"{path.stem}.json").read_text())
         assert data["words"] and not any(n == timings.PENDING_NOTE for n in data["notes"])

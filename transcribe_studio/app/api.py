@@ -144,7 +144,8 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
     on_start = _per_file_progress(progress, paths, results, label(model), job_costs(cache, model, options))
     with store.job() as entries:
         try:
-            for result in run_batch(cache, model, paths, formats, on_start, entries.open, options):
+            for result in run_batch(cache, model, paths, formats, on_start, entries.open, options,
+                                    progress=progress):
                 results.append(result)
                 batch.append(None)
                 if result.ok:
@@ -191,9 +192,9 @@ def _identity(path: Path) -> tuple:
 
 def _per_file_progress(progress: JobProgress | None, paths: list[Path], results: list[FileResult],
                        model_label: str, costs: Costs):
-    """``run_batch``'s ``on_start``: each file's progress as its share of the whole job, by its length (from its
-    header; a file that does not say counts as long as the others on average); the first report says how long
-    the job should take, before any of it is measured."""
+    """``run_batch``'s ``on_start`` (one file; several report the whole run themselves): each file's progress as
+    its share of the whole job, by its length (from its header; a file that does not say counts as long as the
+    others on average); the first report says how long the job should take, before any of it is measured."""
     known = [probe_seconds(path) for path in paths]
     average = (sum(s for s in known if s) / max(sum(1 for s in known if s), 1)) or 60.0
     lengths = [s or average for s in known]

@@ -74,22 +74,27 @@ def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings:
     size = settings.batch_size
     for first in range(0, len(spans), size):
         batch = spans[first:first + size]
-        for (start, end), text in zip(batch, _generate(model, audio, batch)):
+        for (start, end), text in zip(batch, _generate(model, [audio[start:end] for start, end in batch])):
             yield Heard(start / SAMPLE_RATE, end / SAMPLE_RATE, text)
         done = min(first + size, len(spans))
         progress(done / len(spans), f"window {done} of {len(spans)}")
 
 
-def _generate(model, audio: np.ndarray, batch: list[tuple[int, int]]) -> list[str]:
+def transcribe_batch(model, pieces: list[np.ndarray], settings: Settings) -> list[Heard]:
+    """Each piece's text from one ``generate`` call (the batched path for many files)."""
+    return [Heard(0.0, len(piece) / SAMPLE_RATE, text) for piece, text in zip(pieces, _generate(model, pieces))]
+
+
+def _generate(model, pieces: list[np.ndarray]) -> list[str]:
     import torch
 
     prompt = [{"role": "user", "content": PROMPT.format(tag=model.audio_locator_tag)}]
-    audios = torch.zeros(len(batch), max(end - start for start, end in batch), dtype=torch.float32)
-    for row, (start, end) in enumerate(batch):
-        audios[row, : end - start] = torch.from_numpy(audio[start:end])
-    lens = torch.tensor([end - start for start, end in batch], dtype=torch.int64)
+    audios = torch.zeros(len(pieces), max(len(piece) for piece in pieces), dtype=torch.float32)
+    for row, piece in enumerate(pieces):
+        audios[row, : len(piece)] = torch.from_numpy(piece)
+    lens = torch.tensor([len(piece) for piece in pieces], dtype=torch.int64)
     with torch.inference_mode():
-        ids = model.generate(prompts=[prompt] * len(batch), audios=audios.to(model.device),
+        ids = model.generate(prompts=[prompt] * len(pieces), audios=audios.to(model.device),
                              audio_lens=lens.to(model.device), max_new_tokens=MAX_NEW_TOKENS)
     return [model.tokenizer.ids_to_text(row.cpu()).strip() for row in ids]
 
@@ -204,7 +209,8 @@ OPTIONS = (
 
 SPEC = register(ModelSpec(
     key="canary", label=LABEL, summary="most accurate, English, a speech-LLM; slower",
-    load=load, transcribe=transcribe,
+    load=load, transcribe=transcribe, transcribe_batch=transcribe_batch,
+    batch_items=lambda settings, model, longest_seconds: settings.batch_size,
     window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,
     setup=_setup, check=_check, startup_line=_startup_line, description=_description,

@@ -48,6 +48,12 @@ PASS_HEADROOM = 0.7
 MIN_PASS_SECONDS = 15.0
 # The longest pass on a GPU when the settings leave it at 0: the model card's "up to 24 minutes", with margin.
 MAX_GPU_PASS_SECONDS = 20 * 60.0
+# The batched path (many files' windows in one call): besides the attention, a piece holds activations that
+# grow with its length, the subsampling convolutions' the largest (256 channels at 50 frames a second over 64 mel
+# bins before the last stride): an estimate per second of audio, to be confirmed by the GPU check's batch sizes.
+ACTIVATION_BYTES_PER_SECOND = {"bf16": 4_000_000.0, "fp32": 8_000_000.0}
+# The most pieces in one call: the Open ASR Leaderboard's batch size for Parakeet (NeMo's throughput recipe).
+MAX_BATCH_ITEMS = 128
 BF16_MIN_CAPABILITY = (8, 0)
 # PyTorch's own index of CUDA 12.8 builds (drivers from 570 on); pip's default on Windows is CPU-only.
 CUDA_TORCH_COMMAND = "pip install --force-reinstall torch --index-url https://download.pytorch.org/whl/cu128"
@@ -103,6 +109,22 @@ def pass_seconds_for(budget: int, precision: str, maximum: float) -> float:
     """The longest Parakeet pass whose attention fits ``budget`` bytes, within [MIN_PASS_SECONDS, maximum]."""
     frames = math.sqrt(PASS_HEADROOM * max(budget, 0) / ATTENTION_BYTES_PER_FRAME2[precision])
     return max(min(frames / FRAMES_PER_SECOND, maximum), min(MIN_PASS_SECONDS, maximum))
+
+
+def batch_items_for(budget: int, precision: str, longest_seconds: float, maximum: int = MAX_BATCH_ITEMS) -> int:
+    """How many pieces of ``longest_seconds`` (a batch pads to its longest) fit ``budget`` bytes in one call."""
+    frames = longest_seconds * FRAMES_PER_SECOND
+    per_piece = ATTENTION_BYTES_PER_FRAME2[precision] * frames ** 2 + ACTIVATION_BYTES_PER_SECOND[precision] * \
+        longest_seconds
+    return max(1, min(maximum, int(PASS_HEADROOM * max(budget, 0) // max(per_piece, 1.0))))
+
+
+def reusable_bytes(device) -> int:
+    """What torch holds on ``device`` for reuse (reserved, not allocated): free to the next batch, though
+    not to ``mem_get_info``."""
+    import torch
+
+    return max(0, torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
 
 
 def precision_of(model) -> str:

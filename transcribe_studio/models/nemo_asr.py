@@ -62,6 +62,9 @@ CPU_PASS_SECONDS = 5 * 60.0
 # NeMo pads in-memory clips shorter than this with silence on both sides (``pad_min_duration``
 # of 1 s, ``pad_direction='both'`` in asr/parts/mixins/transcription.py): times would come out late.
 NEMO_PAD_MIN_SAMPLES = SAMPLE_RATE
+# Pieces per call on the CPU in the batched path: more gains nothing there (a batch of 24 short files took 0.83 of
+# the time of one at a time, docs/PERFORMANCE.md), fewer loses that; the folder benchmark compares sizes.
+CPU_BATCH_ITEMS = 8
 
 
 def _setup_advice() -> str:
@@ -246,9 +249,15 @@ def _halved(audio: np.ndarray, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _one_pass_with_fallback(model, samples: np.ndarray) -> tuple[list[Timed], list[Timed]]:
-    """One pass; an error inside the decoder switches its CUDA graphs off and retries once."""
+    """One pass alone (the one-file path)."""
+    return _passes_with_fallback(model, [samples])[0]
+
+
+def _passes_with_fallback(model, pieces: list[np.ndarray]) -> list[tuple[list[Timed], list[Timed]]]:
+    """One ``transcribe`` call over ``pieces``; an error inside the decoder switches its CUDA graphs off and
+    retries once."""
     try:
-        return _one_pass(model, samples)
+        return _passes(model, pieces)
     except Exception as exc:  # noqa: BLE001 - classified below; anything else is re-raised
         if _is_out_of_memory(exc):
             raise
@@ -258,7 +267,7 @@ def _one_pass_with_fallback(model, samples: np.ndarray) -> tuple[list[Timed], li
             raise
         log.warning("Parakeet's decoder failed (%s); switching its CUDA graphs off and retrying the pass.", exc)
         _switch_decoder_graphs_off(model)
-    return _one_pass(model, samples)
+    return _passes(model, pieces)
 
 
 def _is_sticky(exc: BaseException, model) -> bool:
@@ -292,22 +301,49 @@ def _switch_decoder_graphs_off(model) -> None:
     model.change_decoding_strategy(model.cfg.decoding, verbose=False)
 
 
-def _one_pass(model, samples: np.ndarray) -> tuple[list[Timed], list[Timed]]:
+def _passes(model, pieces: list[np.ndarray]) -> list[tuple[list[Timed], list[Timed]]]:
+    """Each piece's words and segments (on its own clock) from one ``transcribe`` call.
+
+    NeMo pads a batch to its longest piece and masks the padding (the features' normalisation, the
+    convolutions and the attention see each piece's own length), so a piece is heard as it is alone.
+    """
     import torch
 
-    duration = len(samples) / SAMPLE_RATE
-    if len(samples) < NEMO_PAD_MIN_SAMPLES:
-        # Padded at the end by us, so NeMo does not pad both sides (which would shift every time late).
-        samples = np.concatenate([samples, np.zeros(NEMO_PAD_MIN_SAMPLES - len(samples), np.float32)])
+    # Padded at the end by us, so NeMo does not pad both sides (which would shift every time late).
+    padded = [np.concatenate([p, np.zeros(NEMO_PAD_MIN_SAMPLES - len(p), np.float32)])
+              if len(p) < NEMO_PAD_MIN_SAMPLES else p for p in pieces]
     with torch.inference_mode():
         # num_workers=0: Windows spawns DataLoader workers, which breaks in apps.
         # timestamps=True is sticky on the model (rnnt_models.py), which suits us.
-        hypothesis = model.transcribe([samples], batch_size=1, timestamps=True, num_workers=0, verbose=False)[0]
+        hypotheses = model.transcribe(padded, batch_size=len(padded), timestamps=True, num_workers=0,
+                                      verbose=False)
+    return [_heard_in(hypothesis, len(piece) / SAMPLE_RATE) for hypothesis, piece in zip(hypotheses, pieces)]
+
+
+def _heard_in(hypothesis, duration: float) -> tuple[list[Timed], list[Timed]]:
     words, segments = _words_and_segments(hypothesis, duration)
     text = hypothesis.text.strip()
     if text and not segments:
         segments = [Timed(0.0, duration, text)]
     return words, segments
+
+
+def transcribe_batch(model, pieces: list[np.ndarray], settings: Settings) -> list[Heard]:
+    """What it heard in each piece, from one ``transcribe`` call (the batched path for many files)."""
+    heard = _passes_with_fallback(model, pieces)
+    return [Heard(0.0, len(piece) / SAMPLE_RATE, " ".join(s.text for s in segments), words=tuple(words),
+                  segments=tuple(segments)) for piece, (words, segments) in zip(pieces, heard)]
+
+
+def batch_items(settings: Settings, model, longest_seconds: float) -> int:
+    """How many pieces of ``longest_seconds`` one call may take: on a GPU what its memory holds, on the CPU
+    a fixed few whose audio together is no longer than one CPU pass (so memory stays as with one pass)."""
+    device = next(model.parameters()).device
+    if device.type != "cuda":
+        longest = settings.parakeet_pass_seconds or CPU_PASS_SECONDS
+        return max(1, min(CPU_BATCH_ITEMS, int(longest // max(longest_seconds, 1e-3))))
+    return gpu.batch_items_for(gpu.budget_bytes(settings, device) + gpu.reusable_bytes(device),
+                               gpu.precision_of(model), longest_seconds)
 
 
 def _words_and_segments(hypothesis, duration: float) -> tuple[list[Timed], list[Timed]]:
@@ -336,7 +372,8 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
     return ModelSpec(
         key=key, label=label, summary=summary,
         load=lambda settings, device: load_for(settings, path(settings), label, device),
-        transcribe=transcribe, window_seconds=pass_seconds,
+        transcribe=transcribe, window_seconds=pass_seconds, transcribe_batch=transcribe_batch,
+        batch_items=batch_items,
         source=lambda settings: f"file {path(settings)}",
         on_disk=on_disk,
         provenance=lambda settings: {"file": str(path(settings))},

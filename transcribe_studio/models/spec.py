@@ -135,6 +135,11 @@ class ModelSpec:
     # seconds of audio it handles a second, by device kind ("cuda", "cpu"), as measured (docs/PERFORMANCE.md):
     # its share of a job's progress and of the estimate shown before anything is measured
     speed: dict[str, float] = field(default_factory=dict)
+    # model, pieces of 16 kHz audio (each at most a window), settings -> what it heard in each, on each piece's own
+    # clock, in one model call: how many files' windows go through together (transcription/batched.py)
+    transcribe_batch: Callable[[Any, list[np.ndarray], "Settings"], list[Heard]] | None = None
+    # settings, the loaded model, the longest piece in seconds -> how many such pieces one call may take now
+    batch_items: Callable[["Settings", Any, float], int] | None = None
 
     def availability(self, settings: "Settings") -> str | None:
         """Why this model cannot load now, for people ("file missing: ..."); None when it can (or may)."""

@@ -22,7 +22,7 @@ from ..models import ModelCache, diarizers, get
 from ..outputs.writers import WriterOptions, safe_stem, write_outputs
 from ..progress import Progress, no_progress, staged
 from ..settings import OUTPUT_DIR_FLAG
-from . import engine, timings
+from . import batched, engine, timings
 from .costs import job_costs
 from .speakers import label_transcript
 from .transcript import Transcript
@@ -125,29 +125,38 @@ def transcribe_file(cache: ModelCache, key: str, source: Path, formats: Iterable
     """
     started = time.perf_counter()
     result = FileResult(source)
-    settings = cache.settings
     progress = progress or no_progress
     stage = staged(progress, job_costs(cache, key, options).shares())
     decoding = stage("decode")
     try:
-        audio = decode_audio(source, max_bytes=int(settings.max_file_mb * 1_000_000),
-                             progress=lambda done, total: decoding(done / total if total else 0.0,
-                                                                   _decoding_note(done, total)))
-        result.transcript = engine.transcribe(cache, key, audio, progress, options, stage)  # kept if saving fails
-        metadata = {**provenance(cache, key, options), "source": source.name}
-        if options is not None and options.speakers:
-            result.transcript, result.speaker_error = label_transcript(cache, result.transcript, audio,
-                                                                       stage("speakers"))
-            metadata["speakers"] = speaker_provenance(cache)
-        result.metadata, result.output_name = metadata, output_name or source.name
-        result.output_dir = output_dir or settings.output_dir
-        _save(cache, result, formats, create_folder=not folder_must_exist)
+        audio = _decoded(cache, source, lambda done, total: decoding(done / total if total else 0.0,
+                                                                     _decoding_note(done, total)))
+        transcript = engine.transcribe(cache, key, audio, progress, options, stage)
+        _finish(cache, key, result, transcript, audio, formats, options, stage("speakers"),
+                output_name or source.name, output_dir or cache.settings.output_dir, not folder_must_exist)
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - classified; the traceback goes to the log
         result.error = report(exc, f"transcribing {source.name}")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _decoded(cache: ModelCache, source: Path, progress=None):
+    return decode_audio(source, max_bytes=int(cache.settings.max_file_mb * 1_000_000), progress=progress)
+
+
+def _finish(cache: ModelCache, key: str, result: FileResult, transcript: Transcript, audio, formats: Iterable[str],
+            options: engine.Options | None, progress: Progress, output_name: str, output_dir: Path,
+            create_folder: bool) -> None:
+    """Label who spoke if asked, then save: ``result`` holds the transcript even if saving fails."""
+    result.transcript = transcript
+    metadata = {**provenance(cache, key, options), "source": result.source.name}
+    if options is not None and options.speakers:
+        result.transcript, result.speaker_error = label_transcript(cache, transcript, audio, progress)
+        metadata["speakers"] = speaker_provenance(cache)
+    result.metadata, result.output_name, result.output_dir = metadata, output_name, output_dir
+    _save(cache, result, formats, create_folder=create_folder)
 
 
 def _save(cache: ModelCache, result: FileResult, formats: Iterable[str], create_folder: bool) -> None:
@@ -169,8 +178,13 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
               on_start: Callable[[Path], Progress | None] | None = None,
               output_dir_for: Callable[[Path], Path] | None = None,
               options: engine.Options | None = None,
-              on_update: Callable[[FileResult], None] | None = None) -> Iterator[FileResult]:
-    """Yield one result per file, in order, each already saved when yielded.
+              on_update: Callable[[FileResult], None] | None = None,
+              progress: Progress | None = None, tally: batched.Tally | None = None) -> Iterator[FileResult]:
+    """Yield one result per file, each already saved when yielded.
+
+    One file takes the one-file path (its own stages, ``on_start(source)`` gives its progress). Several go
+    through the model together in batches (:mod:`.batched`), each yielded (and saved) the moment it is done,
+    so not in the order given; ``progress`` hears the whole run (``tally``: files and audio done, speed).
 
     The model is loaded once up front: if that fails, every file gets that one
     reason at once instead of a new load attempt per file. When a model's word
@@ -190,25 +204,67 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
         for source in sources:
             yield FileResult(source, error=error)
         return
-    taken: dict[str, int] = {}
     pending: list[tuple[FileResult, Progress | None]] = []
-    for source in sources:
-        progress = on_start(source) if on_start else None
-        try:
-            output_dir = output_dir_for(source) if output_dir_for else None
-        except OSError as exc:  # e.g. a full or read-only disk, a History folder removed: this file fails
-            error = folder_error(exc, Path(exc.filename or cache.settings.output_dir).parent, OUTPUT_DIR_FLAG)
-            yield FileResult(source, error=report(error, f"saving the results of {source.name}"))
-            continue
-        result = transcribe_file(cache, key, source, formats, progress, _unique_name(source, taken), output_dir,
-                                 options, folder_must_exist=output_dir is not None)
+    results = (_one_file(cache, key, sources[0], formats, on_start, output_dir_for, options) if len(sources) == 1
+               else _batched(cache, key, sources, formats, output_dir_for, options, progress or no_progress,
+                             tally or batched.Tally(len(sources))))
+    for result, file_progress in results:
         if result.ok and result.transcript.word_times_pending:
-            pending.append((result, progress))
+            pending.append((result, file_progress))
         yield result
-    for result, progress in pending:
-        _add_pending_word_timings(cache, key, result, formats, progress)
+    for result, file_progress in pending:
+        _add_pending_word_timings(cache, key, result, formats, file_progress)
         if on_update is not None:
             on_update(result)
+
+
+def _one_file(cache: ModelCache, key: str, source: Path, formats: list[str], on_start, output_dir_for,
+              options: engine.Options) -> Iterator[tuple[FileResult, Progress | None]]:
+    progress = on_start(source) if on_start else None
+    try:
+        output_dir = _output_dir(cache, source, output_dir_for)
+    except StudioError as error:
+        yield FileResult(source, error=error), progress
+        return
+    yield transcribe_file(cache, key, source, formats, progress, source.name, output_dir, options,
+                          folder_must_exist=output_dir is not None), progress
+
+
+def _batched(cache: ModelCache, key: str, sources: list[Path], formats: list[str], output_dir_for,
+             options: engine.Options, progress: Progress,
+             tally: batched.Tally) -> Iterator[tuple[FileResult, Progress | None]]:
+    """Many files through :mod:`.batched`, each finished (speakers, saving) the moment the model is done with it."""
+    taken: dict[str, int] = {}
+    names = {source: _unique_name(source, taken) for source in sources}
+    last = time.perf_counter()
+    for heard in batched.transcribe_files(cache, key, sources, lambda source: _decoded(cache, source), options,
+                                          progress, tally):
+        result = FileResult(heard.source, error=heard.error and report(heard.error, f"transcribing {heard.source.name}"))
+        if heard.transcript is not None:
+            def speakers(fraction: float, note: str, name=heard.source.name) -> None:
+                progress(tally.fraction, f"{tally.note()} · {name}: {note}")
+            try:
+                output_dir = _output_dir(cache, heard.source, output_dir_for)
+                _finish(cache, key, result, heard.transcript, heard.audio, formats, options, speakers,
+                        names[heard.source], output_dir or cache.settings.output_dir, output_dir is None)
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified; the transcript is kept in the result
+                result.error = report(exc, f"transcribing {heard.source.name}")
+        result.seconds, last = time.perf_counter() - last, time.perf_counter()
+        yield result, None
+
+
+def _output_dir(cache: ModelCache, source: Path, output_dir_for) -> Path | None:
+    """Where ``source``'s outputs go when the caller decides (a History entry), or None for the output folder;
+    a folder that cannot be made (a full or read-only disk, a History folder removed) fails this file."""
+    if output_dir_for is None:
+        return None
+    try:
+        return output_dir_for(source)
+    except OSError as exc:
+        error = folder_error(exc, Path(exc.filename or cache.settings.output_dir).parent, OUTPUT_DIR_FLAG)
+        raise report(error, f"saving the results of {source.name}") from exc
 
 
 def _add_pending_word_timings(cache: ModelCache, key: str, result: FileResult, formats: list[str],

@@ -26,12 +26,15 @@ from typing import Callable
 import numpy as np
 
 from ..media import SAMPLE_RATE
-from ..media.windows import plan_cuts
+from ..media.windows import Plan, plan_cuts
 from ..models import ModelCache, get
+from ..models.spec import Heard
 from ..progress import Progress, no_progress, show_partial
 from . import costs, timings
 from .merge import transcript_of
 from .transcript import Skipped, Transcript
+
+NOT_ASKED_NOTE = "Word timings were not asked for: one segment per window."
 
 
 @dataclass(frozen=True)
@@ -59,23 +62,30 @@ def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progres
         window = spec.window_seconds(cache.settings, model)
         listening = costs.voice_share(cache, key) if len(audio) > window * SAMPLE_RATE else 0.0  # see plan_cuts
         cuts = plan_cuts(audio, window, lambda fraction, note: passes(listening * fraction, note))
-        with _vocabulary(spec, model, options, cache.settings.vocabulary_weight, notes):
+        with favouring(spec, model, options, cache.settings.vocabulary_weight, notes):
             heard = []
             for stretch in spec.transcribe(model, audio, cuts.windows, cache.settings, lambda fraction, note: passes(
                     listening + (1 - listening) * fraction, f"{spec.label}: {note}")):
                 heard.append(stretch)
                 show_partial(transcript_of(heard, 0.0).text)
-    transcript = transcript_of(heard, len(audio) / SAMPLE_RATE)
-    transcript.model = spec.label
-    transcript.skipped = [Skipped(round(start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3), cuts.why)
-                          for start, end in cuts.skipped]
+    transcript = transcript_from(spec, heard, len(audio), cuts)
     if spec.word_timings_from and transcript.segments:
         notes.append(_word_timings(cache, spec, audio, cuts.windows, transcript, options, stage("timing")))
     transcript.notes = notes + transcript.notes
     return transcript
 
 
-def _vocabulary(spec, model, options: Options, weight: float, notes: list[str]):
+def transcript_from(spec, heard: list[Heard], samples: int, cuts: Plan) -> Transcript:
+    """The stretches ``spec``'s model heard in a recording of ``samples``, as one transcript with what was left out."""
+    transcript = transcript_of(heard, samples / SAMPLE_RATE)
+    transcript.model = spec.label
+    transcript.skipped = [Skipped(round(start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3), cuts.why)
+                          for start, end in cuts.skipped]
+    return transcript
+
+
+def favouring(spec, model, options: Options, weight: float, notes: list[str]):
+    """The context inside which ``model`` favours the job's names and terms; ``notes`` hears what was done."""
     if not options.vocabulary:
         return contextlib.nullcontext()
     if spec.vocabulary is None:
@@ -90,7 +100,7 @@ def _word_timings(cache: ModelCache, spec, audio: np.ndarray, windows: list[tupl
                   transcript: Transcript, options: Options, progress: Progress) -> str:
     """Word times from the spec's timer model now, or left pending for the batch's timer pass; the note says which."""
     if not options.word_timings:
-        return "Word timings were not asked for: one segment per window."
+        return NOT_ASKED_NOTE
     if options.defer_word_timings and not cache.fits_together(spec.key, spec.word_timings_from):
         transcript.word_times_pending = True
         return timings.PENDING_NOTE

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import StudioError
 from ..media import SAMPLE_RATE
 from ..models import ModelCache, get
+from ..models.spec import Heard
 from ..progress import Progress, no_progress
 from .align import align
 from .merge import transcript_of
@@ -38,7 +39,14 @@ def add_word_times(cache: ModelCache, spec, audio: np.ndarray, windows: list[tup
                                                                           f"word times ({timer.label}): {note}")))
     except StudioError as error:
         return f"Word timings skipped: {error.title.lower()}: {error.message} Segments are whole windows."
-    matched = _retime(transcript, transcript_of(heard, len(audio) / SAMPLE_RATE).words)
+    return retime(transcript, heard, len(audio) / SAMPLE_RATE, spec)
+
+
+def retime(transcript: Transcript, heard: list[Heard], duration: float, spec) -> str:
+    """Give ``transcript`` (one segment per window) the word times the timer model ``heard`` over the same
+    windows of a recording of ``duration`` seconds; say how."""
+    timer = get(spec.word_timings_from)
+    matched = _retime(transcript, transcript_of(heard, duration).words)
     return (f"Word times from a {timer.label} pass over the same windows, aligned to {spec.label}'s words "
             f"({matched} of {len(transcript.words)} heard; the rest interpolated, marked \"estimated\").")
 
