@@ -9,6 +9,8 @@ A path that does not exist is reported at once, before any model loads; the
 other files still run. stdout holds the transcripts (and the summary when every
 file succeeded); everything else (progress, notes, failures) goes to stderr, and
 the chatter of NeMo and its libraries only to the log file.
+With ``--watch`` it keeps running and transcribes each new file in the given folders once it is
+complete (see :mod:`..transcription.watch`); Ctrl+C ends it with a summary and exit status 0.
 Exit status: 0 when every file succeeded, 1 when any failed (each with its
 reason), 2 for invalid settings, a device that is not there (``--device cuda``
 without a GPU) or an output folder that cannot be written.
@@ -17,6 +19,7 @@ without a GPU) or an output folder that cannot be written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -48,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
                              f"(default: {','.join(DEFAULT_FORMATS)})")
     _add_option_flags(parser, models)
+    _add_watch_flags(parser)
     parser.add_argument("--quiet", action="store_true",
                         help="do not print transcripts, only the summary (default: off)")
     return parser
@@ -72,6 +76,26 @@ def _add_option_flags(parser: argparse.ArgumentParser, models: list) -> None:
                         help=f"label who spoke (\"Speaker 1\", \"Speaker 2\", ...) with the speaker diarizer{most}. "
                              "Needs its file from the setup; without it the transcript is saved unlabelled, with a "
                              "note (default: off)")
+
+
+def positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def _add_watch_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--watch", action="store_true",
+                        help="keep running and transcribe each new audio or video file in the given folders once "
+                             "it is complete (its size no longer changing); files already done are skipped. "
+                             "Ctrl+C stops (default: off)")
+    parser.add_argument("--watch-interval", type=positive_seconds, default=5.0, metavar="SECONDS",
+                        help="with --watch, seconds between looks at the folders; a file is taken once it has not "
+                             "changed for that long (default: 5)")
 
 
 def _options(args: argparse.Namespace):
@@ -108,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args, settings, log_file = start(build_parser(), argv)
     options = _options(args)
+    if args.watch:
+        return _watch(args, settings, options, log_file)
     skipped: list = []
     sources = collect_inputs(args.inputs, skipped)
     for path, reason in skipped:
@@ -149,3 +175,40 @@ def main(argv: list[str] | None = None) -> int:
     if failed and log_file:
         print(f"Full details are in {log_file}.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _watch(args: argparse.Namespace, settings, options, log_file: Path | None) -> int:
+    """``--watch``: transcribe what comes into the folders until Ctrl+C; exit status 0 then, 2 without a folder."""
+    import threading
+
+    from ..logs import route_library_logging
+    from ..models import ModelCache
+    from ..transcription.watch import SCANS_ENV, FolderWatch, WatchOptions, stop_on_ctrl_c
+
+    if not any(Path(p).is_dir() for p in args.inputs):
+        print("--watch needs a folder to watch: give at least one folder among the inputs (the folder your "
+              "recorder or dictation device syncs into). To transcribe only the files named, leave --watch out.",
+              file=sys.stderr)
+        return 2
+    for missing in [p for p in args.inputs if not Path(p).exists()]:
+        print(f"Skipped {missing}: it does not exist.", file=sys.stderr)
+    route_library_logging()  # before NeMo loads anything: its chatter to the log file, not among the transcripts
+    scans = os.environ.get(SCANS_ENV)
+    watching = FolderWatch(ModelCache(settings), args.model, [p for p in args.inputs if Path(p).exists()],
+                           args.formats, options, WatchOptions(args.watch_interval, int(scans) if scans else None),
+                           on_result=None if args.quiet else _print_transcript)
+    stop = threading.Event()
+    with stop_on_ctrl_c(stop, watching):
+        results = watching.run(stop)
+    failed = [r for r in results if not r.ok]
+    print(summary(results), file=sys.stderr if failed else sys.stdout)
+    if failed and log_file:
+        print(f"Full details are in {log_file}.", file=sys.stderr)
+    return 0
+
+
+def _print_transcript(result: FileResult) -> None:
+    if result.transcript is not None:  # even when saving it failed: the text is not lost
+        print(f"== {result.source} ==\n{result.transcript.text or '(no speech recognised)'}", flush=True)
+        for note in result.transcript.notes:
+            print(f"   note: {note}", file=sys.stderr)

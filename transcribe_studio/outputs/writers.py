@@ -457,6 +457,11 @@ def safe_stem(source: str | os.PathLike) -> str:
     return stem or "transcript"
 
 
+def output_path(source: str | os.PathLike, output_dir: str | os.PathLike, extension: str) -> Path:
+    """Where ``source``'s output in one format goes: ``output_dir/<input stem>.<extension>``."""
+    return Path(output_dir) / f"{safe_stem(source)}.{extension}"
+
+
 def write_outputs(transcript: Transcript, source: str | os.PathLike, output_dir: str | os.PathLike,
                   formats: Iterable[str], metadata: dict | None = None, create_folder: bool = True,
                   writer_options: WriterOptions = DEFAULT_OPTIONS) -> list[Path]:
@@ -480,9 +485,9 @@ def render_outputs(transcript: Transcript, formats: Iterable[str], metadata: dic
 
 def write_rendered(rendered: list[tuple[str, str | bytes]], source: str | os.PathLike, output_dir: Path) -> list[Path]:
     """Each rendered output as ``output_dir/<input stem>.<ext>``, each file atomically; the paths written."""
-    stem, paths = safe_stem(source), []
+    paths = []
     for extension, content in rendered:
-        path = output_dir / f"{stem}.{extension}"
+        path = output_path(source, output_dir, extension)
         (atomic_write_bytes if isinstance(content, bytes) else atomic_write_text)(path, content)
         paths.append(path)
     return paths

@@ -290,6 +290,12 @@ def _unique_name(source: Path, taken: dict[str, int]) -> str:
     return source.name if taken[stem] == 1 else f"{source.stem}-{taken[stem]}{source.suffix}"
 
 
+def output_names(sources: list[Path]) -> dict[Path, str]:
+    """The name each file's outputs take in one ``run_batch`` call over ``sources``, in this order."""
+    taken: dict[str, int] = {}
+    return {source: _unique_name(source, taken) for source in sources}
+
+
 def summary(results: list[FileResult]) -> str:
     done = [r for r in results if r.ok]
     lines = [f"{len(done)} of {len(results)} file(s) transcribed."]
