@@ -267,7 +267,7 @@ def _outcome(result) -> str:
         return f"{result.error.title}: {result.error.message}"
     if not result.transcript.text:
         return f"no speech recognised in {duration_text(result.transcript.duration)} of audio"
-    return f"{clock(result.transcript.duration)} of audio in {result.seconds:.1f} s"
+    return f"{clock(result.transcript.duration)} of audio, done after {result.seconds:.1f} s"
 
 
 def job_summary(results, total: int, started: float) -> str:

@@ -24,10 +24,12 @@ import sys
 from pathlib import Path
 
 from ..errors import MediaNotFoundError
+from ..formatting import duration_text
 from ..models import DEFAULT_MODEL, diarizers, transcribers
 from ..models.spec import label
 from ..outputs.writers import DEFAULT_FORMATS, FORMATS
 from ..transcription.batch import FileResult, collect_inputs, run_batch, summary
+from ..transcription.batched import Tally
 from .start import command_line_parser, start
 
 
@@ -124,6 +126,16 @@ def split_missing(sources: list[Path]) -> tuple[list[Path], list[FileResult]]:
     return present, missing
 
 
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar:20}| "
+
+
+def _progress_bar(tqdm, sources: list[Path]):
+    """One bar: a file's stages, or the whole run's files, audio, speed and time left. ``disable=None``: no bar
+    when stderr is not a terminal (a log file, a pipe), where it would be escape codes."""
+    name = sources[0].name[:40] if len(sources) == 1 else f"{len(sources)} files"
+    return tqdm(total=100, unit="%", desc=name, disable=None, bar_format=BAR_FORMAT)
+
+
 def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
@@ -145,33 +157,33 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     route_library_logging()  # before NeMo loads anything: its chatter to the log file, not among the transcripts
     cache = ModelCache(settings)
-    # disable=None: no bars when stderr is not a terminal (a log file, a pipe), where they are escape codes
-    overall = tqdm(total=len(sources), unit="file", desc="All files", position=0,
-                   disable=True if len(sources) < 2 else None)
-    bars = []
+    results = list(missing)
+    bar = _progress_bar(tqdm, sources)
+    tally = Tally(len(sources))
 
-    def on_start(source):
-        bar = tqdm(total=100, desc=source.name[:40], unit="%", position=1, leave=False, disable=None)
-        bars.append(bar)
+    def on_start(source):  # one file: its own stages
         return lambda fraction, note: bar.update(round(fraction * 100) - bar.n)
 
-    results = list(missing)
+    def on_progress(fraction: float, note: str) -> None:  # several files: the whole run
+        left = tally.seconds_left()
+        shown = note + (f" · about {duration_text(left)} left" if left is not None and fraction < 1 else "")
+        bar.bar_format = BAR_FORMAT + shown.replace("{", "{{").replace("}", "}}")
+        bar.update(round(fraction * 100) - bar.n)
+
     def word_times_added(result) -> None:
         tqdm.write(f"Word times added to {result.source.name} (its files were rewritten).", file=sys.stderr)
 
     for result in run_batch(cache, args.model, sources, args.formats, on_start, options=options,
-                            on_update=word_times_added):
-        if bars:
-            bars.pop().close()
-        overall.update(1)
+                            on_update=word_times_added, progress=on_progress, tally=tally):
         results.append(result)
         if result.transcript is not None and not args.quiet:  # even when saving it failed: the text is not lost
             tqdm.write(f"== {result.source} ==\n{result.transcript.text or '(no speech recognised)'}")
             for note in result.transcript.notes:  # how it was made: word times, names and terms, retries
                 tqdm.write(f"   note: {note}", file=sys.stderr)
-    overall.close()
+    bar.close()
     failed = [r for r in results if not r.ok]
-    print(summary(results), file=sys.stderr if failed else sys.stdout)
+    order = {source: index for index, source in enumerate(sources)}  # files done together come in any order
+    print(summary(sorted(results, key=lambda r: order.get(r.source, -1))), file=sys.stderr if failed else sys.stdout)
     if failed and log_file:
         print(f"Full details are in {log_file}.", file=sys.stderr)
     return 1 if failed else 0

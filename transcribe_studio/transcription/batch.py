@@ -34,7 +34,7 @@ class FileResult:
     transcript: Transcript | None = None
     outputs: list[Path] = field(default_factory=list)
     error: StudioError | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # from the start of its run (one file, or many together) to the moment it was done
     speaker_error: StudioError | None = None  # speakers were asked for but not found; the transcript stands
     metadata: dict = field(default_factory=dict)  # what was saved beside it (rewritten with it)
     output_name: str | None = None
@@ -234,9 +234,8 @@ def _batched(cache: ModelCache, key: str, sources: list[Path], formats: list[str
              options: engine.Options, progress: Progress,
              tally: batched.Tally) -> Iterator[tuple[FileResult, Progress | None]]:
     """Many files through :mod:`.batched`, each finished (speakers, saving) the moment the model is done with it."""
-    taken: dict[str, int] = {}
-    names = {source: _unique_name(source, taken) for source in sources}
-    last = time.perf_counter()
+    names = output_names(sources)
+    started = time.perf_counter()
     for heard in batched.transcribe_files(cache, key, sources, lambda source: _decoded(cache, source), options,
                                           progress, tally):
         result = FileResult(heard.source, error=heard.error and report(heard.error, f"transcribing {heard.source.name}"))
@@ -251,7 +250,7 @@ def _batched(cache: ModelCache, key: str, sources: list[Path], formats: list[str
                 raise
             except Exception as exc:  # noqa: BLE001 - classified; the transcript is kept in the result
                 result.error = report(exc, f"transcribing {heard.source.name}")
-        result.seconds, last = time.perf_counter() - last, time.perf_counter()
+        result.seconds = time.perf_counter() - started  # files finish together: when it was done, not its own time
         yield result, None
 
 
@@ -299,7 +298,7 @@ def output_names(sources: list[Path]) -> dict[Path, str]:
 def summary(results: list[FileResult]) -> str:
     done = [r for r in results if r.ok]
     lines = [f"{len(done)} of {len(results)} file(s) transcribed."]
-    lines += [f"  OK      {r.source}  ({r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}"
+    lines += [f"  OK      {r.source}  (done after {r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}"
               + (f"\n          without speaker labels: {r.speaker_error.user_message()}" if r.speaker_error else "")
               for r in done]
     lines += [f"  FAILED  {r.source}: {r.error.user_message()}" for r in results if not r.ok]

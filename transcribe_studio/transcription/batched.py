@@ -1,7 +1,7 @@
 """Many files through the model in batches: short files ride together, long files keep their passes.
 
-Why: one file at a time, a GPU idles between short model calls (Parakeet measured an RTFx of 315 on one-minute
-files on an H100, where NeMo's batched recipe reaches ~3,400 on an A100: docs/PERFORMANCE.md). So, as that
+Why: one file at a time, a GPU idles between short model calls (the default model measured an RTFx of 315 on
+one-minute files on an H100, where NeMo's batched recipe reaches ~3,400 on an A100: docs/PERFORMANCE.md). So, as that
 recipe does, the windows of many files go to the model together, longest first, in batches as large as its
 spec allows (``batch_items``: on a GPU what the card's memory holds), while the next files are decoded and cut
 into windows ahead on CPU threads (:mod:`..media.ahead`). Unlike that recipe, each file keeps what the
@@ -16,8 +16,8 @@ one-file path (:mod:`.engine`) gives it:
   :data:`GROUP_SECONDS`) whose windows are sorted and batched together; so memory stays bounded whatever the
   folder's size, and a cancel, heard between batches, loses no finished file.
 
-A model whose words take their times from another (Canary-Qwen from Parakeet) has the timer run over each
-group's windows in batches too, after the model's own pass over them.
+A model whose words take their times from another (its spec's ``word_timings_from``) has that timer model run
+over each group's windows in batches too, after the model's own pass over them.
 """
 
 from __future__ import annotations
@@ -131,6 +131,7 @@ def transcribe_files(cache: ModelCache, key: str, sources: list[Path], decode: C
         window = spec.window_seconds(cache.settings, model)
     timing = _timing(cache, spec, options)
     tally = tally or Tally(len(sources))
+    tally.started = time.monotonic()  # the speed so far is the model's, not its load's
     tally.passes = 2 if timing == "now" else 1
     ready = prepared_ahead(sources, lambda source: _prepared(source, decode(source), window),
                            most_held=GROUP_FILES, most_seconds=GROUP_SECONDS, seconds_of=lambda f: f.seconds,

@@ -196,7 +196,7 @@ def _namesakes_before(source: Path, listing: list[Path]) -> list[Path]:
 
 def _report(result: FileResult) -> None:
     if result.ok:
-        say(f"OK      {result.source}  ({result.seconds:.1f} s) -> {', '.join(p.name for p in result.outputs)}")
+        say(f"OK      {result.source}  (done after {result.seconds:.1f} s) -> {', '.join(p.name for p in result.outputs)}")
     else:
         say(f"FAILED  {result.source}: {result.error.user_message()} (tried again once the file changes)")
 
