@@ -16,6 +16,9 @@ What it measures:
 * a 60-minute file through the app under an 8 GB budget: passes and out-of-memory retries;
 * the CUDA-graph TDT decoder on and off; Canary-Qwen ``generate`` throughput at batch 1, 4, 8;
 * make-room with the real ``mem_get_info``;
+* with ``--only cold_start`` (~2 minutes): Parakeet's load, the app's (checkpoint streamed to the card tensor
+  by tensor in bf16) against NeMo's plain ``restore_from(map_location=cuda)`` + ``.to(bf16)``, each load in a
+  fresh process: time, GPU peak, host RAM peak (:mod:`benchmarks.cold_start`);
 * with ``--only features`` (the per-job options; ~2 minutes, so run on its own): Canary-Qwen's
   word-timing pass as a fraction of Canary-Qwen's time, phrase boosting's cost on Parakeet, and
   Streaming Sortformer on 10 and 60 minutes (:mod:`benchmarks.features`' tasks, on the card).
@@ -365,13 +368,26 @@ def _gpu_peaked(task) -> dict:
     return row
 
 
+# --- step: Parakeet's cold start --------------------------------------------------------------------
+
+COLD_START_WAYS = ("app", "plain")  # the app's streamed load against NeMo's plain restore + cast, as asked
+
+
+def step_cold_start(work: Path, device: str, tiny: bool) -> dict:
+    """Each load in its own process (:mod:`benchmarks.cold_start`), ways alternated, two runs each."""
+    from benchmarks import cold_start
+
+    return cold_start.measure(work / "parakeet.nemo", device, runs=1 if tiny else 2, ways=COLD_START_WAYS)
+
+
 # --- orchestration ------------------------------------------------------------------------------------
 
-STEPS = {"parakeet": step_parakeet, "canary": step_canary, "features": step_features}
+STEPS = {"parakeet": step_parakeet, "canary": step_canary, "features": step_features,
+         "cold_start": step_cold_start}
 DEFAULT_STEPS = ["parakeet", "canary"]  # ~4 minutes; "features" takes ~2 more, so it runs on its own
 # What each step needs built (make-room in the Canary step loads Parakeet too).
 BUILDS = {"parakeet": ("parakeet",), "canary": ("parakeet", "canary"),
-          "features": ("parakeet", "canary", "sortformer")}
+          "features": ("parakeet", "canary", "sortformer"), "cold_start": ("parakeet",)}
 
 
 def run_step(name: str, work: Path, device: str, tiny: bool, what: str | None = None) -> subprocess.Popen:
@@ -447,6 +463,8 @@ def report(results: dict) -> str:
     lines += _loads(results) + [""] + _speeds(results) + [""] + _budgets(results) + [""] + _canary(results)
     if "features" in results:
         lines += [""] + _features(results["features"])
+    if "cold_start" in results:
+        lines += [""] + _cold_start(results["cold_start"])
     return "\n".join(lines) + "\n"
 
 
@@ -513,6 +531,17 @@ def _features(f: dict) -> list[str]:
              round(r["peak_rss_mb"])] for r in f.get("speakers", [])]
     return lines + ["Streaming Sortformer (app):", ""] + _table(
         ["minutes", "seconds", "RTFx", "GPU peak MB", "host peak RSS MB"], rows)
+
+
+def _cold_start(result: dict) -> list[str]:
+    from benchmarks import cold_start
+
+    lines = ["### Parakeet cold start (each load in a fresh process; medians)", ""]
+    if "medians" not in result:
+        return lines + [f"Stopped: {result.get('error')}"]
+    failed = [row for row in result["runs"] if "error" in row]
+    notes = [f"{row['way']} run {row['run']}: {row['error']}" for row in failed]
+    return lines + cold_start.table(result) + ([""] + notes if notes else [])
 
 
 def _mb(value: float | None) -> str:

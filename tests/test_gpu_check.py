@@ -40,10 +40,15 @@ def test_the_report_has_every_section_and_marks_the_card():
                                            "seconds": 9.5}},
         "canary": {"error": "exit 1", "generate": [{"batch_size": 4, "windows": 8, "seconds": 3.0,
                                                     "audio_seconds_per_second": 100.0}]},
+        "cold_start": {"runs": [{"run": 0, "way": "plain", "error": "exit 1"}],
+                       "medians": {"app": {"seconds": 2.5, "host_peak_above_start_mb": 300,
+                                           "anon_peak_above_start_mb": 290, "gpu_peak_mb": 1300, "model_mb": 1256},
+                                   "plain": {"error": "no run finished"}}},
     }
     text = gpu_check.report(results)
     assert text.startswith("## GPU check on NVIDIA H100")
     for expected in ("| Parakeet-TDT-0.6B-v2 | 3.0 | 800 | 5000 | ok |", "| Canary-Qwen-2.5B | - | - | - | exit 1 |",
                      "| 1 | bf16 | 300.0 | 500.0 |", "| False | boom |", "| 8 | 540 | 675 | - |",
-                     "7 passes, 0 out-of-memory retries", "| 4 | 8 | 3.0 | 100.0 |"):
+                     "7 passes, 0 out-of-memory retries", "| 4 | 8 | 3.0 | 100.0 |", "| app | 2.5 | 300 | 290 | 1300 | 1256 |",
+                     "| plain | - | - | - | - | - |", "plain run 0: exit 1"):
         assert expected in text, expected

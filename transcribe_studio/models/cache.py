@@ -76,9 +76,10 @@ class _Entry:
 def give_back_freed_memory() -> None:
     """Collect garbage and return freed heap memory to the system (Linux/glibc; elsewhere only the collection).
 
-    A load reads the whole checkpoint into memory and frees it once copied into the model; glibc keeps such
-    freed memory for reuse, so after loading Parakeet on a CPU the process held 4.8 GB where the model is
-    2.4 GB (measured, docs/PERFORMANCE.md). Unloading a model leaves the same kind of hole."""
+    A load that reads a whole checkpoint into memory frees it once copied into the model (the diarizer's; a
+    Parakeet load whose checkpoint was read whole held 4.8 GB after it where the model is 2.4 GB, measured,
+    docs/PERFORMANCE.md), and a streamed load frees each tensor read once placed; glibc keeps such freed memory
+    for reuse. Unloading a model leaves the same kind of hole."""
     gc.collect()
     try:
         import ctypes

@@ -1,6 +1,6 @@
 """Loading both models through NeMo's own loaders, minus the work they throw away.
 
-Parakeet: ``ASRModel.restore_from`` without its two avoidable costs.
+Parakeet: ``ASRModel.restore_from`` without its avoidable costs.
 
 Measured on the full-size Parakeet-TDT-0.6B-v2 architecture (2.47 GB ``.nemo``,
 2 CPU cores), plain ``restore_from`` takes 14-20 s while reading the file takes
@@ -8,17 +8,29 @@ about 2 s. Most of the difference is work that is thrown away:
 
 1. **Random initialisation.** Building the model draws random values for all
    618 M weights, which the checkpoint overwrites a moment later. While the
-   model is built we turn ``torch.nn.init``'s functions into no-ops;
-   ``restore_from`` loads the state dict with ``strict=True``, so a weight the
-   checkpoint did not set would be an error, never silently left uninitialised.
+   model is built we turn ``torch.nn.init``'s functions into no-ops; the
+   checkpoint is loaded strictly (as ``load_state_dict(strict=True)``), so a
+   weight it did not set is an error, never silently left uninitialised.
 2. **Extracting the archive.** NeMo copies the 2.5 GB ``model_weights.ckpt`` out
    of the ``.nemo`` tar into a temporary folder, then reads it back. A ``.nemo``
    is an uncompressed tar, so the checkpoint's bytes sit contiguously inside it:
-   we extract only the small members (config, tokenizer) and let ``torch.load``
-   read the checkpoint in place through a window on the archive.
+   we extract only the small members (config, tokenizer) and read the
+   checkpoint in place through a window on the archive.
+3. **The whole checkpoint at once, in fp32, on the device** (:func:`restore_streamed`).
+   ``restore_from(map_location=cuda)`` moves the fp32 model to the card, loads
+   the whole fp32 checkpoint there too, and only then can the caller cast to
+   bf16: 5.0 GB of GPU memory for a model that ends at 1.2 GB (H100). Restoring
+   on the CPU first only moves that peak into system RAM. Instead the model is
+   built on the CPU (uninitialised: its fp32 tensors are allocated but never
+   written, so the OS never commits their pages) and the checkpoint is read one
+   tensor at a time (:mod:`.streamed_checkpoint`): each is cast on the host,
+   copied to the device in its final dtype and put in place of the model's,
+   then freed before the next. So the card holds the final model plus one
+   tensor, and the host one tensor; on the CPU in fp32 the tensors are read
+   straight into their place, so the load needs the model's size, not twice it.
 
-Everything else is NeMo's own ``restore_from`` (same classes, same config, same
-strict load), through its documented ``save_restore_connector`` hook.
+Everything else is NeMo's own ``restore_from`` (same classes, same config,
+same tokenizer), through its documented ``save_restore_connector`` hook.
 
 Canary-Qwen: ``SALM.from_pretrained`` builds all 2.5 B weights in fp32 on the CPU
 (~10 GB), then reads the 5 GB bf16 checkpoint whole into memory, copies it into
@@ -36,10 +48,15 @@ import contextlib
 import functools
 import io
 import json
+import logging
 import struct
 import tarfile
 import threading
 from pathlib import Path
+
+from . import streamed_checkpoint
+
+log = logging.getLogger(__name__)
 
 # torch.nn.init functions that only fill a tensor with initial values.
 _INIT_FUNCTIONS = ("uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_", "xavier_uniform_",
@@ -114,26 +131,64 @@ class _Window(io.RawIOBase):
         return got
 
 
-def _connector(nemo_path: Path):
+@functools.lru_cache(maxsize=None)
+def _connector_classes():
+    """NeMo's connector, subclassed once NeMo is imported (importing it takes seconds)."""
     from nemo.core.connectors.save_restore_connector import SaveRestoreConnector
 
     class InPlaceCheckpointConnector(SaveRestoreConnector):
         """Extract everything but the weights; read the weights straight from the archive."""
 
+        def __init__(self, nemo_path: Path):
+            super().__init__()
+            self.nemo_path = nemo_path
+
         def _filtered_tar_info(self, tar_path, filter_fn=None):
             members = SaveRestoreConnector._filtered_tar_info(tar_path, filter_fn)
             return [m for m in members if Path(m.name).name != self.model_weights_ckpt]
 
+        @contextlib.contextmanager
+        def _checkpoint_file(self):
+            """``model_weights.ckpt`` as a read-only file: a window on its bytes inside the tar."""
+            with tarfile.open(self.nemo_path, "r:") as archive:
+                member = next(m for m in archive.getmembers() if Path(m.name).name == self.model_weights_ckpt)
+            with open(self.nemo_path, "rb") as raw:
+                yield io.BufferedReader(_Window(raw, member.offset_data, member.size), buffer_size=1 << 20)
+
         def _load_state_dict_from_disk(self, model_weights, map_location="cpu"):
             import torch
 
-            with tarfile.open(nemo_path, "r:") as archive:
-                member = next(m for m in archive.getmembers() if Path(m.name).name == self.model_weights_ckpt)
-            with open(nemo_path, "rb") as raw:
-                window = io.BufferedReader(_Window(raw, member.offset_data, member.size), buffer_size=1 << 20)
-                return torch.load(window, map_location=map_location)
+            with self._checkpoint_file() as file:
+                return torch.load(file, map_location=map_location)
 
-    return InPlaceCheckpointConnector()
+    class StreamingConnector(InPlaceCheckpointConnector):
+        """As above, but the weights go into the model one tensor at a time, in ``dtype``, onto ``device``.
+
+        NeMo's ``restore_from`` calls ``_load_state_dict_from_disk`` and then ``load_instance_with_state_dict``
+        (with ``strict``): the first returns only the checkpoint's layout (no tensor read), the second streams.
+        """
+
+        def __init__(self, nemo_path: Path, device, dtype):
+            super().__init__(nemo_path)
+            self.device, self.dtype = device, dtype
+
+        def _load_state_dict_from_disk(self, model_weights, map_location="cpu"):
+            with self._checkpoint_file() as file:
+                return streamed_checkpoint.Checkpoint(file).state_dict
+
+        def load_instance_with_state_dict(self, instance, state_dict, strict):
+            with self._checkpoint_file() as file:
+                checkpoint = streamed_checkpoint.Checkpoint(file)
+                reason = streamed_checkpoint.why_not_streamed(instance, state_dict)
+                if reason is None:
+                    streamed_checkpoint.stream_into(instance, checkpoint, state_dict, dtype=self.dtype,
+                                                    device=self.device, strict=strict)
+                else:  # exactness first: the model's own load_state_dict, on the whole checkpoint in memory
+                    log.info("Loading %s whole, not tensor by tensor: %s.", self.nemo_path.name, reason)
+                    instance.load_state_dict(streamed_checkpoint.materialised(checkpoint, state_dict), strict=strict)
+            instance._set_model_restore_state(is_being_restored=False)
+
+    return InPlaceCheckpointConnector, StreamingConnector
 
 
 def is_plain_tar(path: Path) -> bool:
@@ -150,9 +205,37 @@ def restore(nemo_path: Path, map_location, model_class=None):
     if model_class is None:
         from nemo.collections.asr.models import ASRModel as model_class
 
-    connector = _connector(nemo_path) if is_plain_tar(nemo_path) else None
+    in_place, _ = _connector_classes()
+    connector = in_place(nemo_path) if is_plain_tar(nemo_path) else None
     with skip_weight_init():
         return model_class.restore_from(str(nemo_path), map_location=map_location, save_restore_connector=connector)
+
+
+def restore_streamed(nemo_path: Path, device, dtype=None, model_class=None):
+    """``restore(nemo_path, map_location=device)`` then ``.to(dtype)``, without the model's fp32 copy on ``device``.
+
+    The model is built on the CPU (without initialising: its fp32 tensors are allocated, never written, so
+    they take no memory) and each checkpoint tensor goes from the archive to ``device`` alone, already in
+    ``dtype`` (floating-point tensors; None keeps the model's own). A gzip-compressed ``.nemo`` (old files)
+    takes :func:`restore` and a cast after.
+    """
+    import torch
+
+    if model_class is None:
+        from nemo.collections.asr.models import ASRModel as model_class
+
+    device = torch.device(device)
+    if is_plain_tar(nemo_path):
+        _, streaming = _connector_classes()
+        connector = streaming(nemo_path, device, dtype)
+        with skip_weight_init():
+            model = model_class.restore_from(str(nemo_path), map_location=torch.device("cpu"),
+                                             save_restore_connector=connector)
+    else:
+        model = restore(nemo_path, map_location=device, model_class=model_class)
+    # What the checkpoint does not hold (non-persistent buffers) follows, as restore_from(map_location=device)
+    # and a cast would have moved and cast it.
+    return model.to(device) if dtype is None else model.to(device, dtype)
 
 
 # --- Canary-Qwen (SALM) ----------------------------------------------------------

@@ -108,21 +108,19 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
     check_nemo_file(path, label)
     import torch
 
-    from .fast_load import restore
+    from .fast_load import restore_streamed
 
-    # Restored straight onto the device: the fp32 model and its fp32 checkpoint meet there before the cast
-    # (a 5.0 GB GPU peak for Parakeet on an H100). Restoring on the CPU and moving once moves that peak into
-    # system RAM instead (4.8 GB measured), so it stays here; see docs/PERFORMANCE.md, GPU figures.
+    # As NVIDIA's transcribe_speech.py: bf16 where the GPU supports it. The mel
+    # front end stays in fp32 and only casts its output, so this is safe.
+    precision, why = gpu.choose_precision(device)
+    dtype = torch.bfloat16 if precision == "bf16" else None
+    # Each weight goes from the file to the device alone, already in its final dtype: never the fp32 model
+    # and its fp32 checkpoint on the card at once (5.0 GB on an H100 for Parakeet when restored onto it).
     try:
-        model = restore(path, map_location=device)
+        model = restore_streamed(path, device, dtype)
     except Exception as exc:  # noqa: BLE001 - classified: a damaged member, or a real cause (memory, disk)
         raise _restore_error(exc, path, label) from exc
     model.eval()
-    precision, why = gpu.choose_precision(device)
-    # As NVIDIA's transcribe_speech.py: bf16 where the GPU supports it. The mel
-    # front end stays in fp32 and only casts its output, so this is safe.
-    if precision == "bf16":
-        model = model.to(torch.bfloat16)
     model.studio_precision = f"{precision} ({why})"
     if device.type == "cuda" and not cuda_graphs:
         _switch_decoder_graphs_off(model)
