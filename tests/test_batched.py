@@ -168,3 +168,36 @@ def test_files_prepared_ahead_come_in_order_with_their_failures():
         got = list(prepared_ahead(range(6), prepare, most_held=2, most_seconds=10, seconds_of=len, threads=threads))
         assert [n for n, _ in got] == list(range(6))
         assert isinstance(got[3][1], ValueError) and [len(r) for n, r in got if n != 3] == [0, 1, 2, 4, 5]
+
+
+def test_a_gpu_that_fails_for_good_ends_the_run_and_fails_only_the_files_left(settings, tmp_path):
+    from transcribe_studio.errors import GPUFailedError
+
+    cache = ModelCache(dataclasses.replace(settings, parakeet_pass_seconds=1.5))  # one 1 s file per batch
+    clips = [speech_file(tmp_path / f"part{i}.wav", 0.6, seed=i) for i in range(3)]
+    calls = []
+
+    def second_call_fails(module, args, kwargs):  # injected inside the real model's encoder
+        calls.append(1)
+        if len(calls) == 2:
+            raise GPUFailedError("The GPU failed while Parakeet was transcribing: an illegal memory access.")
+
+    hook = cache._loaded(PARAKEET).encoder.register_forward_pre_hook(second_call_fails, with_kwargs=True)
+    try:
+        results = list(batch.run_batch(cache, PARAKEET, clips, ["txt"]))
+    finally:
+        hook.remove()
+    assert [(r.source, r.ok) for r in results] == [(clips[0], True), (clips[1], False), (clips[2], False)]
+    assert all(isinstance(r.error, GPUFailedError) for r in results[1:]) and len(calls) == 2  # no retries
+
+
+def test_a_timer_model_that_cannot_load_leaves_whole_window_segments_with_the_reason(settings, folder, tmp_path):
+    cache = ModelCache(dataclasses.replace(settings, parakeet_path=tmp_path / "missing.nemo"))
+    alone = batch.transcribe_file(cache, CANARY, folder[0], ["json"], output_dir=tmp_path / "alone")
+    results = list(batch.run_batch(cache, CANARY, folder[:3], ["json"]))
+    assert all(r.ok for r in results)
+    for result in results:
+        assert any(n.startswith("Word timings skipped: ") for n in result.transcript.notes)
+    assert [n for n in alone.transcript.notes if n.startswith("Word timings skipped")] == \
+        [n for n in results[[r.source for r in results].index(folder[0])].transcript.notes
+         if n.startswith("Word timings skipped")]

@@ -235,23 +235,41 @@ def _batched(cache: ModelCache, key: str, sources: list[Path], formats: list[str
              tally: batched.Tally) -> Iterator[tuple[FileResult, Progress | None]]:
     """Many files through :mod:`.batched`, each finished (speakers, saving) the moment the model is done with it."""
     names = output_names(sources)
-    started = time.perf_counter()
-    for heard in batched.transcribe_files(cache, key, sources, lambda source: _decoded(cache, source), options,
-                                          progress, tally):
-        result = FileResult(heard.source, error=heard.error and report(heard.error, f"transcribing {heard.source.name}"))
-        if heard.transcript is not None:
-            def speakers(fraction: float, note: str, name=heard.source.name) -> None:
-                progress(tally.fraction, f"{tally.note()} · {name}: {note}")
-            try:
-                output_dir = _output_dir(cache, heard.source, output_dir_for)
-                _finish(cache, key, result, heard.transcript, heard.audio, formats, options, speakers,
-                        names[heard.source], output_dir or cache.settings.output_dir, output_dir is None)
-            except Cancelled:
-                raise
-            except Exception as exc:  # noqa: BLE001 - classified; the transcript is kept in the result
-                result.error = report(exc, f"transcribing {heard.source.name}")
-        result.seconds = time.perf_counter() - started  # files finish together: when it was done, not its own time
-        yield result, None
+    started, left = time.perf_counter(), dict.fromkeys(sources)
+    files = batched.transcribe_files(cache, key, sources, lambda source: _decoded(cache, source), options, progress,
+                                     tally)
+    try:
+        for heard in files:
+            left.pop(heard.source, None)
+            result = _finished_file(cache, key, heard, formats, options, names[heard.source], output_dir_for,
+                                    lambda fraction, note, name=heard.source.name: progress(
+                                        tally.fraction, f"{tally.note()} · {name}: {note}"))
+            result.seconds = time.perf_counter() - started  # files finish together: when it was done
+            yield result, None
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - what stops the run (a GPU that failed for good) fails the files left
+        error = report(exc, "transcribing a batch of files")
+        for source in left:
+            yield FileResult(source, error=error), None
+
+
+def _finished_file(cache: ModelCache, key: str, heard: batched.FileHeard, formats: list[str],
+                   options: engine.Options, name: str, output_dir_for, progress: Progress) -> FileResult:
+    """A file the batched path is done with: failed, or labelled (if asked) and saved; never raises but Cancelled."""
+    result = FileResult(heard.source)
+    if heard.error is not None:
+        result.error = report(heard.error, f"transcribing {heard.source.name}")
+        return result
+    try:
+        output_dir = _output_dir(cache, heard.source, output_dir_for)
+        _finish(cache, key, result, heard.transcript, heard.audio, formats, options, progress, name,
+                output_dir or cache.settings.output_dir, output_dir is None)
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - classified; the transcript is kept in the result
+        result.error = report(exc, f"transcribing {heard.source.name}")
+    return result
 
 
 def _output_dir(cache: ModelCache, source: Path, output_dir_for) -> Path | None:

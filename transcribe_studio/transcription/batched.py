@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import Cancelled
+from ..errors import Cancelled, GPUFailedError, StudioError
 from ..formatting import duration_text
 from ..media import SAMPLE_RATE
 from ..media.ahead import prepared_ahead
@@ -201,23 +201,32 @@ class _Run:
                 return
             untimed = list(heard)  # the model's pass over the whole group, then the timer's
         yield from (self._done(FileHeard(f.source, error=f.error), f.seconds) for f in untimed if f.error)
-        timer = get(self.spec.word_timings_from)
-        with self.cache.use(timer.key) as timer_model:
-            for file in _hear(timer, timer_model, [f for f in untimed if not f.error], "timer_heard",
-                              self.cache.settings, self._heard):
-                yield self._finished(file, notes)
+        yield from self._timed([f for f in untimed if not f.error], notes)
+
+    def _timed(self, files: list[_File], notes: list[str]) -> Iterator[FileHeard]:
+        """The timer model's pass over ``files``' windows, each file finished as its last window is timed; a timer
+        that cannot load leaves the rest with whole-window segments and a note saying why (as one file would)."""
+        timer, finished = get(self.spec.word_timings_from), set()
+        try:
+            with self.cache.use(timer.key) as timer_model:
+                for file in _hear(timer, timer_model, files, "timer_heard", self.cache.settings, self._heard):
+                    finished.add(id(file))
+                    yield self._finished(file, notes)
+        except StudioError as error:
+            for file in (f for f in files if id(f) not in finished):
+                yield self._finished(file, notes, timings.skipped_note(error))
 
     def _heard(self, seconds: float) -> None:
         self.tally.seconds_heard += seconds
         self.report()
 
-    def _finished(self, file: _File, notes: list[str]) -> FileHeard:
+    def _finished(self, file: _File, notes: list[str], timer_note: str | None = None) -> FileHeard:
         if file.error is not None:
             return self._done(FileHeard(file.source, error=file.error), file.seconds)
         transcript = engine.transcript_from(self.spec, file.stretches("heard"), len(file.audio), file.cuts)
         own = list(notes)
         if self.timing and transcript.segments:
-            own.append(self._word_times(file, transcript))
+            own.append(timer_note or self._word_times(file, transcript))
         transcript.notes = own + transcript.notes
         return self._done(FileHeard(file.source, transcript, file.audio), file.seconds)
 
@@ -283,7 +292,7 @@ def _heard_in_halves(spec: ModelSpec, model, batch: list[tuple[_File, int]], set
     try:
         heard = spec.transcribe_batch(model, [file.audio[a:b] for (file, _), (a, b) in zip(batch, windows)], settings)
         return [[_on_clock(stretch, a)] for stretch, (a, _) in zip(heard, windows)]
-    except Cancelled:
+    except (Cancelled, GPUFailedError):  # a stop, or a GPU that no call will get past: the run ends
         raise
     except Exception:  # noqa: BLE001 - retried smaller; what fails alone fails its own file
         _free_memory()

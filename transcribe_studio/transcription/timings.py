@@ -38,8 +38,13 @@ def add_word_times(cache: ModelCache, spec, audio: np.ndarray, windows: list[tup
                                           lambda fraction, note: progress(fraction,
                                                                           f"word times ({timer.label}): {note}")))
     except StudioError as error:
-        return f"Word timings skipped: {error.title.lower()}: {error.message} Segments are whole windows."
+        return skipped_note(error)
     return retime(transcript, heard, len(audio) / SAMPLE_RATE, spec)
+
+
+def skipped_note(error: StudioError) -> str:
+    """What a transcript says when its timer model could not run."""
+    return f"Word timings skipped: {error.title.lower()}: {error.message} Segments are whole windows."
 
 
 def retime(transcript: Transcript, heard: list[Heard], duration: float, spec) -> str:
