@@ -22,7 +22,7 @@ from ..models import ModelCache, diarizers, get
 from ..outputs.writers import WriterOptions, safe_stem, write_outputs
 from ..progress import Progress, no_progress, staged
 from ..settings import OUTPUT_DIR_FLAG
-from . import batched, engine, timings
+from . import batched, engine
 from .costs import job_costs
 from .speakers import label_transcript
 from .transcript import Transcript
@@ -205,15 +205,16 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
             yield FileResult(source, error=error)
         return
     pending: list[tuple[FileResult, Progress | None]] = []
+    tally = tally or batched.Tally(len(sources))
     results = (_one_file(cache, key, sources[0], formats, on_start, output_dir_for, options) if len(sources) == 1
                else _batched(cache, key, sources, formats, output_dir_for, options, progress or no_progress,
-                             tally or batched.Tally(len(sources))))
+                             tally))
     for result, file_progress in results:
         if result.ok and result.transcript.word_times_pending:
             pending.append((result, file_progress))
         yield result
-    for result, file_progress in pending:
-        _add_pending_word_timings(cache, key, result, formats, file_progress)
+    for result in _add_pending_word_timings(cache, key, [r for r, _ in pending], formats, progress or no_progress,
+                                            tally):
         if on_update is not None:
             on_update(result)
 
@@ -284,20 +285,27 @@ def _output_dir(cache: ModelCache, source: Path, output_dir_for) -> Path | None:
         raise report(error, f"saving the results of {source.name}") from exc
 
 
-def _add_pending_word_timings(cache: ModelCache, key: str, result: FileResult, formats: list[str],
-                              progress: Progress | None) -> None:
-    """The batch's timer pass for one saved file: decode it again, add word times, rewrite its files.
+def _add_pending_word_timings(cache: ModelCache, key: str, results: list[FileResult], formats: list[str],
+                              progress: Progress, tally: batched.Tally | None) -> Iterator[FileResult]:
+    """The batch's timer pass over the saved files left pending (:func:`.batched.add_pending_word_times`):
+    each file's outputs rewritten with its word times, yielded as it is done.
 
-    A failure leaves the saved transcript as it was (window segments), with the reason in the log.
+    A failure leaves that file's saved transcript as it was (window segments), with the reason in the log.
     """
-    try:
-        audio = decode_audio(result.source, max_bytes=int(cache.settings.max_file_mb * 1_000_000))
-        timings.add_pending_word_times(cache, key, audio, result.transcript, progress)
-        _save(cache, result, formats, create_folder=False)
-    except Cancelled:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the file stays saved without word times
-        report(exc, f"adding word times to {result.source.name}")
+    by_source = {result.source: result for result in results}
+    for source, error in batched.add_pending_word_times(cache, key, [(r.source, r.transcript) for r in results],
+                                                        lambda s: _decoded(cache, s), progress, tally):
+        if error is not None:
+            report(error, f"adding word times to {source.name}")
+            continue
+        try:
+            _save(cache, by_source[source], formats, create_folder=False)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the file stays saved without word times
+            report(exc, f"adding word times to {source.name}")
+            continue
+        yield by_source[source]
 
 
 def _unique_name(source: Path, taken: dict[str, int]) -> str:

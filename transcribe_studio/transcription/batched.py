@@ -132,13 +132,49 @@ def transcribe_files(cache: ModelCache, key: str, sources: list[Path], decode: C
     timing = _timing(cache, spec, options)
     tally = tally or Tally(len(sources))
     tally.started = time.monotonic()  # the speed so far is the model's, not its load's
-    tally.passes = 2 if timing == "now" else 1
+    tally.passes = 2 if timing in ("now", "pending") else 1
     ready = prepared_ahead(sources, lambda source: _prepared(source, decode(source), window),
                            most_held=GROUP_FILES, most_seconds=GROUP_SECONDS, seconds_of=lambda f: f.seconds,
                            threads=_prepare_threads(cache))
     run = _Run(cache, spec, options, timing, tally, lambda: progress(tally.fraction, tally.note()))
     for group in _groups(ready, tally):
         yield from run.group(group)
+
+
+def add_pending_word_times(cache: ModelCache, key: str, pending: list[tuple[Path, Transcript]],
+                           decode: Callable[[Path], np.ndarray], progress: Progress = no_progress,
+                           tally: Tally | None = None) -> Iterator[tuple[Path, Exception | None]]:
+    """The run's timer pass over the transcripts saved with word times pending (the timer model did not fit
+    beside the model): each file decoded again and its windows (its segments) through the timer in batches
+    across files, each transcript given its times (or the reason it could not be) and yielded as it is done,
+    with the error that kept it from being timed, if any."""
+    spec = get(key)
+    transcripts = dict(pending)
+    tally = tally or Tally(len(pending))
+    ready = prepared_ahead(pending, lambda item: _File(item[0], decode(item[0]), Plan(timings.pending_windows(item[1]),
+                                                                                      [])),
+                           most_held=GROUP_FILES, most_seconds=GROUP_SECONDS, seconds_of=lambda f: f.seconds,
+                           threads=_prepare_threads(cache))
+    timed: set[Path] = set()
+
+    def heard(seconds: float) -> None:
+        tally.seconds_heard += seconds
+        progress(tally.fraction, f"word times: {len(timed)} of {len(pending)} files")
+    try:
+        with cache.use(spec.word_timings_from) as timer_model:
+            for group in _groups(ready, Tally(len(pending))):
+                yield from ((item.source, item.error) for item in group if isinstance(item, FileHeard))
+                files = [item for item in group if isinstance(item, _File)]
+                for file in _hear(get(spec.word_timings_from), timer_model, files, "timer_heard", cache.settings, heard):
+                    timed.add(file.source)
+                    if file.error is None:
+                        timings.settle_pending(transcripts[file.source], timings.retime(
+                            transcripts[file.source], file.stretches("timer_heard"), file.seconds, spec))
+                    yield file.source, file.error
+    except StudioError as error:  # the timer cannot load: the transcripts keep their window segments, and say why
+        for source in (s for s in transcripts if s not in timed):
+            timings.settle_pending(transcripts[source], timings.skipped_note(error))
+            yield source, None
 
 
 def _prepare_threads(cache: ModelCache) -> int:

@@ -18,7 +18,7 @@ from ..errors import StudioError
 from ..media import SAMPLE_RATE
 from ..models import ModelCache, get
 from ..models.spec import Heard
-from ..progress import Progress, no_progress
+from ..progress import Progress
 from .align import align
 from .merge import transcript_of
 from .transcript import Segment, Transcript, Word
@@ -56,12 +56,13 @@ def retime(transcript: Transcript, heard: list[Heard], duration: float, spec) ->
             f"({matched} of {len(transcript.words)} heard; the rest interpolated, marked \"estimated\").")
 
 
-def add_pending_word_times(cache: ModelCache, key: str, audio: np.ndarray, transcript: Transcript,
-                           progress: Progress | None = None) -> None:
-    """Give a transcript whose word times were left pending its times now, running the timer over its
-    segments (each one window), and put the final note in place of the pending one."""
-    windows = [(round(s.start * SAMPLE_RATE), round(s.end * SAMPLE_RATE)) for s in transcript.segments]
-    note = add_word_times(cache, get(key), audio, windows, transcript, progress or no_progress)
+def pending_windows(transcript: Transcript) -> list[tuple[int, int]]:
+    """The windows a transcript left pending was heard in: its segments, one per window."""
+    return [(round(s.start * SAMPLE_RATE), round(s.end * SAMPLE_RATE)) for s in transcript.segments]
+
+
+def settle_pending(transcript: Transcript, note: str) -> None:
+    """Put the timer pass's note in place of the pending one."""
     transcript.word_times_pending = False
     transcript.notes = [note if n == PENDING_NOTE else n for n in transcript.notes]
 
