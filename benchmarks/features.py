@@ -97,7 +97,8 @@ def task_timing(settings: dict, seconds: float) -> dict:
         canary.MAX_NEW_TOKENS = cap
     windows = plan_cuts(audio, get(CANARY).window_seconds(cache.settings, None)).windows  # the engine's plan
     transcript = _stand_in_text(windows)
-    timing_s, _ = _timed(lambda: timings.add_pending_word_times(cache, CANARY, audio, transcript))
+    timing_s, _ = _timed(lambda: timings.add_word_times(cache, get(CANARY), audio, windows, transcript,
+                                                        lambda fraction, note: None))
     return {"audio_seconds": seconds, "canary_seconds": canary_s, "timing_pass_seconds": timing_s,
             "fraction": timing_s / canary_s, "max_new_tokens": tokens, "windows": len(windows),
             "canary_seconds_per_token": canary_s / (len(windows) * tokens),

@@ -32,7 +32,7 @@ def test_transcribe_returns_the_documented_outputs_and_saves_an_entry(shared_cac
     assert result.text and result.segments and all(len(row) == 3 for row in result.segments)
     assert sorted(Path(d).name for d in result.downloads) == ["speech.json", "speech.srt", "speech.txt"]
     [(name, state, details)] = result.files
-    assert (name, state) == ("speech.wav", "done") and "of audio, done after" in details
+    assert (name, state) == ("speech.wav", "done") and "of audio, finished" in details
     assert "1 of 1 file(s) transcribed" in result.message
     assert f"**{label(PARAKEET)}**: loaded" in result.status
     (entry,) = store.entries()

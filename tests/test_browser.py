@@ -10,6 +10,7 @@ Each test keeps a screenshot in its ``tmp_path`` and a copy in the git-ignored `
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -23,10 +24,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from tests.media import speechlike, write_audio  # noqa: E402
 from transcribe_studio.app import layout, views  # noqa: E402
-from transcribe_studio.models import CANARY, PARAKEET  # noqa: E402
+from transcribe_studio.models import CANARY, PARAKEET, get, nemo_asr  # noqa: E402
+from transcribe_studio.models import spec as specs  # noqa: E402
 from transcribe_studio.models.spec import label  # noqa: E402
 from transcribe_studio.outputs.writers import write_outputs  # noqa: E402
-from transcribe_studio.transcription import engine  # noqa: E402
 from transcribe_studio.transcription.transcript import Segment, Transcript, Word  # noqa: E402
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and os.access(p, os.X_OK)), None)
@@ -168,31 +169,32 @@ def play_from_word(page, index: int, start: float) -> None:
 
 def start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch):
     """Transcribe part1-3.wav from the page and wait until the second file has started (and is held):
-    returns (release, calls, the real ``engine.transcribe``) as :func:`hold_the_second_file` does."""
+    returns (release, calls) as :func:`hold_the_second_file` does."""
     clips = [write_audio(tmp_path / f"part{i}.wav", speechlike(2.0, seed=i), 16000) for i in range(1, 4)]
-    second_started, release, calls, real = hold_the_second_file(monkeypatch)
+    second_started, release, calls = hold_the_second_file(monkeypatch)
     upload(page, *clips)
     transcribe_button(page).click()
     assert second_started.wait(timeout=TIMEOUT_MS / 1000), "the second file never started"
-    return release, calls, real
+    return release, calls
 
 
 def hold_the_second_file(monkeypatch):
-    """Wrap ``engine.transcribe`` (calling the real one) so that the second file waits for ``release``:
-    returns (second_started, release, calls, the real function)."""
+    """One file per model call (batches of one on the CPU), the real call wrapped so that the second waits for
+    ``release``: returns (second_started, release, calls)."""
     second_started, release = threading.Event(), threading.Event()
     calls = []
-    real = engine.transcribe
+    spec = get(PARAKEET)
 
-    def held_at_the_second_file(cache, model_name, audio, *args, **kwargs):
-        calls.append(len(audio))
+    def held_at_the_second_file(model, pieces, settings):
+        calls.append(len(pieces))
         if len(calls) == 2:
             second_started.set()
             release.wait(timeout=TIMEOUT_MS / 1000)  # until Cancel was pressed
-        return real(cache, model_name, audio, *args, **kwargs)
+        return spec.transcribe_batch(model, pieces, settings)
 
-    monkeypatch.setattr(engine, "transcribe", held_at_the_second_file)
-    return second_started, release, calls, real
+    monkeypatch.setattr(nemo_asr, "CPU_BATCH_ITEMS", 1)
+    monkeypatch.setitem(specs._SPECS, PARAKEET, dataclasses.replace(spec, transcribe_batch=held_at_the_second_file))
+    return second_started, release, calls
 
 
 # --- tests -----------------------------------------------------------------------
@@ -253,41 +255,41 @@ def test_transcribe_listen_to_a_segment_and_download_the_srt(page, studio, tmp_p
 
 
 def test_cancel_stops_a_batch_after_the_file_in_progress(page, studio, tmp_path, monkeypatch):
-    """The Cancel button (not reachable through the API) stops the batch at the next progress step:
-    the finished file stays in History, the one cut short leaves no folder, the rest never start."""
+    """The Cancel button (not reachable through the API) stops the batch at the next progress step: the model call
+    in flight finishes and its file is saved, as the one before; the rest never start, and nothing is half-made."""
     app, _ = studio
-    release, calls, real = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
+    release, calls = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
     history_dir = app.studio_history.root
-    assert len([p for p in history_dir.iterdir()]) == 2  # part1 finished, part2's folder made
+    assert len([p for p in history_dir.iterdir()]) == 1  # part1 finished; part2's folder is made when it is done
     page.get_by_role("button", name="Cancel", exact=True).click()
     wait_for_text(page, "Cancelling after the current step")
     release.set()
-    wait_for_text(page, "Cancelled. 1 finished file(s) are saved in History.")
+    wait_for_text(page, "Cancelled. 2 finished file(s) are saved in History.")
 
     assert len(calls) == 2  # part3 never started
     entries = app.studio_history.entries()
-    assert [e.source for e in entries] == ["part1.wav"]
-    assert sorted(p.name for p in history_dir.iterdir()) == [entries[0].id]  # part2's folder is gone
-    assert {p.name for p in entries[0].files} >= {"part1.json", "part1.txt", "part1.srt"}
-    assert grid_rows(grid(page, FILES))[0][:2] == ["part1.wav", "done"]
+    assert sorted(e.source for e in entries) == ["part1.wav", "part2.wav"]
+    assert sorted(p.name for p in history_dir.iterdir()) == sorted(e.id for e in entries)  # nothing half-made
+    assert all({p.name for p in e.files} >= {f"{Path(e.source).stem}.{x}" for x in ("json", "txt", "srt")}
+               for e in entries)
+    assert [row[:2] for row in grid_rows(grid(page, FILES))] == [["part1.wav", "done"], ["part2.wav", "done"]]
     screenshot(page, tmp_path, "cancel")
 
     # The page still works: the same batch again runs to the end.
-    monkeypatch.setattr(engine, "transcribe", real)
     transcribe_button(page).click()
     wait_for_text(page, "3 of 3 file(s) transcribed")
-    assert len(app.studio_history.entries()) == 4
+    assert len(app.studio_history.entries()) == 5
 
 
 def test_a_reloaded_page_shows_the_running_job_and_its_cancel_stops_it(page, studio, tmp_path, monkeypatch):
     """A reload does not stop the job (it runs in the app's job registry); the new page attaches to
     it on load, shows its progress in the one progress area, and its Cancel stops it."""
     app, _ = studio
-    release, calls, _ = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
+    release, calls = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
     page.set_viewport_size({"width": 1366, "height": 768})
     page.reload()
     transcribe_button(page).wait_for()
-    wait_for_text(page, "part2.wav")  # the progress of the running job, shown again
+    wait_for_text(page, "1 of 3 files")  # the progress of the running job, shown again
     shown = page.locator(f"#{layout.MESSAGE_ID}").bounding_box()
     assert shown["y"] + 40 <= 768, shown  # in the first screen: where the job is, not below the fold
     wait_for_text(page, re.compile(r"Working .* 3\d%"))
@@ -298,8 +300,8 @@ def test_a_reloaded_page_shows_the_running_job_and_its_cancel_stops_it(page, stu
     page.get_by_role("button", name="Cancel", exact=True).click()
     wait_for_text(page, "Cancelling after the current step")
     release.set()
-    wait_for_text(page, "Cancelled. 1 finished file(s) are saved in History.")
-    assert len(calls) == 2 and [e.source for e in app.studio_history.entries()] == ["part1.wav"]
+    wait_for_text(page, "Cancelled. 2 finished file(s) are saved in History.")
+    assert len(calls) == 2 and sorted(e.source for e in app.studio_history.entries()) == ["part1.wav", "part2.wav"]
 
 
 def test_transcribe_pressed_during_a_running_job_queues_the_new_files_and_says_so(page, studio, tmp_path,
@@ -307,7 +309,7 @@ def test_transcribe_pressed_during_a_running_job_queues_the_new_files_and_says_s
     """A press while a job runs (or cancels) is never dropped: the new files queue behind it, the progress
     says what is queued next, and they run when it ends."""
     app, _ = studio
-    release, calls, _ = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
+    release, calls = start_a_batch_held_at_its_second_file(page, tmp_path, monkeypatch)
     later = write_audio(tmp_path / "later.wav", speechlike(2.0, seed=9), 16000)
     upload(page, later)  # onto the list still showing the running batch's files: only the new one is queued
     transcribe_button(page).click()
@@ -321,7 +323,7 @@ def test_transcribe_pressed_during_a_running_job_queues_the_new_files_and_says_s
     wait_for_text(page, "Cancelling after the current step")
     release.set()
     wait_for_text(page, "1 of 1 file(s) transcribed")  # the queued job ran, and the page shows it
-    assert sorted(e.source for e in app.studio_history.entries()) == ["later.wav", "part1.wav"]
+    assert sorted(e.source for e in app.studio_history.entries()) == ["later.wav", "part1.wav", "part2.wav"]
     assert grid_rows(grid(page, FILES))[0][:2] == ["later.wav", "done"]
     page.get_by_role("tab", name="History").click()  # refreshed once the queued job ended too
     body_text(page.get_by_role("grid", name=re.compile("^Finished transcriptions")), "later.wav").wait_for()

@@ -21,7 +21,7 @@ from transcribe_studio.app.access import Access
 from transcribe_studio.errors import ConfigurationError
 from transcribe_studio.formatting import clock
 from transcribe_studio.media.decode import SAMPLE_RATE
-from transcribe_studio.models import CANARY, PARAKEET, ModelCache, get
+from transcribe_studio.models import CANARY, PARAKEET, ModelCache, get, nemo_asr
 from transcribe_studio.models.canary_llm import NOTE
 from transcribe_studio.models.spec import label
 
@@ -29,10 +29,10 @@ WAIT_S = 30
 
 
 @pytest.fixture
-def recorder(registered):
-    """Record the model work: wrap each model spec's ``transcribe`` (called inside ``cache.use``, with the
-    model in hand) to note each call's (start, end, seconds of audio)
-    around the real function.
+def recorder(registered, monkeypatch):
+    """Record the model work: wrap each model spec's ``transcribe`` and ``transcribe_batch`` (called inside
+    ``cache.use``, with the model in hand; on the CPU one window per call) to note each call's (start, end,
+    seconds of audio) around the real function.
 
     ``recorder.hold_call(n)`` makes the n-th call (1-based) set ``recorder.held`` and wait for
     ``recorder.release`` before it runs."""
@@ -51,7 +51,7 @@ def recorder(registered):
     rec = Recorder()
 
     def wrap(real):
-        def recording(model, audio, *args, **kwargs):
+        def recording(model, audio, *args, **kwargs):  # audio: one recording, or a batch's pieces
             with rec.lock:
                 rec.started += 1
                 number = rec.started
@@ -63,11 +63,15 @@ def recorder(registered):
                 time.sleep(0.05)  # every call lasts a while, so that two at once would overlap
                 return real(model, audio, *args, **kwargs)
             finally:
-                rec.calls.append((start, time.perf_counter(), len(audio) / SAMPLE_RATE))
+                samples = sum(map(len, audio)) if isinstance(audio, list) else len(audio)
+                rec.calls.append((start, time.perf_counter(), samples / SAMPLE_RATE))
         return recording
 
+    monkeypatch.setattr(nemo_asr, "CPU_BATCH_ITEMS", 1)
     for key in (PARAKEET, CANARY):
-        registered(dataclasses.replace(get(key), transcribe=wrap(get(key).transcribe)))
+        spec = get(key)
+        registered(dataclasses.replace(spec, transcribe=wrap(spec.transcribe),
+                                       transcribe_batch=wrap(spec.transcribe_batch)))
     return rec
 
 
@@ -146,12 +150,12 @@ def test_a_cancelled_batch_keeps_finished_files_and_the_app_serves_on(serve_stud
 
     Gradio closes the watching handler at its next ``yield`` (a fraction of a second); the app's job
     registry hears an explicit cancel and sets the job's flag. The model call in flight finishes,
-    the job stops at its next progress step: the second file leaves no History entry, the third
-    never starts, the first stays saved."""
+    the job stops at its next progress step: the second file is saved, as the first; the third never starts.
+    In a batch the longest files go first: part3 (4 s), then part2 (3 s), held."""
     app, url = serve_studio(studio_settings, shared_cache)
     store = app.studio_history
     job, clips = _start_a_batch_and_hold_its_second_file(url, tmp_path, recorder)
-    assert [e.source for e in store.entries()] == ["part1.wav"]  # finished and saved before the cancel
+    assert [e.source for e in store.entries()] == ["part3.wav"]  # finished and saved before the cancel
     running = app.studio_jobs.current(None)
     job.cancel()
     deadline = time.monotonic() + 2.0
@@ -163,9 +167,9 @@ def test_a_cancelled_batch_keeps_finished_files_and_the_app_serves_on(serve_stud
 
     text, *_, message, _ = transcribe(Client(url, verbose=False), [clips[0]], formats=["txt"])
     assert text and "1 of 1 file(s) transcribed" in message  # the app serves on
-    assert [round(d) for *_, d in sorted(recorder.calls)] == [2, 3, 2]  # part3 (4 s) never started
+    assert [round(d) for *_, d in sorted(recorder.calls)] == [4, 3, 2]  # part1 (2 s) never started, then ran alone
     entries = store.entries()
-    assert sorted(e.source for e in entries) == ["part1.wav", "part1.wav"]  # part2 was cut short: no entry
+    assert sorted(e.source for e in entries) == ["part1.wav", "part2.wav", "part3.wav"]
     assert sorted(p.name for p in store.root.iterdir()) == sorted(e.id for e in entries)  # no half-written folder
     for entry in entries:
         transcript, _, _ = store.load(entry.id)

@@ -102,21 +102,25 @@ def test_a_symlink_loop_in_a_folder_is_skipped_and_the_rest_run(tmp_path, tiny_p
     assert "1 of 1 file(s) transcribed" in result.stdout
 
 
-def test_a_history_folder_removed_mid_batch_fails_that_file_only(shared_cache, tmp_path, wav_file):
+def test_a_history_folder_removed_mid_batch_fails_that_file_only(shared_cache, tmp_path, wav_file, monkeypatch):
     from transcribe_studio.app import api
+    from transcribe_studio.outputs import history
     from transcribe_studio.outputs.history import HistoryStore
 
     store = HistoryStore(tmp_path / "outputs" / "history")
     files = [shutil.copy(wav_file, tmp_path / f"{name}.wav") for name in ("first", "second", "third")]
     removed = []
+    real_open = history.JobEntries.open
 
-    def remove_history_while_the_second_runs(fraction: float, note: str) -> None:
-        if note.startswith("second.wav") and fraction > 1 / 3 + 0.01 and not removed:
-            shutil.rmtree(store.root)  # the user (or a cleaner) deletes the folder under the running job
-            removed.append(note)
+    def removed_once_made(entries, source):  # the user (or a cleaner) deletes the folder under the running job
+        folder = real_open(entries, source)
+        if source.name == "second.wav":
+            shutil.rmtree(store.root)
+            removed.append(folder)
+        return folder
 
-    answer = api.transcribe(shared_cache, store, files, model="parakeet", formats=["txt"],
-                            progress=remove_history_while_the_second_runs)
+    monkeypatch.setattr(history.JobEntries, "open", removed_once_made)
+    answer = api.transcribe(shared_cache, store, files, model="parakeet", formats=["txt"])
     assert removed
     outcomes = {row[0]: row[1] for row in answer.files}
     assert outcomes == {"first.wav": "done", "second.wav": "failed", "third.wav": "done"}, answer.files

@@ -80,7 +80,7 @@ class Transcription:
     files: list[list[str]] = field(default_factory=list)     # [file, "done"/"failed", details] per file so far
     message: str = ""                                        # markdown: progress, summary, what went wrong
     status: str = ""                                         # markdown: the device and each model's state
-    entry: str | None = None                                 # the History entry of the last file finished
+    entry: str | None = None                                 # the History entry of the file in view
     viewer: dict = field(default_factory=dict)               # for the page: the entry shown, its audio
     headers: list[str] = field(default_factory=lambda: list(SEGMENT_HEADERS))  # the segments' columns
     batch: list[str | None] = field(default_factory=list)    # the History entry of each file row (None: failed)
@@ -140,33 +140,45 @@ def transcribe_steps(cache: ModelCache, store: HistoryStore, files: Iterable[str
         yield Transcription(message=NO_INPUT, status=status_markdown(cache))
         return
     formats = sorted(set(formats or DEFAULT_FORMATS) | {"json"})  # the entry's record (see above)
-    started, results, shown, batch = time.monotonic(), [], View(), []
+    started, results, shown, entries_of = time.monotonic(), [], View(), {}
     on_start = _per_file_progress(progress, paths, results, label(model), job_costs(cache, model, options))
+
+    def answer(message: str) -> Transcription:
+        rows = _in_order(results, paths)  # as dropped, though files done together finish in any order
+        return Transcription.of(shown, file_rows(rows), message, status_markdown(cache),
+                                [entries_of.get(r.source) for r in rows])
     with store.job() as entries:
         try:
             for result in run_batch(cache, model, paths, formats, on_start, entries.open, options,
                                     progress=progress):
                 results.append(result)
-                batch.append(None)
                 if result.ok:
                     try:
-                        entry_id = entries.finish(result.source)
+                        entries_of[result.source] = entries.finish(result.source)
                     except StudioError as error:  # the entry vanished after its files were written
                         result.error = error
-                    else:  # shown from memory: what was just written, not read back
-                        audio = entries.kept_audio.get(entry_id)
-                        shown = transcript_view(result.transcript, result.outputs, entry_id,
-                                                str(audio) if audio else None)
-                        batch[-1] = entry_id
                 else:
                     entries.discard(result.source)
-                    if result.transcript is not None:  # transcribed, not saved (a full disk): still shown, to copy
-                        shown = transcript_view(result.transcript)
-                yield Transcription.of(shown, file_rows(results), job_summary(results, len(paths), started),
-                                       status_markdown(cache), batch)
+                if shown.entry is None:  # the first file done stays in view: the next never replace what is read
+                    shown = _view_of(result, entries_of.get(result.source), entries.kept_audio)
+                yield answer(job_summary(results, len(paths), started))
         except Cancelled:
             entries.discard_open()
-            yield Transcription.of(shown, file_rows(results), _cancelled(results), status_markdown(cache), batch)
+            yield answer(_cancelled(results))
+
+
+def _in_order(results: list[FileResult], paths: list[Path]) -> list[FileResult]:
+    order = {path: index for index, path in enumerate(paths)}
+    return sorted(results, key=lambda result: order.get(result.source, len(order)))
+
+
+def _view_of(result: FileResult, entry_id: str | None, kept_audio: dict) -> View:
+    """A finished file as the page shows it, from memory (what was just written, not read back); a file
+    transcribed but not saved (a full disk) is still shown, to copy; a failed one shows nothing."""
+    if entry_id is not None:
+        audio = kept_audio.get(entry_id)
+        return transcript_view(result.transcript, result.outputs, entry_id, str(audio) if audio else None)
+    return transcript_view(result.transcript) if result.transcript is not None else View()
 
 
 def unique_files(paths: list[Path]) -> list[Path]:

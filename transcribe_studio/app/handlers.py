@@ -242,9 +242,13 @@ class Handlers:
         result = job.result or api.Transcription()
         status = status_markdown(self.cache)
         state = {"job": job.id}
+        message = _final_message(job) if finished else progress_markdown(job.progress(),
+                                                                          queued_after=self._queued_after(job))
+        if shown is not None and result.entry is not None and result.entry == shown.entry:
+            # the file in view is the one already sent: resending it would undo what the person edits meanwhile
+            return *[gr.skip()] * 4, result.files, message, status, result.batch, state
         if finished:
-            return *_shown(dataclasses.replace(result, message=_final_message(job), status=status)), state
-        message = progress_markdown(job.progress(), queued_after=self._queued_after(job))
+            return *_shown(dataclasses.replace(result, message=message, status=status)), state
         if job.result is shown and not job.partial:
             return *[gr.skip()] * 4, gr.skip(), message, status, gr.skip(), state
         if job.result is shown:  # only the text in progress changed

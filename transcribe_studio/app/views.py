@@ -267,7 +267,7 @@ def _outcome(result) -> str:
         return f"{result.error.title}: {result.error.message}"
     if not result.transcript.text:
         return f"no speech recognised in {duration_text(result.transcript.duration)} of audio"
-    return f"{clock(result.transcript.duration)} of audio, done after {result.seconds:.1f} s"
+    return f"{clock(result.transcript.duration)} of audio, finished {result.seconds:.1f} s into the job"
 
 
 def job_summary(results, total: int, started: float) -> str:
@@ -293,10 +293,18 @@ def _failure_markdown(result) -> str:
 PROGRESS_BAR_CELLS = 20
 
 
+QUEUED_NAMES_SHOWN = 5
+
+
+def _names(names: list[str]) -> str:
+    """The first few file names, and how many more: 200 queued files must not push the page down."""
+    shown = ", ".join(markdown_escaped(name) for name in names[:QUEUED_NAMES_SHOWN])
+    return shown + (f" and {len(names) - QUEUED_NAMES_SHOWN} more" if len(names) > QUEUED_NAMES_SHOWN else "")
+
+
 def progress_markdown(report: JobReport, queued_after: list[str] = ()) -> str:
     """A running or queued job as the page's one progress area shows it, and what is queued after it."""
-    after = (f"\n\n**Queued next:** {', '.join(markdown_escaped(name) for name in queued_after)} (starts when "
-             "this job ends)") if queued_after else ""
+    after = (f"\n\n**Queued next:** {_names(queued_after)} (starts when this job ends)") if queued_after else ""
     if report.cancelling:
         return ("**Cancelling after the current step...** A model pass already running cannot be interrupted: it "
                 "finishes first (seconds on a GPU). Finished files stay saved." + after)

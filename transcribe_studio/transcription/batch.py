@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -196,8 +196,6 @@ def run_batch(cache: ModelCache, key: str, sources: list[Path], formats: Iterabl
     """
     formats = list(formats)
     options = options or engine.Options()
-    if len(sources) > 1:
-        options = replace(options, defer_word_timings=True)
     try:
         cache.load(key)
     except StudioError as error:
@@ -324,7 +322,7 @@ def output_names(sources: list[Path]) -> dict[Path, str]:
 def summary(results: list[FileResult]) -> str:
     done = [r for r in results if r.ok]
     lines = [f"{len(done)} of {len(results)} file(s) transcribed."]
-    lines += [f"  OK      {r.source}  (done after {r.seconds:.1f} s) -> {', '.join(p.name for p in r.outputs)}"
+    lines += [f"  OK      {r.source}  (finished {r.seconds:.1f} s into the run) -> {', '.join(p.name for p in r.outputs)}"
               + (f"\n          without speaker labels: {r.speaker_error.user_message()}" if r.speaker_error else "")
               for r in done]
     lines += [f"  FAILED  {r.source}: {r.error.user_message()}" for r in results if not r.ok]

@@ -43,10 +43,6 @@ class Options:
     vocabulary: tuple[str, ...] = ()  # names and terms to favour (models/vocabulary.py)
     word_timings: bool = True         # give a model without word times its timer model's
     speakers: bool = False            # label who spoke (speakers.py), after transcribing
-    # when the timer does not fit on the GPU beside the model: leave the word times pending (a batch
-    # then adds them to every file in one timer pass at its end, see batch.py) instead of swapping
-    # the two models for this file
-    defer_word_timings: bool = False
 
 
 def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progress | None = None,
@@ -98,10 +94,8 @@ def favouring(spec, model, options: Options, weight: float, notes: list[str]):
 
 def _word_timings(cache: ModelCache, spec, audio: np.ndarray, windows: list[tuple[int, int]],
                   transcript: Transcript, options: Options, progress: Progress) -> str:
-    """Word times from the spec's timer model now, or left pending for the batch's timer pass; the note says which."""
+    """Word times from the spec's timer model (one file swaps the two models if they do not fit together on
+    the GPU; many files never do, see batched.py); the note says how."""
     if not options.word_timings:
         return NOT_ASKED_NOTE
-    if options.defer_word_timings and not cache.fits_together(spec.key, spec.word_timings_from):
-        transcript.word_times_pending = True
-        return timings.PENDING_NOTE
     return timings.add_word_times(cache, spec, audio, windows, transcript, progress)

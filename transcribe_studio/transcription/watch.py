@@ -196,7 +196,7 @@ def _namesakes_before(source: Path, listing: list[Path]) -> list[Path]:
 
 def _report(result: FileResult) -> None:
     if result.ok:
-        say(f"OK      {result.source}  (done after {result.seconds:.1f} s) -> {', '.join(p.name for p in result.outputs)}")
+        say(f"OK      {result.source}  (finished {result.seconds:.1f} s into its batch) -> {', '.join(p.name for p in result.outputs)}")
     else:
         say(f"FAILED  {result.source}: {result.error.user_message()} (tried again once the file changes)")
 
@@ -206,14 +206,16 @@ def stop_on_ctrl_c(stop: threading.Event, watching: FolderWatch) -> Iterator[Non
     """The first Ctrl+C sets ``stop``: the file at hand is finished and saved, then the watch ends. A second
     one stops at once (KeyboardInterrupt, as usual). Only in the main thread, where Python takes signals."""
     def first(signum, frame) -> None:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         if watching.current is not None:
             say(f"Stopping after {watching.current.name} (Ctrl+C again stops at once; it is then done next time).")
         stop.set()
 
-    # None: a handler not set from Python, which cannot be put back; Python's own is the usual one then.
-    previous = signal.signal(signal.SIGINT, first) or signal.default_int_handler
+    # The second Ctrl+C is Python's own KeyboardInterrupt, whatever was there before (a shell that started the
+    # watch in the background sets Ctrl+C to be ignored); that is put back at the end. None: a handler not set
+    # from Python, which cannot be put back; Python's own is the usual one then.
+    previous = signal.signal(signal.SIGINT, first)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
