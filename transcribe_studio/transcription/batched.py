@@ -133,9 +133,7 @@ def transcribe_files(cache: ModelCache, key: str, sources: list[Path], decode: C
     tally = tally or Tally(len(sources))
     tally.started = time.monotonic()  # the speed so far is the model's, not its load's
     tally.passes = 2 if timing in ("now", "pending") else 1
-    ready = prepared_ahead(sources, lambda source: _prepared(source, decode(source), window),
-                           most_held=GROUP_FILES, most_seconds=GROUP_SECONDS, seconds_of=lambda f: f.seconds,
-                           threads=_prepare_threads(cache))
+    ready = _ahead(cache, sources, lambda source: _File(source, audio := decode(source), plan_cuts(audio, window)))
     run = _Run(cache, spec, options, timing, tally, lambda: progress(tally.fraction, tally.note()))
     for group in _groups(ready, tally):
         yield from run.group(group)
@@ -151,10 +149,8 @@ def add_pending_word_times(cache: ModelCache, key: str, pending: list[tuple[Path
     spec = get(key)
     transcripts = dict(pending)
     tally = tally or Tally(len(pending))
-    ready = prepared_ahead(pending, lambda item: _File(item[0], decode(item[0]), Plan(timings.pending_windows(item[1]),
-                                                                                      [])),
-                           most_held=GROUP_FILES, most_seconds=GROUP_SECONDS, seconds_of=lambda f: f.seconds,
-                           threads=_prepare_threads(cache))
+    ready = _ahead(cache, pending, lambda item: _File(item[0], decode(item[0]),
+                                                      Plan(timings.pending_windows(item[1]), [])))
     timed: set[Path] = set()
 
     def heard(seconds: float) -> None:
@@ -177,12 +173,13 @@ def add_pending_word_times(cache: ModelCache, key: str, pending: list[tuple[Path
             yield source, None
 
 
-def _prepare_threads(cache: ModelCache) -> int:
-    return PREPARE_THREADS if resolve_device(cache.settings.device).type == "cuda" else 0
-
-
-def _prepared(source: Path, audio: np.ndarray, window: float) -> _File:
-    return _File(source, audio, plan_cuts(audio, window))
+def _ahead(cache: ModelCache, items: list, prepare: Callable[..., _File]) -> Iterator:
+    """``items`` prepared ahead (:func:`..media.ahead.prepared_ahead`), at most a group's worth waiting: on threads
+    beside a model on a GPU; beside one on the CPU on the model's own thread, as each is asked for (see
+    :data:`PREPARE_THREADS`)."""
+    threads = PREPARE_THREADS if resolve_device(cache.settings.device).type == "cuda" else 0
+    return prepared_ahead(items, prepare, most_held=GROUP_FILES, most_seconds=GROUP_SECONDS,
+                          seconds_of=lambda f: f.seconds, threads=threads)
 
 
 def _timing(cache: ModelCache, spec: ModelSpec, options: engine.Options) -> str | None:
