@@ -28,9 +28,10 @@ from .models import ModelCache, transcribers  # noqa: E402
 from .outputs.history import read_transcript  # noqa: E402
 from .outputs.writers import get_writer, write_outputs  # noqa: E402
 from .settings import Settings  # noqa: E402
-from .transcription.batch import transcribe_file  # noqa: E402
+from .transcription.batch import run_batch, transcribe_file  # noqa: E402
 from .transcription.engine import Options, transcribe  # noqa: E402
 from .transcription.transcript import Segment, Transcript, Word  # noqa: E402
 
 __all__ = ["ModelCache", "Options", "Segment", "Settings", "StudioError", "Transcript", "Word", "decode_audio",
-           "get_writer", "read_transcript", "transcribe", "transcribe_file", "transcribers", "write_outputs"]
+           "get_writer", "read_transcript", "run_batch", "transcribe", "transcribe_file", "transcribers",
+           "write_outputs"]
