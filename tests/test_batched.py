@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tests.media import room_tone, speechlike, write_audio
-from transcribe_studio.models import CANARY, PARAKEET, ModelCache, get
+from transcribe_studio.models import CANARY, PARAKEET, ModelCache, get, nemo_asr
 from transcribe_studio.transcription import batch, batched
 
 RATE = 16000
@@ -20,6 +20,12 @@ RATE = 16000
 
 def speech_file(path, seconds: float, seed: int):
     return write_audio(path, np.concatenate([speechlike(seconds, seed=seed), room_tone(0.4)]), RATE)
+
+
+@pytest.fixture(autouse=True)
+def batches_on_the_cpu(monkeypatch):
+    """Several windows a call on the CPU too (as on a GPU), whatever the CPU's own default (docs/PERFORMANCE.md)."""
+    monkeypatch.setattr(nemo_asr, "CPU_BATCH_ITEMS", 8)
 
 
 @pytest.fixture

@@ -62,9 +62,10 @@ CPU_PASS_SECONDS = 5 * 60.0
 # NeMo pads in-memory clips shorter than this with silence on both sides (``pad_min_duration``
 # of 1 s, ``pad_direction='both'`` in asr/parts/mixins/transcription.py): times would come out late.
 NEMO_PAD_MIN_SAMPLES = SAMPLE_RATE
-# Pieces per call on the CPU in the batched path: more gains nothing there (a batch of 24 short files took 0.83 of
-# the time of one at a time, docs/PERFORMANCE.md), fewer loses that; the folder benchmark compares sizes.
-CPU_BATCH_ITEMS = 8
+# Pieces per call on the CPU in the batched path: one. There a batch pads every piece to its longest and shares
+# two cores it already kept busy: 20 files of 2-60 s on the full-size model ran at 14x real time one piece a call,
+# 12x four and 10x eight a call (the folder benchmark, docs/PERFORMANCE.md). On a GPU the card's memory decides.
+CPU_BATCH_ITEMS = 1
 
 
 def _setup_advice() -> str:
@@ -334,8 +335,8 @@ def transcribe_batch(model, pieces: list[np.ndarray], settings: Settings) -> lis
 
 
 def batch_items(settings: Settings, model, longest_seconds: float) -> int:
-    """How many pieces of ``longest_seconds`` one call may take: on a GPU what its memory holds, on the CPU
-    a fixed few whose audio together is no longer than one CPU pass (so memory stays as with one pass)."""
+    """How many pieces of ``longest_seconds`` one call may take: on a GPU what its memory holds; on the CPU
+    :data:`CPU_BATCH_ITEMS`, whose audio together is no longer than one CPU pass (memory as with one pass)."""
     device = next(model.parameters()).device
     if device.type != "cuda":
         longest = settings.parakeet_pass_seconds or CPU_PASS_SECONDS
