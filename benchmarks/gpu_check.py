@@ -19,6 +19,10 @@ What it measures:
 * with ``--only cold_start`` (~2 minutes): Parakeet's load, the app's (checkpoint streamed to the card tensor
   by tensor in bf16) against NeMo's plain ``restore_from(map_location=cuda)`` + ``.to(bf16)``, each load in a
   fresh process: time, GPU peak, host RAM peak (:mod:`benchmarks.cold_start`);
+* with ``--only folder`` (~2 minutes): 300 files of 2-60 s through the app's batched engine, the app
+  one file at a time and raw NeMo's batched ``transcribe`` on the same model: throughput, the GPU peak per path and
+  per batched call against the planner's estimate, the batch sizes it chose, whether batching changed any word
+  (:mod:`benchmarks.folder`; WAV read with soundfile, as the machine has no PyAV for ``decode_audio``);
 * with ``--only features`` (the per-job options; ~2 minutes, so run on its own): Canary-Qwen's
   word-timing pass as a fraction of Canary-Qwen's time, phrase boosting's cost on Parakeet, and
   Streaming Sortformer on 10 and 60 minutes (:mod:`benchmarks.features`' tasks, on the card).
@@ -380,14 +384,44 @@ def step_cold_start(work: Path, device: str, tiny: bool) -> dict:
     return cold_start.measure(work / "parakeet.nemo", device, runs=1 if tiny else 2, ways=COLD_START_WAYS)
 
 
+# --- step: many files through the batched path --------------------------------------------------------
+
+FOLDER_FILES = 300
+
+
+def step_folder(work: Path, device: str, tiny: bool) -> dict:
+    from transcribe_studio.models import PARAKEET, ModelCache
+
+    cache = ModelCache(settings_for(work, device))
+    cache.load(PARAKEET)
+    return folder_row(cache, work, tiny)
+
+
+def folder_row(cache, work: Path, tiny: bool) -> dict:
+    """The three paths of :mod:`benchmarks.folder` over 300 files of 2-60 s in one round (tiny: 4 of 2-8 s in two
+    rounds, and the CPU batch sweep over one size), on ``cache``'s Parakeet. The app's side enters at its engine
+    (``batched.transcribe_files``, ``engine.transcribe``) with the files read by soundfile: ``decode_audio`` needs
+    PyAV, which this machine lacks, and decoding is not what is measured. Each path is saved as it finishes."""
+    from benchmarks import folder
+
+    started = time.perf_counter()
+    count, longest = (4, 8.0) if tiny else (FOLDER_FILES, folder.LONGEST)
+    files = folder.write_folder(work / "folder", count, longest=longest, workers=1 if tiny else os.cpu_count() or 1)
+    made_s = round(time.perf_counter() - started, 1)
+    result = folder.measure(cache, files, work / "folder_outputs", entry="engine", batch_sizes=(2,) if tiny else (),
+                            save=lambda partial: _save(work, "folder", {"folder_seconds": made_s, **partial}),
+                            rounds=2 if tiny else 1)  # tiny: the rounds' logic checked too
+    return {"folder_seconds": made_s, **result}
+
+
 # --- orchestration ------------------------------------------------------------------------------------
 
 STEPS = {"parakeet": step_parakeet, "canary": step_canary, "features": step_features,
-         "cold_start": step_cold_start}
+         "cold_start": step_cold_start, "folder": step_folder}
 DEFAULT_STEPS = ["parakeet", "canary"]  # ~4 minutes; "features" takes ~2 more, so it runs on its own
 # What each step needs built (make-room in the Canary step loads Parakeet too).
 BUILDS = {"parakeet": ("parakeet",), "canary": ("parakeet", "canary"),
-          "features": ("parakeet", "canary", "sortformer"), "cold_start": ("parakeet",)}
+          "features": ("parakeet", "canary", "sortformer"), "cold_start": ("parakeet",), "folder": ("parakeet",)}
 
 
 def run_step(name: str, work: Path, device: str, tiny: bool, what: str | None = None) -> subprocess.Popen:
@@ -398,16 +432,18 @@ def run_step(name: str, work: Path, device: str, tiny: bool, what: str | None = 
 
 
 def collect(work: Path, name: str, process: subprocess.Popen, timeout: float) -> dict:
+    stopped = None
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        return {"error": f"timed out after {timeout:.0f} s"}
+        process.wait()
+        stopped = f"timed out after {timeout:.0f} s"
     out, log = work / f"{name}.json", work / f"{name}.log"
     result = json.loads(out.read_text()) if out.is_file() else {}
-    if process.returncode or not result:  # what was saved before the crash, and why it stopped
+    if stopped or process.returncode or not result:  # what was saved before it stopped, and why it stopped
         tail = log.read_text(errors="replace")[-1500:] if log.is_file() else ""
-        result.update(error=f"exit {process.returncode}", log_tail=tail)
+        result.update(error=stopped or f"exit {process.returncode}", log_tail=tail)
     return result
 
 
@@ -465,6 +501,8 @@ def report(results: dict) -> str:
         lines += [""] + _features(results["features"])
     if "cold_start" in results:
         lines += [""] + _cold_start(results["cold_start"])
+    if "folder" in results:
+        lines += [""] + _folder(results["folder"])
     return "\n".join(lines) + "\n"
 
 
@@ -542,6 +580,15 @@ def _cold_start(result: dict) -> list[str]:
     failed = [row for row in result["runs"] if "error" in row]
     notes = [f"{row['way']} run {row['run']}: {row['error']}" for row in failed]
     return lines + cold_start.table(result) + ([""] + notes if notes else [])
+
+
+def _folder(result: dict) -> list[str]:
+    from benchmarks import folder
+
+    lines = folder.report(result, "###")
+    if "error" in result and "paths" in result and len(result["paths"]) == len(folder.PATHS):
+        lines += ["", f"Stopped after the three paths: {result['error']}"]
+    return lines
 
 
 def _mb(value: float | None) -> str:
