@@ -369,7 +369,9 @@ def differences(first: dict[Path, list], second: dict[Path, list]) -> dict:
     return {"files": len(first), "files_words_differ": len(differ), "differ": differ[:10], "failed": failed[:10],
             "files_failed": len(failed), "max_word_time_diff_s": round(largest, 4), "largest_at": where,
             "files_times_differ": moved,
-            "words": sum(len(w) for w in first.values() if not isinstance(w, str))}
+            "words": sum(len(w) for w in first.values() if not isinstance(w, str)),
+            # a random-weight model may say one word throughout: then equal words prove little, the times more
+            "distinct_words": len({w[2] for words in first.values() if not isinstance(words, str) for w in words})}
 
 
 # --- the run ---------------------------------------------------------------------------------------------
@@ -593,7 +595,8 @@ def _difference_lines(result: dict) -> list[str]:
             continue
         at = d.get("largest_at")
         lines.append(f"- batched vs {other}: words differ in **{d['files_words_differ']} of {d['files']}** files "
-                     f"({d['words']} words; {d['files_failed']} failed on either side); where the words agree, "
+                     f"({d['words']} words, {d.get('distinct_words', '-')} distinct; {d['files_failed']} failed on "
+                     "either side); where the words agree, "
                      f"{d.get('files_times_differ', '-')} files have a word more than 1 ms apart, the largest "
                      f"difference **{d['max_word_time_diff_s'] * 1000:.0f} ms**" + (f" ({at['file']})" if at else "")
                      + (f" (differ: {', '.join(d['differ'])})" if d["differ"] else ""))

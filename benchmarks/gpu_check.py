@@ -398,8 +398,8 @@ def step_folder(work: Path, device: str, tiny: bool) -> dict:
 
 
 def folder_row(cache, work: Path, tiny: bool) -> dict:
-    """The three paths of :mod:`benchmarks.folder` over 300 files of 2-60 s in one round (tiny: 4 of 2-8 s in two
-    rounds, and the CPU batch sweep over one size), on ``cache``'s Parakeet. The app's side enters at its engine
+    """The three paths of :mod:`benchmarks.folder` over 300 files of 2-60 s, once (tiny: 4 of 2-8 s, twice, and the
+    CPU batch sweep over one size), on ``cache``'s Parakeet. The app's side enters at its engine
     (``batched.transcribe_files``, ``engine.transcribe``) with the files read by soundfile: ``decode_audio`` needs
     PyAV, which this machine lacks, and decoding is not what is measured. Each path is saved as it finishes."""
     from benchmarks import folder

@@ -34,14 +34,15 @@ def test_the_folder_step_runs_its_three_paths_on_a_few_tiny_files(settings, tmp_
     assert all(result["paths"][path]["files_failed"] == 0 and result["paths"][path]["rtfx"] > 0
                for path in folder.PATHS)
     batched = result["paths"]["batched"]
-    assert result["rounds"] == 2 and len(batched["rounds"]) == 2
+    assert result["rounds"] == 2 and [r["audio_s"] for r in batched["rounds"]] == [20.0, 20.0]  # 2+4+6+8 s
     assert result["ratios"]["batched_vs_raw_median_round"] > 0
-    assert sum(call["items"] for call in batched["calls"]) == 4 * result["rounds"]  # each file one window a round
+    assert sum(call["items"] for call in batched["calls"]) == 8  # every file one window a round, in batched calls
     assert batched["planned"] and batched["gpu_peak_mb"] is None  # the planner was asked; no GPU here
     same = result["batched_vs_one_at_a_time"]
     assert same["files_words_differ"] == 0 and same["max_word_time_diff_s"] == 0.0 and same["words"] > 0
+    assert result["batched_round_to_round"]["files_times_differ"] == 0
     assert [row["cpu_batch_items"] for row in result["sweep"]] == [2]
-    assert [s["items"] for s in result["sweep"][0]["by_size"]] == [2]  # two files a call
+    assert [(s["items"], s["calls"]) for s in result["sweep"][0]["by_size"]] == [(2, 4)]  # 2 calls a round
     text = "\n".join(gpu_check._folder(result))
     assert "### Many files: 4 files of 2-8 s" in text and "words differ in **0 of 4** files" in text
     assert (tmp_path / "folder.json").is_file()  # saved as it went
