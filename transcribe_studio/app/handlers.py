@@ -244,8 +244,9 @@ class Handlers:
         state = {"job": job.id}
         message = _final_message(job) if finished else progress_markdown(job.progress(),
                                                                           queued_after=self._queued_after(job))
-        if shown is not None and result.entry is not None and result.entry == shown.entry:
-            # the file in view is the one already sent: resending it would undo what the person edits meanwhile
+        if not finished and shown is not None and result.entry is not None and result.entry == shown.entry:
+            # the file in view is the one already sent: resending it would undo what the person edits meanwhile.
+            # The last answer is whole (an API caller reads only that one).
             return *[gr.skip()] * 4, result.files, message, status, result.batch, state
         if finished:
             return *_shown(dataclasses.replace(result, message=message, status=status)), state
