@@ -27,7 +27,9 @@ HOW_TO_USE = """
    every download is rewritten (the model's own text is kept too). With speakers, name them in the
    box beside **Rename speakers** (`Speaker 1 = Dana, Speaker 2 = Lee`).
 5. **Download** the subtitles (SRT, VTT), text, Markdown, DOCX (Word), JSON or CSV (choose them under
-   Options). In a batch, click a file's row to open it; **Download all** gives one zip. Every
+   Options). Several files go through the model together and finish in batches; the first one done
+   stays in view while the rest run (its edits are safe until the job ends: save them before). In a
+   batch, click a file's row to open it; **Download all** gives one zip. Every
    finished file is saved at once and listed in the **History** tab (search by file name or words;
    Delete asks to confirm), so nothing is lost if the browser tab closes.
 6. **{asking}** for a summary, the action items, or any question about the transcript.
