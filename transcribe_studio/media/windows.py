@@ -67,21 +67,38 @@ def plan(audio: np.ndarray, max_seconds: float, progress: Progress = no_progress
     return plan_cuts(audio, max_seconds, progress).windows
 
 
-def plan_cuts(audio: np.ndarray, max_seconds: float, progress: Progress = no_progress) -> Plan:
-    """The windows of :func:`plan` and the stretches they leave out.
+@dataclass(frozen=True)
+class Listening:
+    """What voice detection found in a recording, whatever the window length: its speech, the audible
+    stretches that may hold speech the detector missed, and the level below which it is silence. Found once
+    (where the audio is decoded), it plans windows of any length (where the model is)."""
+    spans: list[tuple[int, int]]
+    keep: list[tuple[int, int]]
+    threshold: float
 
-    Audio that fits in one window is taken whole, with no voice detection (the
-    cheap, common case). Longer audio is cut inside pauses; ``progress`` hears
-    how far voice detection is (0 to 1), and may raise Cancelled to stop it.
-    """
-    if len(audio) <= max_seconds * SAMPLE_RATE:
-        return Plan([(0, len(audio))] if len(audio) else [], [])
+
+def listen(audio: np.ndarray, progress: Progress = no_progress) -> Listening:
+    """Voice detection over ``audio``; ``progress`` hears how far (0 to 1), and may raise Cancelled."""
     spans = voice.speech_spans(audio, SAMPLE_RATE,
                                progress=lambda percent: progress(percent / 100, f"detecting speech ({percent:.0f}%)"))
     threshold = quiet_threshold_dbfs(audio)
-    windows = plan_windows(len(audio), spans, max_seconds=max_seconds, sample_rate=SAMPLE_RATE,
-                           keep=audible_spans(audio, threshold))
-    return Plan(windows, _uncovered(len(audio), windows), SKIPPED_WHY.format(threshold=threshold))
+    return Listening([tuple(span) for span in spans], audible_spans(audio, threshold), threshold)
+
+
+def plan_cuts(audio: np.ndarray, max_seconds: float, progress: Progress = no_progress,
+              listening: Listening | None = None) -> Plan:
+    """The windows of :func:`plan` and the stretches they leave out.
+
+    Audio that fits in one window is taken whole, with no voice detection (the
+    cheap, common case). Longer audio is cut inside pauses, found by ``listening``
+    or, without it, by :func:`listen` now (``progress`` hears how far).
+    """
+    if len(audio) <= max_seconds * SAMPLE_RATE:
+        return Plan([(0, len(audio))] if len(audio) else [], [])
+    listening = listening or listen(audio, progress)
+    windows = plan_windows(len(audio), listening.spans, max_seconds=max_seconds, sample_rate=SAMPLE_RATE,
+                           keep=listening.keep)
+    return Plan(windows, _uncovered(len(audio), windows), SKIPPED_WHY.format(threshold=listening.threshold))
 
 
 def _uncovered(audio_len: int, windows: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -150,13 +150,20 @@ def _finish(cache: ModelCache, key: str, result: FileResult, transcript: Transcr
             options: engine.Options | None, progress: Progress, output_name: str, output_dir: Path,
             create_folder: bool) -> None:
     """Label who spoke if asked, then save: ``result`` holds the transcript even if saving fails."""
+    label(cache, key, result, transcript, audio, options, progress)
+    result.output_name, result.output_dir = output_name, output_dir
+    _save(cache, result, formats, create_folder=create_folder)
+
+
+def label(cache: ModelCache, key: str, result: FileResult, transcript: Transcript, audio,
+          options: engine.Options | None, progress: Progress = no_progress) -> None:
+    """``result`` given its transcript, labelled with who spoke if ``options`` ask for it (a diarizer that fails
+    leaves it unlabelled, with the reason in ``result.speaker_error``), and what made it (its metadata)."""
     result.transcript = transcript
-    metadata = {**provenance(cache, key, options), "source": result.source.name}
+    result.metadata = {**provenance(cache, key, options), "source": result.source.name}
     if options is not None and options.speakers:
         result.transcript, result.speaker_error = label_transcript(cache, transcript, audio, progress)
-        metadata["speakers"] = speaker_provenance(cache)
-    result.metadata, result.output_name, result.output_dir = metadata, output_name, output_dir
-    _save(cache, result, formats, create_folder=create_folder)
+        result.metadata["speakers"] = speaker_provenance(cache)
 
 
 def _save(cache: ModelCache, result: FileResult, formats: Iterable[str], create_folder: bool) -> None:

@@ -34,7 +34,7 @@ from ..errors import Cancelled, GPUFailedError, StudioError
 from ..formatting import duration_text
 from ..media import SAMPLE_RATE
 from ..media.ahead import prepared_ahead
-from ..media.windows import Plan, plan_cuts
+from ..media.windows import Listening, Plan, plan_cuts
 from ..models import ModelCache, get
 from ..models.cache import give_back_freed_memory
 from ..models.device import resolve_device
@@ -122,10 +122,12 @@ class Tally:
 
 def transcribe_files(cache: ModelCache, key: str, sources: list[Path], decode: Callable[[Path], np.ndarray],
                      options: engine.Options | None = None, progress: Progress = no_progress,
-                     tally: Tally | None = None) -> Iterator[FileHeard]:
+                     tally: Tally | None = None,
+                     listened: Callable[[Path], Listening | None] | None = None) -> Iterator[FileHeard]:
     """Each of ``sources`` decoded (``decode``), transcribed with the model ``key`` in batches across files, and
     yielded the moment its last window is heard (so not in the order given). ``progress`` hears the whole
-    run's (``tally``'s) progress between batches, and may raise Cancelled there."""
+    run's (``tally``'s) progress between batches, and may raise Cancelled there. ``listened``: a file's voice
+    detection where it was done already (where it was decoded), or None to do it here when it is needed."""
     spec, options = get(key), options or engine.Options()
     with cache.use(key) as model:
         window = spec.window_seconds(cache.settings, model)
@@ -133,7 +135,9 @@ def transcribe_files(cache: ModelCache, key: str, sources: list[Path], decode: C
     tally = tally or Tally(len(sources))
     tally.started = time.monotonic()  # the speed so far is the model's, not its load's
     tally.passes = 2 if timing in ("now", "pending") else 1
-    ready = _ahead(cache, sources, lambda source: _File(source, audio := decode(source), plan_cuts(audio, window)))
+    listened = listened or (lambda source: None)
+    ready = _ahead(cache, sources, lambda source: _File(source, audio := decode(source),
+                                                        plan_cuts(audio, window, listening=listened(source))))
     run = _Run(cache, spec, options, timing, tally, lambda: progress(tally.fraction, tally.note()))
     for group in _groups(ready, tally):
         yield from run.group(group)

@@ -1,0 +1,153 @@
+"""``python -m transcribe_studio.archive SOURCE... --output-dir DEST``: an archive on Ray Data, resumable.
+
+SOURCE: files, folders, or text files listing them (one a line); paths or object-store URIs. DEST likewise.
+A manifest in DEST records each file as it finishes, so a rerun skips what is done (``--retry-failed`` tries the
+failures again) and ``--status DEST`` says how far it got without running anything. By default the run starts a
+private Ray on this machine, never joining a cluster by accident (``RAY_ADDRESS`` is not read); ``--ray-address``
+names a cluster. Exit status: 0 when every file is done, 1 when any failed or is left for the next run, 2 when the
+run cannot start (a setting, Ray not installed, a node without the models or the destination).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..errors import StudioError
+from ..formatting import duration_text
+from ..models import DEFAULT_MODEL, transcribers
+from ..outputs.writers import DEFAULT_FORMATS, FORMATS
+from .cli import BAR_FORMAT, _add_option_flags, _options, formats_arg
+from .start import command_line_parser, start
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = command_line_parser("Transcribe an archive (folders of audio and video, local or in an object store) "
+                                 "on Ray: this machine, or a cluster. Resumable: a rerun skips what is done.")
+    parser.prog = "python -m transcribe_studio.archive"
+    parser.add_argument("inputs", nargs="*", metavar="SOURCE",
+                        help="audio/video files, folders of them, or text files listing them (one a line); "
+                             "paths or URIs (s3://bucket/folder)")
+    parser.add_argument("--status", metavar="DEST", help="say how far the run into DEST got, and stop")
+    models = transcribers()
+    parser.add_argument("--model", choices=[spec.key for spec in models], default=DEFAULT_MODEL,
+                        help=f"the model (default: {DEFAULT_MODEL})")
+    parser.add_argument("--format", dest="formats", type=formats_arg, default=list(DEFAULT_FORMATS),
+                        help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
+                             f"(default: {','.join(DEFAULT_FORMATS)})")
+    _add_option_flags(parser, models)
+    ray = parser.add_argument_group("Ray")
+    ray.add_argument("--ray-address", default="local",
+                     help="the Ray cluster to run on: 'auto' (the one `ray start` began on this machine), "
+                          "ray://HOST:10001, or HOST:6379 (default: local, a private Ray on this machine only; "
+                          "RAY_ADDRESS is not read)")
+    ray.add_argument("--workers", type=_positive_int, default=None,
+                     help="transcribing workers, each with its model loaded (default: one per GPU; one on CPUs)")
+    ray.add_argument("--gpus-per-worker", type=float, default=None,
+                     help="GPUs each worker takes; 0 runs the model on CPUs (default: 1 when the cluster has "
+                          "GPUs, else 0)")
+    ray.add_argument("--cpus-per-decode", type=float, default=1.0,
+                     help="CPUs each decoding task takes (default: 1)")
+    ray.add_argument("--files-per-batch", type=_positive_int, default=16,
+                     help="files a worker takes at once, their windows batched together (default: 16)")
+    ray.add_argument("--retry-failed", action="store_true", help="try again the files an earlier run failed")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary, not each file")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number above 0, not {value!r}")
+    return int(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, settings, log_file = start(parser, argv, transcribes=False)
+    if args.status:
+        return print_status(args.status)
+    if not args.inputs or not args.output_dir:
+        parser.print_usage(sys.stderr)
+        print("Give the files or folders to transcribe and --output-dir DEST (or --status DEST).", file=sys.stderr)
+        return 2
+    options = _options(args)
+    try:
+        return _run(args, settings, options, log_file)
+    except StudioError as error:
+        print(error.user_message(), file=sys.stderr)
+        return 2
+
+
+def _run(args, settings, options, log_file) -> int:
+    from tqdm.auto import tqdm
+
+    from ..archive.run import ArchiveOptions, run_archive
+
+    connect(args.ray_address)
+    archive = ArchiveOptions(workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                             cpus_per_decode=args.cpus_per_decode, files_per_batch=args.files_per_batch,
+                             retry_failed=args.retry_failed)
+    bar = tqdm(total=100, unit="%", desc="archive", disable=None, bar_format=BAR_FORMAT)
+
+    def on_row(row, tally) -> None:
+        left = tally.seconds_left()
+        note = tally.note() + (f" · about {duration_text(left)} left" if left and tally.files_done < tally.files_total
+                               else "")
+        bar.bar_format = BAR_FORMAT + note.replace("{", "{{").replace("}", "}}")
+        bar.update(round(100 * tally.files_done / tally.files_total) - bar.n)
+        if not args.quiet or row.status != "done":
+            tqdm.write(_row_line(row), file=sys.stderr if row.status != "done" else sys.stdout)
+
+    outcome = run_archive(args.inputs, args.output_dir, args.model, args.formats, settings, options, archive, on_row)
+    bar.close()
+    for location, reason in outcome.skipped:
+        print(f"Skipped {location}: {reason}.", file=sys.stderr)
+    counts = outcome.counts()
+    print(f"{counts['done']} done, {counts['failed']} failed, {counts['started']} left for the next run"
+          f" (and {outcome.already_done} done, {outcome.already_failed} failed by earlier runs)."
+          + (f" Details: {log_file} and Ray's logs." if counts["failed"] and log_file else ""))
+    return 0 if counts["failed"] == counts["started"] == 0 else 1
+
+
+def _row_line(row) -> str:
+    if row.status == "done":
+        return f"  OK      {row.location} -> {', '.join(row.outputs)}" + (f"\n          {row.note}" if row.note else "")
+    if row.status == "failed":
+        return f"  FAILED  {row.location}: {row.error['message']}"
+    return f"  NOT DONE {row.location}: its worker was lost; the next run tries it again."
+
+
+def connect(address: str) -> None:
+    """A private Ray on this machine ("local"), or the cluster at ``address`` (which gets this package's code:
+    its nodes need only the app's requirements and the model files)."""
+    import os
+
+    import ray
+
+    # The console is for the files' outcomes: Ray's own notes (and its workers' output) stay in its session logs.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+    if ray.is_initialized():  # a caller (a notebook, the tests) connected already
+        return
+    if address == "local":
+        ray.init(address="local", **quiet)
+    else:
+        ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)]}, **quiet)
+
+
+def print_status(destination: str) -> int:
+    """The manifest's summary: files done, failed (each with why), started and not finished; audio done."""
+    from ..archive.status import summary
+
+    try:
+        text, complete = summary(destination)
+    except (StudioError, OSError) as error:
+        print(error.user_message() if isinstance(error, StudioError) else
+              f"Cannot read the manifest in {destination}: {error}.", file=sys.stderr)
+        return 2
+    print(text)
+    return 0 if complete else 1
