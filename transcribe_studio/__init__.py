@@ -4,7 +4,8 @@ Data flows one way, and the folders follow it: a media file -> :mod:`.media`
 (16 kHz mono float32, cut at pauses) -> a model from :mod:`.models`' cache ->
 :mod:`.transcription` (windows, passes, merges, word timings, speakers) -> a
 :class:`Transcript` -> :mod:`.outputs` (one writer per format, the History) ->
-the page (:mod:`.app`) and the commands (:mod:`.commands`).
+the page (:mod:`.app`) and the commands (:mod:`.commands`). :mod:`.archive` runs the
+same transcription over an archive on Ray, beside the page as another way in.
 
 The names a script needs are here (the README has a five-line example)::
 

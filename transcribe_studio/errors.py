@@ -45,6 +45,19 @@ class ModelFileError(StudioError):
     title = "Model file missing or damaged"
 
 
+class NodeNotReadyError(StudioError):
+    """A machine of a Ray cluster lacks what an archive run needs: the models, NeMo, or the destination."""
+
+    kind = "node_not_ready"
+    title = "A machine of the cluster is not ready"
+    default_next_steps = (
+        "Each machine needs the app's requirements and the model files: run `python setup_local_models.py` on it, "
+        "or point the model files' variables and HF_HOME at storage every machine shares (the same paths on "
+        "each); the destination must be storage they all share too (a shared folder at the same path, or an "
+        "object store). docs/ARCHIVE.md says how."
+    )
+
+
 class NetworkError(StudioError):
     """Anything that needs the Hub and did not get it."""
 

@@ -45,7 +45,8 @@ class Row:
     mtime_ns: int
     output: str
     status: str = "new"  # "started", "done", "failed"
-    attempts: list[dict] = field(default_factory=list)  # {"run", "node", "pid", "alone", "started", "finished"}
+    # {"run", "node" (host name), "ray_node" (Ray's node id), "pid", "alone", "started", "finished"}
+    attempts: list[dict] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # paths in the destination
     seconds: float = 0.0  # the audio's length
     error: dict | None = None  # {"kind", "message"}
@@ -66,10 +67,10 @@ class Row:
     def killed_its_worker(self, run: str) -> bool:
         return len(self.unfinished(run)) >= MOST_UNFINISHED
 
-    def start(self, run: str, alone: bool) -> None:
+    def start(self, run: str, alone: bool, ray_node: str = "") -> None:
         self.status = "started"
-        self.attempts.append({"run": run, "node": socket.gethostname(), "pid": os.getpid(), "alone": alone,
-                              "started": now()})
+        self.attempts.append({"run": run, "node": socket.gethostname(), "ray_node": ray_node, "pid": os.getpid(),
+                              "alone": alone, "started": now()})
 
     def finish(self, outputs: list[str], seconds: float) -> None:
         self.status, self.outputs, self.seconds, self.error = "done", outputs, seconds, None

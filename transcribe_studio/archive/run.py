@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from ..errors import ConfigurationError, MissingDependencyError
+from ..errors import MissingDependencyError
 from ..settings import Settings
 from ..transcription import engine
 from ..transcription.batched import Tally
@@ -39,7 +39,7 @@ class ArchiveOptions:
     cpus_per_decode: float = 1.0          # CPUs each decoding task takes
     files_per_batch: int = 16             # files an actor takes a call (their windows batched together)
     retry_failed: bool = False            # try again the files an earlier run failed
-    threads_per_worker: int = 0           # torch threads of a worker on the CPU (0: torch's choice)
+    threads_per_worker: int = 0           # torch threads of a worker on the CPU (0: the node's CPU count)
 
 
 @dataclass
@@ -61,7 +61,7 @@ def run_archive(inputs: Iterable[str], destination: str, key: str, formats: list
                 options: engine.Options | None = None, archive: ArchiveOptions = ArchiveOptions(),
                 on_row: Callable[[Row, Tally], None] | None = None, runtime_env: dict | None = None) -> ArchiveOutcome:
     """Transcribe every file the inputs name into ``destination`` on the Ray cluster this process is connected
-    to, skipping what the manifest there says is done. Raises ConfigurationError when a node lacks what the run
+    to, skipping what the manifest there says is done. Raises NodeNotReadyError when a node lacks what the run
     needs (before any file is transcribed)."""
     ray = _ray()
     sources, skipped = list_sources(inputs)
@@ -152,8 +152,9 @@ def _check_nodes(ray, job: Job) -> None:
         marker.delete()
     found = [problem for problem in problems if problem]
     if found:
-        raise ConfigurationError(found[0] + (f" ({len(found) - 1} more node(s) have problems too.)"
-                                             if len(found) > 1 else ""))
+        if len(found) > 1:
+            found[0].message += f" ({len(found) - 1} more machine(s) are not ready either.)"
+        raise found[0]
 
 
 def _retries(archive: ArchiveOptions) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..classify import report
-from ..errors import StudioError
+from ..errors import NodeNotReadyError, StudioError
 from ..media import SAMPLE_RATE
 from ..media.decode import decode_audio
 from ..media.windows import Listening, listen
@@ -32,7 +33,7 @@ from .places import local_copy, place
 from .sources import SourceFile
 
 # Voice detection (for cutting long audio at pauses) is done where a file is decoded when it is longer than this,
-# the shortest window a model takes (Canary-Qwen's 40 s): its result serves windows of any length.
+# the shortest window any model takes (40 s): its result serves windows of any length.
 LISTEN_ABOVE_SECONDS = 40.0
 NODE_CHECK_FILE = "_manifest/.reachable-{run}"
 
@@ -46,7 +47,7 @@ class Job:
     options: engine.Options
     destination: str
     run: str
-    threads: int = 0  # torch's threads in a worker on the CPU (0: torch's own choice)
+    threads: int = 0  # torch's threads in a worker on the CPU (0: the node's CPU count)
 
     def models(self) -> list[str]:
         """The models the run loads: the transcriber, the one that times its words, the diarizer if asked."""
@@ -59,24 +60,33 @@ class Job:
         return keys
 
 
-def check_node(job: Job) -> str | None:
-    """What this node lacks for the run (the model files, NeMo, the destination), or None; run on every node."""
+def check_node(job: Job) -> NodeNotReadyError | None:
+    """What this node lacks for the run (NeMo, a model's files, the destination), or None; run on every node.
+    The models are checked as the app's page checks them: cheaply, loading and hashing nothing."""
     node = socket.gethostname()
     if importlib.util.find_spec("nemo") is None:
-        return f"Node {node} has no NeMo: install the app's requirements there (pip install -r requirements.txt)."
+        return NodeNotReadyError(f"{node} has no NeMo.", next_steps="Install the app's requirements there "
+                                 "(pip install -r requirements.txt -r requirements-archive.txt).")
     for key in job.models():
-        try:
-            get(key).check(job.settings)
-        except StudioError as error:
-            return (f"Node {node} cannot load {get(key).label}: {error.user_message()} Each node needs the model "
-                    "files: run `python setup_local_models.py` on it, or point PARAKEET_NEMO, DIARIZER_NEMO and "
-                    "HF_HOME at storage every node shares (the same paths on each).")
+        why = get(key).availability(job.settings)
+        if why:
+            return NodeNotReadyError(f"{node} cannot load {get(key).label}: {why}.", next_steps=(
+                "Each machine needs the model files: run `python setup_local_models.py` on it, or point "
+                f"{' and '.join([*_model_file_variables(job), 'HF_HOME'])} at storage every machine shares (the "
+                "same paths on each)."))
     marker = place(job.destination).child(NODE_CHECK_FILE.format(run=job.run))
     if marker.info().type.name != "File":
-        return (f"Node {node} cannot see the destination {job.destination} (the check file written there is not "
-                "there). On several machines the destination must be storage they all share: a shared folder at "
-                "the same path on each, or an object store (s3://...).")
+        return NodeNotReadyError(
+            f"{node} cannot see the destination {job.destination} (a file the run wrote there is not there).",
+            next_steps="On several machines the destination must be storage they all share: a shared folder at the "
+                       "same path on each, or an object store (s3://...).")
     return None
+
+
+def _model_file_variables(job: Job) -> list[str]:
+    """The environment variables that name the run's model files (their specs' file options)."""
+    return [option.env for key in job.models() for option in get(key).options
+            if option.env and isinstance(option.default, Path)]
 
 
 def decode(row: dict, job: Job) -> dict:
@@ -110,15 +120,16 @@ class Transcriber:
     """A Ray actor: the model loaded once (through the app's loaders), then batches of decoded files."""
 
     def __init__(self, job: Job):
-        if job.threads and job.settings.device == "cpu":
+        if job.settings.device == "cpu":  # Ray starts a one-CPU actor with one thread: the model takes the cores
             import torch
 
-            torch.set_num_threads(job.threads)
+            torch.set_num_threads(job.threads or os.cpu_count() or 1)
         self.job = job
         self.cache = ModelCache(job.settings)
         self.cache.load(job.key)
         self.manifest = Manifest(place(job.destination))
         self.destination = place(job.destination)
+        self.ray_node = _ray_node()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
         rows, alone, together = [], [], []
@@ -154,7 +165,7 @@ class Transcriber:
 
     def _transcribe(self, items: list[_Item], alone: bool) -> list[Row]:
         for item in items:  # before the model hears it: a worker that dies now leaves this attempt unfinished
-            item.row.start(self.job.run, alone)
+            item.row.start(self.job.run, alone, self.ray_node)
             self.manifest.write(item.row)
         by_path = {item.path: item for item in items}
         pending: list[tuple[_Item, FileResult]] = []
@@ -217,6 +228,12 @@ class Transcriber:
                     self._save(item, result)
                 except Exception as exc:  # noqa: BLE001 - the file stays saved without word times
                     report(exc, f"adding word times to {item.source.name}")
+
+
+def _ray_node() -> str:
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
 
 def _rows(batch: dict[str, np.ndarray]) -> list[dict]:

@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..errors import StudioError
+from ..errors import ConfigurationError, StudioError
 from ..formatting import duration_text
 from ..models import DEFAULT_MODEL, transcribers
 from ..outputs.writers import DEFAULT_FORMATS, FORMATS
@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\nStopped. Every file finished so far is saved and in the manifest; run the same command again "
+              f"to go on where this run stopped (--status {args.output_dir} says how far it got).", file=sys.stderr)
+        return 1
 
 
 def _run(args, settings, options, log_file) -> int:
@@ -87,7 +91,12 @@ def _run(args, settings, options, log_file) -> int:
 
     from ..archive.run import ArchiveOptions, run_archive
 
-    connect(args.ray_address)
+    try:
+        connect(args.ray_address)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot start or reach Ray at {args.ray_address!r}: {exc}",
+                                 next_steps="Leave --ray-address out to run on this machine alone, or give the "
+                                            "address `ray start --head` printed (HOST:6379, or ray://HOST:10001).") from None
     archive = ArchiveOptions(workers=args.workers, gpus_per_worker=args.gpus_per_worker,
                              cpus_per_decode=args.cpus_per_decode, files_per_batch=args.files_per_batch,
                              retry_failed=args.retry_failed)
