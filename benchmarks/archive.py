@@ -123,7 +123,7 @@ def two_nodes(files_dir: Path, nemo: Path, count: int, out: Path) -> dict:
         outcome = run_archive([str(subset)], str(destination), "parakeet", ["txt"],
                               Settings(parakeet_path=nemo, device="cpu"),
                               archive=ArchiveOptions(workers=2, files_per_batch=2, cpus_per_decode=0.5,
-                                                     threads_per_worker=1))
+                                                     cpus_per_worker=0.5, threads_per_worker=1))
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": {"cpus": os.cpu_count()}}
     if not args.skip_compare:
         results["compare"] = compare_commands(files_dir, args.nemo, args.out, env)
+        common.write_json(args.out / "archive.json", results)  # kept if the two-node run fails
     if args.two_nodes:
         results["two_nodes"] = two_nodes(files_dir, args.nemo, args.two_nodes, args.out)
         say(f"two nodes: {results['two_nodes']}")

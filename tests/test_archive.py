@@ -123,7 +123,8 @@ def test_a_worker_lost_mid_run_and_a_file_that_kills_its_worker_lose_and_double_
         local_ray, archive_settings, tmp_path):
     from transcribe_studio.archive.run import ArchiveOptions, run_archive
 
-    lengths = {f"f{i}.wav": 1.0 + i / 4 for i in range(6)} | {"killer.wav": archive_faults.KILLER_SECONDS}
+    lengths = {f"f{i}.wav": 1.0 + i / 4 for i in range(6)} | {"killer.wav": archive_faults.KILLER_SECONDS,
+                                                              archive_faults.DECODER_KILLER: 1.0}
     source = _folder(tmp_path / "in", lengths)
     destination = tmp_path / "out"
     killed = []
@@ -135,12 +136,13 @@ def test_a_worker_lost_mid_run_and_a_file_that_kills_its_worker_lose_and_double_
     outcome = run_archive([str(source)], str(destination), "parakeet", ["txt"], archive_settings,
                           archive=ArchiveOptions(files_per_batch=3), on_row=kill_the_worker_once)
     rows = _rows(destination)
-    assert killed and outcome.counts() == {"done": 6, "failed": 1, "started": 0}
+    assert killed and outcome.counts() == {"done": 6, "failed": 2, "started": 0}
+    assert "the worker decoding it stopped at each of 3 tries" in rows[archive_faults.DECODER_KILLER].error["message"]
     assert rows["killer.wav"].status == "failed" and rows["killer.wav"].error["kind"] == "killed_worker"
     assert "stopped the worker transcribing it 2 times" in rows["killer.wav"].error["message"]
     assert [a["alone"] for a in rows["killer.wav"].attempts][-1] is True
     for name in lengths:
-        if name != "killer.wav":
+        if name not in ("killer.wav", archive_faults.DECODER_KILLER):
             assert rows[name].status == "done"
             assert sum(1 for a in rows[name].attempts if a.get("finished")) == 1, rows[name].attempts
             assert (destination / "in" / f"{Path(name).stem}.txt").is_file()

@@ -19,7 +19,8 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from ..errors import MissingDependencyError
+from ..classify import report
+from ..errors import ConfigurationError, MissingDependencyError, StudioError
 from ..settings import Settings
 from ..transcription import engine
 from ..transcription.batched import Tally
@@ -29,6 +30,10 @@ from .sources import SourceFile, list_sources
 from .stages import NODE_CHECK_FILE, Job, Transcriber, check_node, decode
 
 RAY_REQUIREMENTS = "requirements-archive.txt"
+# Ray Data retries a task whose worker died for ever by default: a file that crashes the decoder gets this many.
+DECODE_TRIES = 3
+NEVER_DECODED = (f"It was never transcribed: the worker decoding it stopped at each of {DECODE_TRIES} tries. The file may "
+                 "be damaged; --retry-failed tries it again.")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class ArchiveOptions:
     workers: int | None = None            # transcribing actors; None: one per GPU (on CPUs: one)
     gpus_per_worker: float | None = None  # None: 1 where the cluster has GPUs, else 0 (the CPU)
     cpus_per_decode: float = 1.0          # CPUs each decoding task takes
+    cpus_per_worker: float = 1.0          # CPUs Ray counts for each transcribing worker
     files_per_batch: int = 16             # files an actor takes a call (their windows batched together)
     retry_failed: bool = False            # try again the files an earlier run failed
     threads_per_worker: int = 0           # torch threads of a worker on the CPU (0: the node's CPU count)
@@ -71,18 +77,29 @@ def run_archive(inputs: Iterable[str], destination: str, key: str, formats: list
     if not todo:
         return outcome
     job = _job(ray, settings, key, formats, options or engine.Options(), place(destination).name, archive)
+    _check_room(ray, archive)
     _check_nodes(ray, job)
     tally = Tally(len(todo))
     seen: set[str] = set()
-    for record in _pipeline(ray, todo, job, archive, runtime_env).iter_rows():
-        row = Row.from_json(record["row"])
-        seen.add(row.key)
-        outcome.rows.append(row)
-        _count(tally, row)
-        if on_row is not None:
-            on_row(row, tally)
+    try:
+        for record in _pipeline(ray, todo, job, archive, runtime_env).iter_rows():
+            row = Row.from_json(record["row"])
+            seen.add(row.key)
+            outcome.rows.append(row)
+            _count(tally, row)
+            if on_row is not None:
+                on_row(row, tally)
+    except Exception as exc:  # noqa: BLE001 - Ray's: a worker whose model does not load, the cluster lost
+        raise _stopped(exc) from exc
     outcome.rows += _settle([s for s in todo if s.key not in seen], manifest, job.run)
     return outcome
+
+
+def _stopped(exc: Exception) -> StudioError:
+    """What stopped the run, as the app says it (Ray wraps a worker's own error as its ``cause``)."""
+    error = report(getattr(exc, "cause", None) or exc, "running the archive on Ray")
+    error.message = f"The run stopped before its end: {error.message} Every file finished so far is saved."
+    return error
 
 
 def _ray():
@@ -136,6 +153,18 @@ def _workers(ray, archive: ArchiveOptions, gpus: float) -> int:
     return max(1, int(ray.cluster_resources().get("GPU", 0) // gpus)) if gpus else 1
 
 
+def _check_room(ray, archive: ArchiveOptions) -> None:
+    """Workers that took every CPU would leave none for decoding, and the run would wait for ever: refuse it."""
+    workers = _workers(ray, archive, _gpus_per_worker(ray, archive))
+    cpus = ray.cluster_resources().get("CPU", 0)
+    if workers * archive.cpus_per_worker + archive.cpus_per_decode > cpus:
+        raise ConfigurationError(
+            f"{workers} worker(s) of {archive.cpus_per_worker:g} CPU each and a decoding task of "
+            f"{archive.cpus_per_decode:g} CPU do not fit in the cluster's {cpus:g} CPUs: the files could never be "
+            "decoded.", next_steps="Lower --workers, --cpus-per-worker or --cpus-per-decode (fractions such as "
+                                   "0.5 are allowed), or add machines.")
+
+
 def _check_nodes(ray, job: Job) -> None:
     """Every live node checked for the models, NeMo and the destination before any work: the first problem,
     naming its node, stops the run."""
@@ -173,10 +202,11 @@ def _pipeline(ray, todo: list[SourceFile], job: Job, archive: ArchiveOptions, ru
     with warnings.catch_warnings():  # max_restarts and max_task_retries have no named parameter yet
         warnings.simplefilter("ignore")
         return (ray.data.from_items([s.to_row() for s in todo], override_num_blocks=len(todo))
-                .map(decode, fn_kwargs={"job": job}, num_cpus=archive.cpus_per_decode, **extra)
+                .map(decode, fn_kwargs={"job": job}, num_cpus=archive.cpus_per_decode, max_retries=DECODE_TRIES - 1,
+                     **extra)
                 .map_batches(Transcriber, fn_constructor_kwargs={"job": job}, batch_size=archive.files_per_batch,
                              batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=_workers(ray, archive, gpus)),
-                             num_gpus=gpus, num_cpus=1, **_retries(archive), **extra))
+                             num_gpus=gpus, num_cpus=archive.cpus_per_worker, **_retries(archive), **extra))
 
 
 def _count(tally: Tally, row: Row) -> None:
@@ -189,13 +219,19 @@ def _count(tally: Tally, row: Row) -> None:
 
 def _settle(missing: list[SourceFile], manifest: Manifest, run: str) -> list[Row]:
     """The files whose rows never came back (Ray gave up on their block): failed if they killed their worker
-    twice, else as the manifest has them (done by an attempt whose task later died, or left for the next run)."""
+    twice, or if no attempt reached the model (their decoding's worker died at every try); else as the manifest
+    has them (done by an attempt whose task died later, or left for the next run)."""
     rows = []
     for source in missing:
         row = manifest.row(source)
         if row.status != "done" and row.killed_its_worker(run):
             row.fail_killed(run)
-            manifest.write(row)
+        elif not any(a["run"] == run for a in row.attempts):
+            row.fail("killed_worker", NEVER_DECODED)
+        else:
+            rows.append(row)
+            continue
+        manifest.write(row)
         rows.append(row)
     return rows
 

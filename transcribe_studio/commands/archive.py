@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "GPUs, else 0)")
     ray.add_argument("--cpus-per-decode", type=float, default=1.0,
                      help="CPUs each decoding task takes (default: 1)")
+    ray.add_argument("--cpus-per-worker", type=float, default=1.0,
+                     help="CPUs Ray counts for each transcribing worker; on CPUs the model still uses the "
+                          "machine's cores (default: 1)")
     ray.add_argument("--files-per-batch", type=_positive_int, default=16,
                      help="files a worker takes at once, their windows batched together (default: 16)")
     ray.add_argument("--retry-failed", action="store_true", help="try again the files an earlier run failed")
@@ -98,7 +101,8 @@ def _run(args, settings, options, log_file) -> int:
                                  next_steps="Leave --ray-address out to run on this machine alone, or give the "
                                             "address `ray start --head` printed (HOST:6379, or ray://HOST:10001).") from None
     archive = ArchiveOptions(workers=args.workers, gpus_per_worker=args.gpus_per_worker,
-                             cpus_per_decode=args.cpus_per_decode, files_per_batch=args.files_per_batch,
+                             cpus_per_decode=args.cpus_per_decode, cpus_per_worker=args.cpus_per_worker,
+                             files_per_batch=args.files_per_batch,
                              retry_failed=args.retry_failed)
     bar = tqdm(total=100, unit="%", desc="archive", disable=None, bar_format=BAR_FORMAT)
 
