@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -35,7 +35,8 @@ def local_ray():
     if len(os.path.join(tempfile.gettempdir(), "ray")) + 75 > 107:
         pytest.skip(f"the temp folder's path ({tempfile.gettempdir()}) is too long for Ray's sockets: run the suite "
                     "from a checkout at a shorter path")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(address="local", _node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False, log_to_driver=False,
              object_store_memory=200 * 1024 * 1024,
              runtime_env={"worker_process_setup_hook": "tests.archive_faults.install",
                           "env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}})
@@ -202,6 +203,8 @@ def test_sources_keep_their_folders_and_never_share_outputs(tmp_path):
     assert [s.output for s in sources] == ["tapes/TALK", "tapes/2004/talk", "tapes/2004/talk-2", "tapes/2005/talk",
                                            "single"]
     assert skipped == [(str(tmp_path / "missing.wav"), "does not exist or is not a file")]
+    from transcribe_studio.archive.sources import _folder_part
+    assert _folder_part(PurePosixPath("a/../../b:c/x.wav")) == "a/_/_/b_c/"  # an object key cannot lead out of DEST
     again, _ = list_sources([f"file://{listing}"])
     assert [s.key for s in again] == [s.key for s in sources]
     os.utime(root / "TALK.wav", ns=(1, 1))

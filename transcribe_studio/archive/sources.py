@@ -10,6 +10,7 @@ listing's order takes ``-2``, as the batch command does; the order, and so the n
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable
@@ -22,6 +23,7 @@ from ..transcription.batch import collect_inputs
 from .places import Place, place
 
 LIST_EXTENSIONS = (".txt", ".lst", ".list")
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def _expanded(inputs: Iterable[str], skipped: list) -> Iterable[tuple[str, str]]
 
 def _folder(folder: Place, skipped: list) -> Iterable[tuple[str, str]]:
     """A folder's media files, each under the folder's own name in the destination."""
-    top = PurePosixPath(folder.path.rstrip("/")).name or "files"
+    top = _safe_folder(PurePosixPath(folder.path.rstrip("/")).name or "files")
     if folder.on_disk:  # links that loop or lead out, unreadable entries: left out with the reason
         local: list = []
         paths = collect_inputs([folder.path], local)
@@ -100,7 +102,13 @@ def _folder(folder: Place, skipped: list) -> Iterable[tuple[str, str]]:
 
 
 def _folder_part(relative: PurePosixPath) -> str:
-    return "".join(f"{part}/" for part in relative.parent.parts)
+    """The folders between a folder given and its file, each a safe name: an object's key may hold ``..`` or
+    characters a filesystem refuses, and its outputs must stay inside the destination."""
+    return "".join(f"{_safe_folder(part)}/" for part in relative.parent.parts)
+
+
+def _safe_folder(part: str) -> str:
+    return _UNSAFE.sub("_", part).strip(" .") or "_"
 
 
 def _listed(listing: Place, skipped: list) -> Iterable[tuple[str, str]]:

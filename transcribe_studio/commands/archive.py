@@ -15,6 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ..classify import report
 from ..errors import ConfigurationError, StudioError
 from ..formatting import duration_text
 from ..models import DEFAULT_MODEL, transcribers
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)
         return 2
+    except OSError as exc:  # the destination or a source that cannot be read or written
+        print(report(exc, "starting the archive run").user_message(), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\nStopped. Every file finished so far is saved and in the manifest; run the same command again "
               f"to go on where this run stopped (--status {args.output_dir} says how far it got).", file=sys.stderr)
@@ -143,11 +147,12 @@ def connect(address: str) -> None:
 
     # The console is for the files' outcomes: Ray's own notes (and its workers' output) stay in its session logs.
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # private by default: Ray's usage reports stay off
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     if ray.is_initialized():  # a caller (a notebook, the tests) connected already
         return
-    if address == "local":
-        ray.init(address="local", **quiet)
+    if address == "local":  # on the loopback only: nothing of this private Ray listens on the network
+        ray.init(address="local", _node_ip_address="127.0.0.1", **quiet)
     else:
         ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)]}, **quiet)
 
