@@ -35,8 +35,11 @@ def local_ray():
     if len(os.path.join(tempfile.gettempdir(), "ray")) + 75 > 107:
         pytest.skip(f"the temp folder's path ({tempfile.gettempdir()}) is too long for Ray's sockets: run the suite "
                     "from a checkout at a shorter path")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(address="local", _node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False, log_to_driver=False,
+    import secrets
+
+    # As the command does: no usage reports, and a token of the run's own rather than one saved in ~/.ray.
+    os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              object_store_memory=200 * 1024 * 1024,
              runtime_env={"worker_process_setup_hook": "tests.archive_faults.install",
                           "env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}})

@@ -142,6 +142,7 @@ def connect(address: str) -> None:
     """A private Ray on this machine ("local"), or the cluster at ``address`` (which gets this package's code:
     its nodes need only the app's requirements and the model files)."""
     import os
+    import secrets
 
     import ray
 
@@ -151,8 +152,11 @@ def connect(address: str) -> None:
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     if ray.is_initialized():  # a caller (a notebook, the tests) connected already
         return
-    if address == "local":  # on the loopback only: nothing of this private Ray listens on the network
-        ray.init(address="local", _node_ip_address="127.0.0.1", **quiet)
+    if address == "local":
+        # Ray's servers listen on every interface (Ray 2.60 offers no loopback-only mode), so each run's private Ray
+        # takes a token of its own that only this process and its workers know, and nothing is kept in ~/.ray.
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+        ray.init(address="local", **quiet)
     else:
         ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)]}, **quiet)
 
