@@ -251,3 +251,12 @@ def test_rows_in_an_object_store_are_each_one_put_and_the_status_reads_them(tmp_
     assert "2 file(s): 1 done (1 min 30 s of audio), 1 failed" in out and "FAILED  s3://bucket/b.wav: It is" in out
     assert archive_cli.main(["--status", str(tmp_path / "nothing here")]) == 2
     assert "holds no archive manifest" in capsys.readouterr().err
+
+
+def test_the_command_says_what_is_missing_before_starting_anything(tmp_path, capsys):
+    assert archive_cli.main([str(tmp_path / "nowhere")]) == 2  # no destination
+    assert "--output-dir DEST" in capsys.readouterr().err
+    assert archive_cli.main([str(tmp_path / "nowhere"), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "Skipped" in err and "does not exist" in err and "No audio or video files found" in err
+    assert not (tmp_path / "out").exists()  # nothing written: Ray was never started

@@ -19,9 +19,9 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from ..classify import report
+from ..classify import folder_error, report
 from ..errors import ConfigurationError, MissingDependencyError, StudioError
-from ..settings import Settings
+from ..settings import OUTPUT_DIR_FLAG, Settings
 from ..transcription import engine
 from ..transcription.batched import Tally
 from .manifest import Manifest, Row
@@ -63,14 +63,16 @@ class ArchiveOutcome:
         return counted
 
 
-def run_archive(inputs: Iterable[str], destination: str, key: str, formats: list[str], settings: Settings,
-                options: engine.Options | None = None, archive: ArchiveOptions = ArchiveOptions(),
+def run_archive(inputs: Iterable[str | SourceFile], destination: str, key: str, formats: list[str],
+                settings: Settings, options: engine.Options | None = None, archive: ArchiveOptions = ArchiveOptions(),
                 on_row: Callable[[Row, Tally], None] | None = None, runtime_env: dict | None = None) -> ArchiveOutcome:
-    """Transcribe every file the inputs name into ``destination`` on the Ray cluster this process is connected
-    to, skipping what the manifest there says is done. Raises NodeNotReadyError when a node lacks what the run
-    needs (before any file is transcribed)."""
-    ray = _ray()
-    sources, skipped = list_sources(inputs)
+    """Transcribe every file the inputs name (paths and URIs, or the files :func:`.list_sources` found) into
+    ``destination`` on the Ray cluster this process is connected to, skipping what the manifest there says is
+    done. Raises NodeNotReadyError when a node lacks what the run needs (before any file is transcribed)."""
+    ray = ray_data()
+    inputs = list(inputs)
+    sources, skipped = ((inputs, []) if all(isinstance(i, SourceFile) for i in inputs)
+                        else list_sources(str(i) for i in inputs))
     manifest = Manifest(place(destination))
     todo, outcome = _to_do(sources, manifest, archive.retry_failed)
     outcome.skipped = skipped
@@ -102,7 +104,8 @@ def _stopped(exc: Exception) -> StudioError:
     return error
 
 
-def _ray():
+def ray_data():
+    """Ray, with Ray Data; or MissingDependencyError saying how to install it."""
     try:
         import ray
         import ray.data  # noqa: F401 - Ray Data, not only Ray core
@@ -171,7 +174,10 @@ def _check_nodes(ray, job: Job) -> None:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     marker = place(job.destination).child(NODE_CHECK_FILE.format(run=job.run))
-    marker.write_bytes(job.run.encode())
+    try:
+        marker.write_bytes(job.run.encode())
+    except OSError as exc:  # a destination that cannot be written: said before any work, naming the flag
+        raise folder_error(exc, job.destination, OUTPUT_DIR_FLAG, starting=True) from exc
     check = ray.remote(num_cpus=0)(check_node)
     nodes = [node["NodeID"] for node in ray.nodes() if node.get("Alive")]
     try:

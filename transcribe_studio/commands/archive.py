@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from ..classify import report
 from ..errors import ConfigurationError, StudioError
 from ..formatting import duration_text
-from ..models import DEFAULT_MODEL, transcribers
-from ..outputs.writers import DEFAULT_FORMATS, FORMATS
-from .cli import BAR_FORMAT, _add_option_flags, _options, formats_arg
+from .cli import BAR_FORMAT, add_job_flags, job_options
 from .start import command_line_parser, start
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+OUTPUT_DIR_ENV = "STUDIO_OUTPUT_DIR"  # the archive's destination has no default: a run names where it writes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="audio/video files, folders of them, or text files listing them (one a line); "
                              "paths or URIs (s3://bucket/folder)")
     parser.add_argument("--status", metavar="DEST", help="say how far the run into DEST got, and stop")
-    models = transcribers()
-    parser.add_argument("--model", choices=[spec.key for spec in models], default=DEFAULT_MODEL,
-                        help=f"the model (default: {DEFAULT_MODEL})")
-    parser.add_argument("--format", dest="formats", type=formats_arg, default=list(DEFAULT_FORMATS),
-                        help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
-                             f"(default: {','.join(DEFAULT_FORMATS)})")
-    _add_option_flags(parser, models)
+    add_job_flags(parser)
     ray = parser.add_argument_group("Ray")
     ray.add_argument("--ray-address", default="local",
                      help="the Ray cluster to run on: 'auto' (the one `ray start` began on this machine), "
@@ -74,11 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     args, settings, log_file = start(parser, argv, transcribes=False)
     if args.status:
         return print_status(args.status)
+    args.output_dir = args.output_dir or os.environ.get(OUTPUT_DIR_ENV)
     if not args.inputs or not args.output_dir:
-        parser.print_usage(sys.stderr)
-        print("Give the files or folders to transcribe and --output-dir DEST (or --status DEST).", file=sys.stderr)
+        print(f"Give the files or folders to transcribe and where to write: {parser.prog} SOURCE... --output-dir "
+              f"DEST (or {OUTPUT_DIR_ENV}); or --status DEST to see how far a run got. --help lists the options.",
+              file=sys.stderr)
         return 2
-    options = _options(args)
+    options = job_options(args)
     try:
         return _run(args, settings, options, log_file)
     except StudioError as error:
@@ -96,8 +92,15 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args, settings, options, log_file) -> int:
     from tqdm.auto import tqdm
 
+    from ..archive import list_sources
     from ..archive.run import ArchiveOptions, run_archive
 
+    sources, skipped = list_sources(args.inputs)
+    for location, reason in skipped:
+        print(f"Skipped {location}: {reason}.", file=sys.stderr)
+    if not sources:
+        print("No audio or video files found in the given sources.", file=sys.stderr)
+        return 1
     try:
         connect(args.ray_address)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -119,15 +122,21 @@ def _run(args, settings, options, log_file) -> int:
         if not args.quiet or row.status != "done":
             tqdm.write(_row_line(row), file=sys.stderr if row.status != "done" else sys.stdout)
 
-    outcome = run_archive(args.inputs, args.output_dir, args.model, args.formats, settings, options, archive, on_row)
+    outcome = run_archive(sources, args.output_dir, args.model, args.formats, settings, options, archive, on_row)
     bar.close()
-    for location, reason in outcome.skipped:
-        print(f"Skipped {location}: {reason}.", file=sys.stderr)
     counts = outcome.counts()
-    print(f"{counts['done']} done, {counts['failed']} failed, {counts['started']} left for the next run"
-          f" (and {outcome.already_done} done, {outcome.already_failed} failed by earlier runs)."
-          + (f" Details: {log_file} and Ray's logs." if counts["failed"] and log_file else ""))
+    print(_summary(counts, outcome, log_file))
     return 0 if counts["failed"] == counts["started"] == 0 else 1
+
+
+def _summary(counts: dict[str, int], outcome, log_file) -> str:
+    line = (f"{counts['done']} done, {counts['failed']} failed, {counts['started']} left for the next run"
+            f" (and {outcome.already_done} done, {outcome.already_failed} failed by earlier runs).")
+    if outcome.already_failed:
+        line += " --retry-failed tries the earlier failures again."
+    if counts["started"]:
+        line += " Run the same command again to finish."
+    return line + (f" Details: {log_file} and Ray's logs." if counts["failed"] and log_file else "")
 
 
 def _row_line(row) -> str:
@@ -141,10 +150,11 @@ def _row_line(row) -> str:
 def connect(address: str) -> None:
     """A private Ray on this machine ("local"), or the cluster at ``address`` (which gets this package's code:
     its nodes need only the app's requirements and the model files)."""
-    import os
     import secrets
 
-    import ray
+    from ..archive.run import ray_data
+
+    ray = ray_data()
 
     # The console is for the files' outcomes: Ray's own notes (and its workers' output) stay in its session logs.
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")

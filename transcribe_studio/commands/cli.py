@@ -45,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = command_line_parser("Transcribe audio or video files locally with NVIDIA NeMo.")
     parser.prog = "python -m transcribe_studio"
     parser.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio/video files or folders of them")
+    add_job_flags(parser)
+    _add_watch_flags(parser)
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not print transcripts, only the summary (default: off)")
+    return parser
+
+
+def add_job_flags(parser: argparse.ArgumentParser) -> None:
+    """What a job is asked for, as every command that transcribes takes it: the model, the formats and the
+    options (--vocabulary, --no-word-timings, --speakers)."""
     models = transcribers()
     parser.add_argument("--model", choices=[spec.key for spec in models], default=DEFAULT_MODEL,
                         help="; ".join(f"{spec.key}: {spec.label}, {spec.summary}" for spec in models)
@@ -53,10 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"output formats, comma-separated, from {', '.join(FORMATS)} "
                              f"(default: {','.join(DEFAULT_FORMATS)})")
     _add_option_flags(parser, models)
-    _add_watch_flags(parser)
-    parser.add_argument("--quiet", action="store_true",
-                        help="do not print transcripts, only the summary (default: off)")
-    return parser
 
 
 def _add_option_flags(parser: argparse.ArgumentParser, models: list) -> None:
@@ -100,7 +106,7 @@ def _add_watch_flags(parser: argparse.ArgumentParser) -> None:
                              "changed for that long (default: 5)")
 
 
-def _options(args: argparse.Namespace):
+def job_options(args: argparse.Namespace):
     """The job's options, or exit status 2 with the reason (an unusable names-and-terms list)."""
     from ..errors import StudioError
     from ..models.vocabulary import parse
@@ -143,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..models import ModelCache
 
     args, settings, log_file = start(build_parser(), argv)
-    options = _options(args)
+    options = job_options(args)
     if args.watch:
         return _watch(args, settings, options, log_file)
     skipped: list = []
