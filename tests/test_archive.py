@@ -201,11 +201,12 @@ def test_sources_keep_their_folders_and_never_share_outputs(tmp_path):
         (root / name).write_bytes(b"x")
     (tmp_path / "single.wav").write_bytes(b"y")
     listing = tmp_path / "list.txt"
-    listing.write_text(f"# what to do\n{root}\n\nsingle.wav\n{tmp_path / 'single.wav'}\nmissing.wav\n")
+    listing.write_text(f"# what to do\n{root}\n\nsingle.wav\n{tmp_path / 'single.wav'}\nmissing.wav\nlist.txt\n")
     sources, skipped = list_sources([str(listing)])
     assert [s.output for s in sources] == ["tapes/TALK", "tapes/2004/talk", "tapes/2004/talk-2", "tapes/2005/talk",
                                            "single"]
-    assert skipped == [(str(tmp_path / "missing.wav"), "does not exist or is not a file")]
+    assert skipped == [(str(tmp_path / "missing.wav"), "does not exist or is not a file"),
+                       (str(tmp_path / "list.txt"), "a list that names itself (read once)")]
     from transcribe_studio.archive.sources import _folder_part
     assert _folder_part(PurePosixPath("a/../../b:c/x.wav")) == "a/_/_/b_c/"  # an object key cannot lead out of DEST
     again, _ = list_sources([f"file://{listing}"])
@@ -246,6 +247,8 @@ def test_rows_in_an_object_store_are_each_one_put_and_the_status_reads_them(tmp_
         manifest.write(row)
     assert sorted(p.name for p in (tmp_path / "dest" / "_manifest").iterdir()) == ["k1.json", "k2.json"]
     assert manifest.read("k1").outputs == ["a.txt"] and manifest.read("nothing") is None
+    (tmp_path / "dest" / "_manifest" / "k3.json").write_text('{"half": ')  # damaged by hand: done again
+    assert manifest.read("k3") is None
     assert archive_cli.main(["--status", str(tmp_path / "dest")]) == 1
     out = capsys.readouterr().out
     assert "2 file(s): 1 done (1 min 30 s of audio), 1 failed" in out and "FAILED  s3://bucket/b.wav: It is" in out

@@ -14,6 +14,7 @@ instead of being retried for ever.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from dataclasses import asdict, dataclass, field
@@ -25,6 +26,7 @@ from pyarrow import fs as pafs
 from .places import Place
 from .sources import SourceFile
 
+log = logging.getLogger(__name__)
 FOLDER = "_manifest"
 # Unfinished attempts of one file, in one run, after which it is failed rather than tried again: the first may
 # have died with a batch of other files, the second (alone, see Row.suspect) was its own.
@@ -112,6 +114,9 @@ class Manifest:
             if self._place(key).info().type == pafs.FileType.NotFound:
                 return None
             raise
+        except (ValueError, TypeError):  # a damaged row (edited or half-copied by hand): the file is done again
+            log.warning("Manifest row %s cannot be read; its file is transcribed again.", key)
+            return None
 
     def row(self, source: SourceFile) -> Row:
         """The file's row, or a new one."""

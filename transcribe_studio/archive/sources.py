@@ -70,8 +70,9 @@ def list_sources(inputs: Iterable[str]) -> tuple[list[SourceFile], list[tuple[st
     return list(found.values()), skipped
 
 
-def _expanded(inputs: Iterable[str], skipped: list) -> Iterable[tuple[str, str]]:
-    """(location, the output folder below the destination) for each file named or found."""
+def _expanded(inputs: Iterable[str], skipped: list, lists: frozenset[str] = frozenset()) -> Iterable[tuple[str, str]]:
+    """(location, the output folder below the destination) for each file named or found; ``lists``: the lists
+    being read (one that names itself, or an earlier one, is read once)."""
     for raw in inputs:
         raw = str(raw)
         where = place(raw)
@@ -79,7 +80,10 @@ def _expanded(inputs: Iterable[str], skipped: list) -> Iterable[tuple[str, str]]
         if kind == pafs.FileType.Directory:
             yield from _folder(where, skipped)
         elif kind == pafs.FileType.File and Path(where.path).suffix.lower() in LIST_EXTENSIONS:
-            yield from _listed(where, skipped)
+            if where.path in lists:
+                skipped.append((raw, "a list that names itself (read once)"))
+                continue
+            yield from _listed(where, skipped, lists | {where.path})
         else:
             yield raw, ""
 
@@ -111,7 +115,7 @@ def _safe_folder(part: str) -> str:
     return _UNSAFE.sub("_", part).strip(" .") or "_"
 
 
-def _listed(listing: Place, skipped: list) -> Iterable[tuple[str, str]]:
+def _listed(listing: Place, skipped: list, lists: frozenset[str]) -> Iterable[tuple[str, str]]:
     """The files and folders a text file names, one a line (blank lines and ``#`` comments ignored)."""
     try:
         lines = listing.read_bytes().decode("utf-8-sig").splitlines()
@@ -121,7 +125,7 @@ def _listed(listing: Place, skipped: list) -> Iterable[tuple[str, str]]:
     entries = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     here = PurePosixPath(listing.name).parent
     yield from _expanded([entry if "://" in entry or Path(entry).is_absolute() else str(here / entry)
-                          for entry in entries], skipped)
+                          for entry in entries], skipped, lists)
 
 
 def _unique(output: str, taken: dict[str, int]) -> str:
