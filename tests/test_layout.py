@@ -66,7 +66,7 @@ def test_the_check_catches_a_planted_mention(tmp_path, planted):
 
 def test_the_folders_read_as_the_data_path():
     folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists())
-    assert folders == ["app", "archive", "commands", "media", "models", "outputs", "transcription"]
+    assert folders == ["app", "archive", "commands", "evaluate", "media", "models", "outputs", "transcription"]
     flow = ("media", "models", "transcription", "outputs", "app")
     doc = sys.modules["transcribe_studio"].__doc__
     assert [doc.index(f":mod:`.{name}`") for name in flow] == sorted(doc.index(f":mod:`.{name}`") for name in flow)
@@ -87,11 +87,12 @@ def _imports_of(folder: str) -> set[str]:
 
 
 @pytest.mark.parametrize("folder, never", [
-    ("media", {"models", "transcription", "outputs", "app", "commands", "archive"}),
-    ("models", {"transcription", "outputs", "app", "commands", "archive"}),
-    ("transcription", {"app", "commands", "archive"}),
-    ("outputs", {"app", "commands", "archive"}),
-    ("archive", {"app", "commands"}),
+    ("media", {"models", "transcription", "outputs", "app", "commands", "archive", "evaluate"}),
+    ("models", {"transcription", "outputs", "app", "commands", "archive", "evaluate"}),
+    ("transcription", {"app", "commands", "archive", "evaluate"}),
+    ("outputs", {"app", "commands", "archive", "evaluate"}),
+    ("archive", {"app", "commands", "evaluate"}),
+    ("evaluate", {"app", "commands", "archive"}),
 ])
 def test_data_flows_one_way(folder, never):
     assert not _imports_of(folder) & never

@@ -1,0 +1,85 @@
+"""Word and character error rates, as the Open ASR Leaderboard computes them: both texts normalised (Whisper's
+English normaliser for English, its basic multilingual one otherwise), then compared with jiwer.
+
+Rates over several files are the errors summed over the words (or characters) summed, not an average of
+per-file rates, so a long file weighs as much as its words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Callable
+
+import jiwer
+
+NORMALISERS = {"en": "Whisper's English normaliser (as the Open ASR Leaderboard: spellings, numbers, contractions)",
+               "other": "Whisper's basic multilingual normaliser (case, punctuation and symbols removed)"}
+
+
+@cache
+def normaliser(language: str) -> Callable[[str], str]:
+    if language == "en":
+        from whisper_normalizer.english import EnglishTextNormalizer
+
+        return EnglishTextNormalizer()
+    from whisper_normalizer.basic import BasicTextNormalizer
+
+    return BasicTextNormalizer()
+
+
+def normaliser_name(language: str) -> str:
+    return NORMALISERS["en" if language == "en" else "other"]
+
+
+@dataclass(frozen=True)
+class Errors:
+    """Edits from a reference to a hypothesis, in words and in characters."""
+    words: int = 0           # in the reference
+    word_errors: int = 0     # substitutions + deletions + insertions
+    substitutions: int = 0
+    deletions: int = 0
+    insertions: int = 0
+    characters: int = 0      # in the reference
+    character_errors: int = 0
+
+    @property
+    def wer(self) -> float:
+        return self.word_errors / self.words if self.words else 0.0
+
+    @property
+    def cer(self) -> float:
+        return self.character_errors / self.characters if self.characters else 0.0
+
+    def __add__(self, other: "Errors") -> "Errors":
+        return Errors(*(a + b for a, b in zip(self._counts(), other._counts())))
+
+    def _counts(self) -> tuple[int, ...]:
+        return (self.words, self.word_errors, self.substitutions, self.deletions, self.insertions, self.characters,
+                self.character_errors)
+
+
+def normalised(text: str, language: str) -> str:
+    return " ".join(normaliser(language)(text).split())
+
+
+def errors(reference: str, hypothesis: str) -> Errors:
+    """The edits between two normalised texts; the reference must hold a word."""
+    words = jiwer.process_words(reference, hypothesis)
+    characters = jiwer.process_characters(reference, hypothesis)
+    return Errors(len(reference.split()), words.substitutions + words.deletions + words.insertions,
+                  words.substitutions, words.deletions, words.insertions, len(reference),
+                  characters.substitutions + characters.deletions + characters.insertions)
+
+
+def differences(reference: str, hypothesis: str) -> str:
+    """The hypothesis against the reference, one line: ``[said→heard]``, ``[-missed]``, ``[+added]``."""
+    out = jiwer.process_words(reference, hypothesis or "")
+    said, heard = out.references[0], out.hypotheses[0]
+    parts = []
+    for chunk in out.alignments[0]:
+        ref = " ".join(said[chunk.ref_start_idx:chunk.ref_end_idx])
+        hyp = " ".join(heard[chunk.hyp_start_idx:chunk.hyp_end_idx])
+        parts.append({"equal": ref, "substitute": f"[{ref}→{hyp}]", "delete": f"[-{ref}]",
+                      "insert": f"[+{hyp}]"}[chunk.type])
+    return " ".join(parts)
