@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,9 @@ from transcribe_studio.models.diarizer import REVISION as DIARIZER_REVISION
 from transcribe_studio.models.parakeet import FILENAME as PARAKEET_FILENAME
 from transcribe_studio.models.parakeet import REPO as PARAKEET_REPO
 from transcribe_studio.models.parakeet import REVISION as PARAKEET_REVISION
+from transcribe_studio.models.parakeet_v3 import FILENAME as V3_FILENAME
+from transcribe_studio.models.parakeet_v3 import REPO as V3_REPO
+from transcribe_studio.models.parakeet_v3 import REVISION as V3_REVISION
 from transcribe_studio.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +48,8 @@ def hub():
         hub.add_file(PARAKEET_REPO, PARAKEET_REVISION, PARAKEET_FILENAME, hub.parakeet, lfs=True)
         hub.diarizer = fake_nemo_bytes()
         hub.add_file(DIARIZER_REPO, DIARIZER_REVISION, DIARIZER_FILENAME, hub.diarizer, lfs=True)
+        hub.v3 = fake_nemo_bytes()
+        hub.add_file(V3_REPO, V3_REVISION, V3_FILENAME, hub.v3, lfs=True)
         hub.add_file(CANARY_REPO, CANARY_REVISION, "config.json", b'{"pretrained_llm": "Qwen/Qwen3-1.7B"}')
         hub.add_file(CANARY_REPO, CANARY_REVISION, "model.safetensors", os.urandom(400_000), lfs=True)
         for name in hub_cache.QWEN_FILES:
@@ -58,6 +64,7 @@ def env(tmp_path, hub):
                    HF_HUB_CACHE=str(tmp_path / "hub"), PARAKEET_NEMO=str(tmp_path / "local_models" / "parakeet.nemo"),
                    PARAKEET_SHA256=hashlib.sha256(hub.parakeet).hexdigest(), PARAKEET_SIZE=str(len(hub.parakeet)),
                    DIARIZER_NEMO=str(tmp_path / "local_models" / "diarizer.nemo"),
+                   PARAKEET_V3_NEMO=str(tmp_path / "local_models" / "parakeet-v3.nemo"),
                    STUDIO_LOG_FILE=str(tmp_path / "setup.log"), STUDIO_OUTPUT_DIR=str(tmp_path / "outputs"),
                    PYTHONPATH=str(ROOT))
     return environ
@@ -213,6 +220,23 @@ def test_the_diarizer_can_be_skipped(env, hub):
     assert "skipped (--skip-diarizer)" in result.stdout
     assert not Path(env["DIARIZER_NEMO"]).exists()
     assert DIARIZER_FILENAME not in {r.path.rsplit("/", 1)[-1] for r in downloads(hub)}
+
+
+def test_parakeet_v3_is_set_up_only_when_asked_and_verified_by_the_hubs_metadata(env, hub):
+    plain = run_setup(env, "--skip-canary", "--skip-diarizer")
+    assert plain.returncode == 0, plain.stderr
+    assert not Path(env["PARAKEET_V3_NEMO"]).exists() and "Parakeet-TDT-0.6B-v3" not in plain.stdout
+    assert V3_FILENAME not in {r.path.rsplit("/", 1)[-1] for r in downloads(hub)}
+    asked = run_setup(env, "--skip-canary", "--skip-diarizer", "--with-parakeet-v3")
+    assert asked.returncode == 0, asked.stderr
+    assert Path(env["PARAKEET_V3_NEMO"]).read_bytes() == hub.v3
+    record = json.loads(Path(env["PARAKEET_V3_NEMO"] + ".source.json").read_text())
+    assert (record["size"], record["sha256"]) == (len(hub.v3), hashlib.sha256(hub.v3).hexdigest())
+    data = bytearray(hub.v3)
+    data[-1000] ^= 0xFF  # the same size, other bytes
+    Path(env["PARAKEET_V3_NEMO"]).write_bytes(bytes(data))
+    check = run_setup(env, "--check", "--skip-canary", "--skip-diarizer", "--with-parakeet-v3")
+    assert check.returncode == 1 and "SHA-256" in check.stderr and "parakeet-v3.nemo" in check.stderr
 
 
 # --- messages: each failure once, the network named, --help, custom files ---

@@ -29,6 +29,8 @@ from pathlib import Path
 __all__ = [
     "ENGLISH_TEXT",
     "PARAKEET_SENTENCE",
+    "EUROPEAN_TEXT",
+    "EUROPEAN_SENTENCE",
     "TDT_DURATIONS",
     "build_tiny_parakeet",
     "build_tiny_canary_cache",
@@ -86,6 +88,14 @@ def _fastconformer(n_layers: int, d_model: int, *, n_heads: int, conv_channels: 
 
 # What the tiny Parakeet "hears" in any audio (see _script_tdt_transcript).
 PARAKEET_SENTENCE = "we see a man and you."
+# A multilingual corpus (German, Polish, Spanish, French beside English) for a tiny Parakeet v3, and its sentence.
+EUROPEAN_TEXT = ENGLISH_TEXT + """\
+guten morgen, wie geht es ihnen? grüße aus köln und münchen.
+dzień dobry, jak się masz? pozdrowienia z łodzi i gdańska.
+buenos días, ¿cómo está usted? saludos desde españa y coruña.
+bonjour, comment ça va? à bientôt à paris, où il fait beau.
+"""
+EUROPEAN_SENTENCE = "grüße."  # tokens all distinct (the script needs it): one word
 
 _PARAKEET_VOCAB_SIZE = 64
 _SEED = 1234
@@ -118,7 +128,7 @@ def _quiet_nemo():
         nemo_logging.setLevel(old)
 
 
-def _train_sentencepiece_bpe(out_dir: Path, vocab_size: int = _PARAKEET_VOCAB_SIZE) -> Path:
+def _train_sentencepiece_bpe(out_dir: Path, vocab_size: int = _PARAKEET_VOCAB_SIZE, corpus: str = None) -> Path:
     """Train a SentencePiece BPE model the way NeMo's ``create_spt_model`` does.
 
     Writes ``tokenizer.model``, ``tokenizer.vocab`` and ``vocab.txt`` into ``out_dir``
@@ -133,7 +143,7 @@ def _train_sentencepiece_bpe(out_dir: Path, vocab_size: int = _PARAKEET_VOCAB_SI
     # Train from an iterator into memory: no temp paths end up in the model's
     # trainer_spec, so tokenizer.model is byte-for-byte reproducible.
     spm.SentencePieceTrainer.Train(
-        sentence_iterator=iter(ENGLISH_TEXT.splitlines() * 4),
+        sentence_iterator=iter((corpus or ENGLISH_TEXT).splitlines() * 4),
         model_writer=model_bytes,
         vocab_size=vocab_size,
         model_type="bpe",
@@ -345,7 +355,7 @@ def _script_tdt_transcript(model, sentence: str = PARAKEET_SENTENCE) -> None:
         final.bias.copy_(bias)
 
 
-def build_tiny_parakeet(nemo_path: Path) -> Path:
+def build_tiny_parakeet(nemo_path: Path, corpus: str = None, sentence: str = PARAKEET_SENTENCE) -> Path:
     """Build a tiny FastConformer-TDT ``EncDecRNNTBPEModel`` and ``save_to`` ``nemo_path``.
 
     Same architecture family and config layout as nvidia/parakeet-tdt-0.6b-v2
@@ -356,7 +366,8 @@ def build_tiny_parakeet(nemo_path: Path) -> Path:
     ``_script_tdt_transcript``) so ``transcribe(..., timestamps=True)`` of any audio
     returns ``PARAKEET_SENTENCE`` repeated ("we see a man and you. we see ...",
     ~6 words per 1.6 s) with non-empty word and segment timestamps.
-    Returns ``nemo_path``.
+    ``corpus`` and ``sentence``: the tokenizer's training text and the scripted sentence instead (a multilingual
+    Parakeet, v3's kind: a tokenizer covering other scripts). Returns ``nemo_path``.
     """
     import torch
     from omegaconf import OmegaConf
@@ -368,10 +379,10 @@ def build_tiny_parakeet(nemo_path: Path) -> Path:
         from nemo.collections.asr.models import EncDecRNNTBPEModel
 
         with tempfile.TemporaryDirectory(prefix="tiny_parakeet_") as tmp:
-            tokenizer_dir = _train_sentencepiece_bpe(Path(tmp) / "tokenizer")
+            tokenizer_dir = _train_sentencepiece_bpe(Path(tmp) / "tokenizer", corpus=corpus)
             cfg = OmegaConf.create(_parakeet_config(tokenizer_dir))
             model = EncDecRNNTBPEModel(cfg=cfg)
-            _script_tdt_transcript(model)
+            _script_tdt_transcript(model, sentence)
             model.eval()
             with torch.no_grad():
                 model.save_to(str(nemo_path))

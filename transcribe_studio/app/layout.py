@@ -147,7 +147,7 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
             with gr.Accordion("Or record from the microphone", open=False):
                 page.recording = gr.Audio(sources=["microphone"], type="filepath", label="Recording")
             # Choices are relabelled at page load with what cannot load now (see Handlers.model_choices).
-            page.model = gr.Radio(models, value=default_model, label="Model (English speech)")
+            page.model = gr.Radio(models, value=default_model, label="Model")
             _options(page, texts)
             with gr.Row():
                 page.run = gr.Button("Transcribe", variant="primary", elem_id=RUN_ID)

@@ -104,6 +104,8 @@ class ModelSpec:
     setup: Callable[["Settings"], str] | None = None
     # settings -> a line saying the model is ready, downloading nothing; raises if not
     check: Callable[["Settings"], str] | None = None
+    # whether a plain ``setup_local_models.py`` sets it up; False: only when asked (``--with-<key>``)
+    setup_by_default: bool = True
     # settings -> raises a StudioError when the app must not start without it
     required_at_startup: Callable[["Settings"], None] | None = None
     # model, phrases, weight -> a context manager inside which the model favours those phrases; None: no vocabulary
