@@ -32,7 +32,7 @@ def test_v3_loads_from_its_own_file_and_transcribes_other_scripts_with_word_time
     files = [tmp_path / "in" / "gruss.wav", tmp_path / "in" / "zweite.wav"]
     for index, path in enumerate(files):
         path.parent.mkdir(exist_ok=True)
-        write_audio(path, speechlike(2.0 + index, seed=index), 16000)
+        write_audio(path, speechlike(5.0 + index, seed=index), 16000)  # long enough a text to tell its language
     out = tmp_path / "out"
     argv = [str(files[0].parent), "--model", "parakeet-v3", "--parakeet-v3-nemo", str(tiny_parakeet_v3),
             "--device", "cpu", "--output-dir", str(out), "--format", "txt,json"]
@@ -40,6 +40,7 @@ def test_v3_loads_from_its_own_file_and_transcribes_other_scripts_with_word_time
     saved = json.loads((out / "gruss.json").read_text(encoding="utf-8"))
     assert "grüße" in saved["text"] and saved["words"] and all(w["end"] >= w["start"] for w in saved["words"])
     assert saved["metadata"]["model"] == "Parakeet-TDT-0.6B-v3"
+    assert saved["language"] == "de"  # found in the text ("grüße. grüße. ..."), v3 hearing many languages
     assert (out / "zweite.txt").read_text(encoding="utf-8").startswith("grüße")
 
 

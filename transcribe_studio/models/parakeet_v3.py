@@ -20,6 +20,8 @@ LABEL = "Parakeet-TDT-0.6B-v3"
 REPO = "nvidia/parakeet-tdt-0.6b-v3"
 REVISION = "6d590f77001d318fb17a0b5bf7ee329a91b52598"
 FILENAME = "parakeet-tdt-0.6b-v3.nemo"
+LANGUAGE_CODES = ("bg", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "hu", "it", "lv", "lt", "mt",
+                  "pl", "pt", "ro", "ru", "sk", "sl", "es", "sv", "uk")
 LANGUAGES = ("Bulgarian, Croatian, Czech, Danish, Dutch, English, Estonian, Finnish, French, German, Greek, "
              "Hungarian, Italian, Latvian, Lithuanian, Maltese, Polish, Portuguese, Romanian, Russian, Slovak, "
              "Slovenian, Spanish, Swedish, Ukrainian")
@@ -38,6 +40,7 @@ For English, v2 is slightly more accurate; for any other of these languages, use
 SPEC = register(nemo_asr_spec(
     "parakeet-v3", LABEL, "25 European languages (found by the model), punctuation and word timestamps",
     FILE.path, setup=FILE.setup, check=FILE.check, setup_by_default=False, description=_description,
+    languages=LANGUAGE_CODES,
     gpu_bytes=LOAD_PEAK_GPU_BYTES, options=FILE.options(),
     speed={"cuda": 500.0, "cpu": 7.0},  # v2's architecture and size: v2's figures until measured
     memory="about 3 GB of RAM on the CPU; on a GPU about 2 GB, its load included",

@@ -104,6 +104,9 @@ class ModelSpec:
     setup: Callable[["Settings"], str] | None = None
     # settings -> a line saying the model is ready, downloading nothing; raises if not
     check: Callable[["Settings"], str] | None = None
+    # the languages it hears (ISO 639-1 codes): one, and that is every transcript's; several, and a transcript's is
+    # identified from its text among them (transcription/language.py)
+    languages: tuple[str, ...] = ("en",)
     # whether a plain ``setup_local_models.py`` sets it up; False: only when asked (``--with-<key>``)
     setup_by_default: bool = True
     # settings -> raises a StudioError when the app must not start without it

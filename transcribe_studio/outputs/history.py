@@ -555,6 +555,7 @@ def _parse(json_path: Path) -> tuple[Transcript, dict]:
         words=[Word(float(w["start"]), float(w["end"]), str(w["text"]), bool(w.get("estimated")), speaker(w))
                for w in data["words"]],
         model=str(data.get("model", "")),
+        language=str(data.get("language") or ""),
         duration=float(data.get("duration") or 0.0),
         notes=[str(n) for n in data.get("notes") or []],
         speaker_names=names)

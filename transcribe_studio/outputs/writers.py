@@ -56,6 +56,7 @@ from typing import Iterable, TextIO
 
 from ..files import atomic_write_bytes, atomic_write_text, make_dirs
 from ..formatting import clock_parts, duration_text
+from ..transcription.language import name_of
 from ..transcription.transcript import Segment, Transcript, Word
 
 FORMATS = ("txt", "srt", "vtt", "json", "csv", "md", "docx")
@@ -306,8 +307,8 @@ class WriteJSON(ResultWriter):
             if "speaker" in item:
                 item["speaker"] = transcript.speaker_name(item["speaker"])
         # Short fields first, so the file reads well; default=str takes Paths in metadata.
-        ordered = {key: data[key] for key in ("text", "model", "duration", "notes", "skipped", "speaker_names",
-                                              "segments", "words") if key in data}
+        ordered = {key: data[key] for key in ("text", "model", "language", "duration", "notes", "skipped",
+                                              "speaker_names", "segments", "words") if key in data}
         return json.dumps({**ordered, "metadata": metadata or {}}, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
@@ -358,6 +359,7 @@ def document_parts(transcript: Transcript, metadata: dict | None) -> tuple[str, 
     metadata = metadata or {}
     title = str(metadata.get("source") or "Transcript")
     facts = [str(metadata.get("model") or transcript.model or ""),
+             name_of(transcript.language) if transcript.language else "",
              duration_text(transcript.duration) if transcript.duration > 0 else "",
              str(metadata.get("created") or "")[:10]]  # the date of an ISO time
     if transcript.has_speakers:

@@ -31,6 +31,7 @@ from ..models import ModelCache, get
 from ..models.spec import Heard
 from ..progress import Progress, no_progress, show_partial
 from . import costs, timings
+from .language import language_of
 from .merge import transcript_of
 from .transcript import Skipped, Transcript
 
@@ -75,6 +76,7 @@ def transcript_from(spec, heard: list[Heard], samples: int, cuts: Plan) -> Trans
     """The stretches ``spec``'s model heard in a recording of ``samples``, as one transcript with what was left out."""
     transcript = transcript_of(heard, samples / SAMPLE_RATE)
     transcript.model = spec.label
+    transcript.language = language_of(transcript.text, spec.languages)
     transcript.skipped = [Skipped(round(start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3), cuts.why)
                           for start, end in cuts.skipped]
     return transcript
