@@ -52,3 +52,11 @@ def test_a_missing_v3_file_says_how_to_get_it(tmp_path, capsys):
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert "setup_local_models.py --with-parakeet-v3" in err and "Traceback" not in err
+
+
+def test_the_transcribe_tab_offers_v3_once_its_file_is_there(tiny_parakeet_v3, tmp_path):
+    from transcribe_studio.app.handlers import offered
+    from transcribe_studio.settings import Settings
+
+    assert "parakeet-v3" not in [s.key for s in offered(Settings(parakeet_v3_path=tmp_path / "none.nemo"))]
+    assert [s.key for s in offered(Settings(parakeet_v3_path=tiny_parakeet_v3))][-1] == "parakeet-v3"

@@ -448,7 +448,7 @@ class Handlers:
         """On page load: the model choices, each that cannot load now labelled with why (Gradio's Radio
         cannot disable one choice); the choice stays unless it cannot load."""
         choices, usable = [], []
-        for spec in transcribers():
+        for spec in offered(self.cache.settings):
             reason = spec.availability(self.cache.settings)
             choices.append((spec.label if reason is None else f"{spec.label} (unavailable: {reason})", spec.key))
             if reason is None:
@@ -504,7 +504,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None, shared_histor
     handlers = Handlers(cache, histories)
     with layout.blocks() as app:
         page = layout.build(
-            models=[(spec.label, spec.key) for spec in transcribers()],
+            models=[(spec.label, spec.key) for spec in offered(settings)],
             loadable=[(row.spec.label, row.spec.key) for row in cache.snapshot()],
             default_model=DEFAULT_MODEL, assistant_label=assistant.answering_model().label,
             model_rows=lambda: model_table.rows(cache), idle_minutes=cache.idle_unload_minutes,
@@ -529,6 +529,13 @@ def build_app(settings: Settings, cache: ModelCache | None = None, shared_histor
     app.studio_jobs = handlers.jobs
     app.studio_preload = None  # the preloading thread, once launch started one
     return app
+
+
+def offered(settings: Settings) -> list:
+    """The models the Transcribe tab offers: those every setup installs, and an optional one once its files are
+    there (the Models tab lists them all, with how to set one up): a choice that cannot be had only crowds the
+    first screen."""
+    return [spec for spec in transcribers() if spec.setup_by_default or spec.availability(settings) is None]
 
 
 def _option_texts(settings: Settings) -> layout.OptionTexts:

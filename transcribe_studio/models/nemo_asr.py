@@ -72,12 +72,13 @@ def _setup_advice() -> str:
     return f"Run `{SETUP_COMMAND}` to download and verify it, or point the setting for this file at a valid one."
 
 
-def missing_file_reason(path: Path) -> str | None:
-    """Why a local ``.nemo`` file cannot load now, judged by a look at the file only (no archive read)."""
+def missing_file_reason(path: Path, setup: str = SETUP_COMMAND) -> str | None:
+    """Why a local ``.nemo`` file cannot load now, judged by a look at the file only (no archive read); ``setup``:
+    the command that fetches it."""
     if not path.is_file():
-        return f"file missing ({path}); run `{SETUP_COMMAND}`"
+        return f"file missing ({path}); run `{setup}`"
     if path.stat().st_size == 0:
-        return f"file empty ({path}); run `{SETUP_COMMAND}`"
+        return f"file empty ({path}); run `{setup}`"
     return None
 
 
@@ -362,11 +363,15 @@ def _words_and_segments(hypothesis, duration: float) -> tuple[list[Timed], list[
 def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings], Path], *,
                   gpu_bytes: int = 3_000_000_000, **extra) -> ModelSpec:
     """The spec of a ``.nemo`` ASR model whose file ``path(settings)`` names."""
+    optional = not extra.get("setup_by_default", True)
+    setup = f"{SETUP_COMMAND} --with-{key}" if optional else SETUP_COMMAND
+
     def on_disk(settings: Settings) -> str:
         from ..formatting import size_text
 
         file = path(settings)
-        return f"present, {size_text(file.stat().st_size)}" if file.is_file() else "missing"
+        return f"present, {size_text(file.stat().st_size)}" if file.is_file() else \
+            "missing (optional)" if optional else "missing"
 
     return ModelSpec(
         key=key, label=label, summary=summary,
@@ -376,5 +381,5 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
         source=lambda settings: f"file {path(settings)}",
         on_disk=on_disk,
         provenance=lambda settings: {"file": str(path(settings))},
-        vocabulary=boosted, why_unavailable=lambda settings: missing_file_reason(path(settings)),
+        vocabulary=boosted, why_unavailable=lambda settings: missing_file_reason(path(settings), setup),
         gpu_bytes=gpu_bytes, **extra)
