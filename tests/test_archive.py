@@ -263,3 +263,23 @@ def test_the_command_says_what_is_missing_before_starting_anything(tmp_path, cap
     err = capsys.readouterr().err
     assert "Skipped" in err and "does not exist" in err and "No audio or video files found" in err
     assert not (tmp_path / "out").exists()  # nothing written: Ray was never started
+
+
+def test_workers_take_a_gpu_only_where_there_is_one_and_never_against_device_cpu():
+    from transcribe_studio.archive.run import ArchiveOptions, _gpus_per_worker, _job
+
+    class Cluster:  # Ray's answer about the cluster's resources, nothing more
+        def __init__(self, gpus):
+            self.gpus = gpus
+
+        def cluster_resources(self):
+            return {"CPU": 16, "GPU": self.gpus}
+
+    auto, cpu = Settings(device="auto"), Settings(device="cpu")
+    assert _gpus_per_worker(Cluster(2), ArchiveOptions(), auto) == 1.0
+    assert _gpus_per_worker(Cluster(0), ArchiveOptions(), auto) == 0.0
+    assert _gpus_per_worker(Cluster(2), ArchiveOptions(), cpu) == 0.0  # --device cpu is kept on a GPU cluster
+    assert _gpus_per_worker(Cluster(0), ArchiveOptions(gpus_per_worker=0.5), cpu) == 0.5
+    job = _job(auto, "parakeet", ["txt"], None, "/out", ArchiveOptions(gpus_per_worker=1.0))
+    assert job.settings.device == "cuda"
+    assert _job(auto, "parakeet", ["txt"], None, "/out", ArchiveOptions(gpus_per_worker=0.0)).settings.device == "cpu"

@@ -75,7 +75,7 @@ class Row:
                               "alone": alone, "started": now()})
 
     def finish(self, outputs: list[str], seconds: float) -> None:
-        self.status, self.outputs, self.seconds, self.error = "done", outputs, seconds, None
+        self.status, self.outputs, self.seconds, self.error, self.note = "done", outputs, seconds, None, ""
         self._close_attempt()
 
     def fail(self, kind: str, message: str, seconds: float = 0.0) -> None:

@@ -78,7 +78,8 @@ def run_archive(inputs: Iterable[str | SourceFile], destination: str, key: str, 
     outcome.skipped = skipped
     if not todo:
         return outcome
-    job = _job(ray, settings, key, formats, options or engine.Options(), place(destination).name, archive)
+    archive = replace(archive, gpus_per_worker=_gpus_per_worker(ray, archive, settings))
+    job = _job(settings, key, formats, options or engine.Options(), place(destination).name, archive)
     _check_room(ray, archive)
     _check_nodes(ray, job)
     tally = Tally(len(todo))
@@ -134,19 +135,21 @@ def _to_do(sources: list[SourceFile], manifest: Manifest, retry_failed: bool) ->
     return todo, outcome
 
 
-def _job(ray, settings: Settings, key: str, formats: list[str], options: engine.Options, destination: str,
+def _job(settings: Settings, key: str, formats: list[str], options: engine.Options, destination: str,
          archive: ArchiveOptions) -> Job:
-    gpus = _gpus_per_worker(ray, archive)
-    device = settings.device if gpus else "cpu"
-    if gpus and device in ("auto", "cpu"):
-        device = "cuda"  # Ray gives each worker its own GPU(s): the worker's "cuda" is its own
+    """The run as the workers need it: on a GPU when they have one (Ray gives each worker its own, so its "cuda" is
+    its own), else on the CPU."""
+    device = "cpu" if not archive.gpus_per_worker else "cuda" if settings.device in ("auto", "cpu") else settings.device
     return Job(replace(settings, device=device), key, tuple(formats), options, destination, uuid.uuid4().hex[:12],
                archive.threads_per_worker)
 
 
-def _gpus_per_worker(ray, archive: ArchiveOptions) -> float:
+def _gpus_per_worker(ray, archive: ArchiveOptions, settings: Settings) -> float:
+    """As asked; else none with ``--device cpu``, one where the cluster has GPUs, none where it has not."""
     if archive.gpus_per_worker is not None:
         return archive.gpus_per_worker
+    if settings.device == "cpu":
+        return 0.0
     return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
@@ -158,7 +161,7 @@ def _workers(ray, archive: ArchiveOptions, gpus: float) -> int:
 
 def _check_room(ray, archive: ArchiveOptions) -> None:
     """Workers that took every CPU would leave none for decoding, and the run would wait for ever: refuse it."""
-    workers = _workers(ray, archive, _gpus_per_worker(ray, archive))
+    workers = _workers(ray, archive, archive.gpus_per_worker)
     cpus = ray.cluster_resources().get("CPU", 0)
     if workers * archive.cpus_per_worker + archive.cpus_per_decode > cpus:
         raise ConfigurationError(
@@ -203,7 +206,7 @@ def _pipeline(ray, todo: list[SourceFile], job: Job, archive: ArchiveOptions, ru
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.max_errored_blocks = -1  # a file Ray gives up on is settled from the manifest, not the run's end
-    gpus = _gpus_per_worker(ray, archive)
+    gpus = archive.gpus_per_worker
     extra = {"runtime_env": runtime_env} if runtime_env else {}
     with warnings.catch_warnings():  # max_restarts and max_task_retries have no named parameter yet
         warnings.simplefilter("ignore")
