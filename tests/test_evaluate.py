@@ -23,6 +23,12 @@ def test_error_rates_count_known_edits_after_normalising():
     assert errors(normalised("Grüße, Łódź!", "pl"), normalised("grüße łódź", "pl")).wer == 0.0
     assert errors(reference, "").wer == 1.0
     assert differences("the cat sat on the mat", "the cat sit on mat") == "the cat [sat→sit] on [-the] mat"
+    long = " ".join(f"w{i}" for i in range(100))
+    shown = differences(long, long.replace("w50", "x50"))  # one error in 100 words: a few words around it
+    assert shown == "… w47 w48 w49 [w50→x50] w51 w52 w53 …"
+    many = differences(long, " ".join(f"x{i}" if i % 2 else f"w{i}" for i in range(100)))
+    assert many.count("→") == 12 and many.endswith("… and 38 more differences")
+    assert differences("a b", "a b " + " ".join(["z"] * 30)) == "a b [+z z z z z z z z …(22 more words)]"
     total = errors("a b", "a c") + errors("d e f g", "d e f g")
     assert total.words == 6 and total.wer == pytest.approx(1 / 6)  # errors over words, not an average of rates
 

@@ -72,14 +72,43 @@ def errors(reference: str, hypothesis: str) -> Errors:
                   characters.substitutions + characters.deletions + characters.insertions)
 
 
+CONTEXT_WORDS = 3  # words kept on each side of a difference; longer agreeing stretches are cut to "…"
+MOST_DIFFERENCES = 12  # shown a file: an hour's transcript must not fill the console
+MOST_WORDS_IN_ONE = 8  # words shown of one long difference
+
+
 def differences(reference: str, hypothesis: str) -> str:
-    """The hypothesis against the reference, one line: ``[said→heard]``, ``[-missed]``, ``[+added]``."""
+    """The hypothesis against the reference, one line: ``[said→heard]``, ``[-missed]``, ``[+added]``, with a few
+    words of agreement around each; at most :data:`MOST_DIFFERENCES` of them (the CSV has both texts whole)."""
     out = jiwer.process_words(reference, hypothesis or "")
     said, heard = out.references[0], out.hypotheses[0]
-    parts = []
-    for chunk in out.alignments[0]:
-        ref = " ".join(said[chunk.ref_start_idx:chunk.ref_end_idx])
-        hyp = " ".join(heard[chunk.hyp_start_idx:chunk.hyp_end_idx])
-        parts.append({"equal": ref, "substitute": f"[{ref}→{hyp}]", "delete": f"[-{ref}]",
-                      "insert": f"[+{hyp}]"}[chunk.type])
-    return " ".join(parts)
+    chunks = out.alignments[0]
+    parts, shown = [], 0
+    for index, chunk in enumerate(chunks):
+        if chunk.type == "equal":
+            parts.append(_agreeing(said[chunk.ref_start_idx:chunk.ref_end_idx], index > 0, index < len(chunks) - 1))
+            continue
+        if shown == MOST_DIFFERENCES:
+            left = sum(1 for c in chunks[index:] if c.type != "equal")
+            parts.append(f"… and {left} more difference{'s' if left > 1 else ''}")
+            break
+        shown += 1
+        ref = _words(said[chunk.ref_start_idx:chunk.ref_end_idx])
+        hyp = _words(heard[chunk.hyp_start_idx:chunk.hyp_end_idx])
+        parts.append({"substitute": f"[{ref}→{hyp}]", "delete": f"[-{ref}]", "insert": f"[+{hyp}]"}[chunk.type])
+    return " ".join(part for part in parts if part)
+
+
+def _agreeing(words: list[str], after: bool, before: bool) -> str:
+    """Words both texts share, cut to the context a difference beside them needs."""
+    if len(words) <= 2 * CONTEXT_WORDS + 1:
+        return " ".join(words)
+    head = words[:CONTEXT_WORDS] if after else []
+    tail = words[-CONTEXT_WORDS:] if before else []
+    return " ".join([*head, "…", *tail])
+
+
+def _words(words: list[str]) -> str:
+    if len(words) <= MOST_WORDS_IN_ONE:
+        return " ".join(words)
+    return " ".join(words[:MOST_WORDS_IN_ONE]) + f" …({len(words) - MOST_WORDS_IN_ONE} more words)"
