@@ -205,8 +205,10 @@ def test_model_rows_describe_source_disk_and_memory(settings):
 
     cache = ModelCache(settings)
     loaded(cache, PARAKEET)
-    parakeet, canary, parakeet_v3, diarizer = rows(cache)
-    assert parakeet_v3[0] == "Parakeet-TDT-0.6B-v3" and parakeet_v3[3].startswith("unavailable: file missing")
+    parakeet, canary, parakeet_v3, canary_v2, diarizer = rows(cache)
+    for optional, label in ((parakeet_v3, "Parakeet-TDT-0.6B-v3"), (canary_v2, "Canary-1B-v2")):
+        assert optional[0] == label and optional[2] == "missing (optional)"
+        assert optional[3].startswith("unavailable: file missing")
     assert parakeet[0] == "Parakeet-TDT-0.6B-v2" and str(settings.parakeet_path) in parakeet[1]
     assert parakeet[2].startswith("present") and parakeet[3].startswith("loaded on cpu") and "MB" in parakeet[4]
     assert settings.canary_revision[:12] in canary[1] and canary[2].startswith("cached") and canary[4] == "-"

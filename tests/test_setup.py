@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_hub import FakeHub
-from transcribe_studio.models import hub_cache
+from transcribe_studio.models import canary_v2, hub_cache, parakeet_v3
 from transcribe_studio.models.canary import QWEN_REPO, QWEN_REVISION
 from transcribe_studio.models.canary import REPO as CANARY_REPO
 from transcribe_studio.models.canary import REVISION as CANARY_REVISION
@@ -50,6 +50,8 @@ def hub():
         hub.add_file(DIARIZER_REPO, DIARIZER_REVISION, DIARIZER_FILENAME, hub.diarizer, lfs=True)
         hub.v3 = fake_nemo_bytes()
         hub.add_file(V3_REPO, V3_REVISION, V3_FILENAME, hub.v3, lfs=True)
+        hub.canary_v2 = fake_nemo_bytes() + b"\0" * 512  # another file than v3's
+        hub.add_file(canary_v2.REPO, canary_v2.REVISION, canary_v2.FILENAME, hub.canary_v2, lfs=True)
         hub.add_file(CANARY_REPO, CANARY_REVISION, "config.json", b'{"pretrained_llm": "Qwen/Qwen3-1.7B"}')
         hub.add_file(CANARY_REPO, CANARY_REVISION, "model.safetensors", os.urandom(400_000), lfs=True)
         for name in hub_cache.QWEN_FILES:
@@ -65,6 +67,7 @@ def env(tmp_path, hub):
                    PARAKEET_SHA256=hashlib.sha256(hub.parakeet).hexdigest(), PARAKEET_SIZE=str(len(hub.parakeet)),
                    DIARIZER_NEMO=str(tmp_path / "local_models" / "diarizer.nemo"),
                    PARAKEET_V3_NEMO=str(tmp_path / "local_models" / "parakeet-v3.nemo"),
+                   CANARY_1B_V2_NEMO=str(tmp_path / "local_models" / "canary-1b-v2.nemo"),
                    STUDIO_LOG_FILE=str(tmp_path / "setup.log"), STUDIO_OUTPUT_DIR=str(tmp_path / "outputs"),
                    PYTHONPATH=str(ROOT))
     return environ
@@ -222,21 +225,31 @@ def test_the_diarizer_can_be_skipped(env, hub):
     assert DIARIZER_FILENAME not in {r.path.rsplit("/", 1)[-1] for r in downloads(hub)}
 
 
-def test_parakeet_v3_is_set_up_only_when_asked_and_verified_by_the_hubs_metadata(env, hub):
+OPTIONAL = [(parakeet_v3, "parakeet-v3", "PARAKEET_V3_NEMO", "v3"),
+            (canary_v2, "canary-1b-v2", "CANARY_1B_V2_NEMO", "canary_v2")]
+
+
+@pytest.mark.parametrize("module, key, variable, served", OPTIONAL, ids=[key for _, key, _, _ in OPTIONAL])
+def test_an_optional_model_is_set_up_only_when_asked_and_verified_by_the_hubs_metadata(env, hub, module, key,
+                                                                                         variable, served):
     plain = run_setup(env, "--skip-canary", "--skip-diarizer")
     assert plain.returncode == 0, plain.stderr
-    assert not Path(env["PARAKEET_V3_NEMO"]).exists() and "Parakeet-TDT-0.6B-v3" not in plain.stdout
-    assert V3_FILENAME not in {r.path.rsplit("/", 1)[-1] for r in downloads(hub)}
-    asked = run_setup(env, "--skip-canary", "--skip-diarizer", "--with-parakeet-v3")
+    assert not Path(env[variable]).exists() and module.LABEL not in plain.stdout
+    assert module.FILENAME not in {r.path.rsplit("/", 1)[-1] for r in downloads(hub)}
+    asked = run_setup(env, "--skip-canary", "--skip-diarizer", f"--with-{key}")
     assert asked.returncode == 0, asked.stderr
-    assert Path(env["PARAKEET_V3_NEMO"]).read_bytes() == hub.v3
-    record = json.loads(Path(env["PARAKEET_V3_NEMO"] + ".source.json").read_text())
-    assert (record["size"], record["sha256"]) == (len(hub.v3), hashlib.sha256(hub.v3).hexdigest())
-    data = bytearray(hub.v3)
+    original = getattr(hub, served)
+    assert Path(env[variable]).read_bytes() == original
+    record = json.loads(Path(env[variable] + ".source.json").read_text())
+    assert (record["size"], record["sha256"]) == (len(original), hashlib.sha256(original).hexdigest())
+    data = bytearray(original)
     data[-1000] ^= 0xFF  # the same size, other bytes
-    Path(env["PARAKEET_V3_NEMO"]).write_bytes(bytes(data))
-    check = run_setup(env, "--check", "--skip-canary", "--skip-diarizer", "--with-parakeet-v3")
-    assert check.returncode == 1 and "SHA-256" in check.stderr and "parakeet-v3.nemo" in check.stderr
+    Path(env[variable]).write_bytes(bytes(data))
+    check = run_setup(env, "--check", "--skip-canary", "--skip-diarizer", f"--with-{key}")
+    assert check.returncode == 1 and "SHA-256" in check.stderr and Path(env[variable]).name in check.stderr
+    Path(env[variable]).write_bytes(original[:-10])  # cut short: a wrong size
+    check = run_setup(env, "--check", "--skip-canary", "--skip-diarizer", f"--with-{key}")
+    assert check.returncode == 1 and Path(env[variable]).name in check.stderr
 
 
 # --- messages: each failure once, the network named, --help, custom files ---

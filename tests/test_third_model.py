@@ -30,12 +30,12 @@ def test_a_third_model_is_offered_by_the_cli_and_listed_in_the_models_tab(ctc_sp
     from transcribe_studio.models import ModelCache
 
     model_option = next(a for a in cli.build_parser()._actions if "--model" in a.option_strings)
-    assert model_option.choices == ["parakeet", "canary", "parakeet-v3", KEY]
+    assert model_option.choices == ["parakeet", "canary", "parakeet-v3", "canary-1b-v2", KEY]
     assert f"{KEY}: {LABEL}, a tiny CTC model for the tests" in model_option.help
     table = rows(ModelCache(settings))
     assert [row[0] for row in table] == ["Parakeet-TDT-0.6B-v2", "Canary-Qwen-2.5B", "Parakeet-TDT-0.6B-v3",
-                                         "Streaming Sortformer 4spk-v2", LABEL]
-    assert table[4][1] == f"file {tiny_ctc}" and table[4][2].startswith("present") and table[4][3] == "not loaded"
+                                         "Canary-1B-v2", "Streaming Sortformer 4spk-v2", LABEL]
+    assert table[5][1] == f"file {tiny_ctc}" and table[5][2].startswith("present") and table[5][3] == "not loaded"
 
 
 def test_the_cli_transcribes_a_file_with_the_third_model(ctc_spec, wav_file, tmp_path, capsys):

@@ -8,6 +8,9 @@ helpers build architecturally faithful but tiny stand-ins in a few seconds:
 
 * :func:`build_tiny_parakeet` - a FastConformer-TDT ``EncDecRNNTBPEModel``
   saved as a ``.nemo`` file (same config shape as parakeet-tdt-0.6b-v2).
+* :func:`build_tiny_canary_v2` - an AED multitask ``EncDecMultiTaskModel`` (canary2 prompt, one SentencePiece
+  tokenizer with the language and task tokens) with a tiny CTC timer model inside its ``.nemo``, as
+  nvidia/canary-1b-v2 ships it.
 * :func:`build_tiny_canary_cache` - a hub cache (``HF_HUB_CACHE`` layout) with
   ``nvidia/canary-qwen-2.5b`` (a tiny ``SALM``) and ``Qwen/Qwen3-1.7B`` (tiny
   Qwen3 config plus byte-level BPE tokenizer) at pinned commits.
@@ -34,6 +37,8 @@ __all__ = [
     "TDT_DURATIONS",
     "build_tiny_parakeet",
     "build_tiny_canary_cache",
+    "build_tiny_canary_v2",
+    "CANARY_V2_SENTENCE",
     "build_tiny_diarizer",
 ]
 
@@ -633,23 +638,13 @@ def build_tiny_ctc(nemo_path: Path) -> Path:
     audio emits one word, the vocabulary's longest whole-word piece (a non-empty transcript).
     Returns ``nemo_path``."""
     import torch
-    from omegaconf import OmegaConf
 
     nemo_path = Path(nemo_path)
     nemo_path.parent.mkdir(parents=True, exist_ok=True)
     _seed_everything()
     with _quiet_nemo():
-        from nemo.collections.asr.models import EncDecCTCModelBPE
-
         with tempfile.TemporaryDirectory(prefix="tiny_ctc_") as tmp:
-            tokenizer_dir = _train_sentencepiece_bpe(Path(tmp) / "tokenizer")
-            parakeet = _parakeet_config(tokenizer_dir)
-            cfg = {key: parakeet[key] for key in ("sample_rate", "train_ds", "validation_ds", "test_ds",
-                                                  "tokenizer", "preprocessor", "spec_augment", "encoder")}
-            cfg["decoder"] = {"_target_": "nemo.collections.asr.modules.ConvASRDecoder",
-                              "feat_in": parakeet["encoder"]["d_model"], "num_classes": -1, "vocabulary": []}
-            cfg["decoding"] = {"strategy": "greedy_batch"}
-            model = EncDecCTCModelBPE(cfg=OmegaConf.create(cfg))
+            model = _tiny_ctc(_train_sentencepiece_bpe(Path(tmp) / "tokenizer"))
             pieces = model.tokenizer.tokenizer  # the SentencePiece processor
             word = max((i for i in range(pieces.get_piece_size()) if pieces.id_to_piece(i).startswith("\u2581")),
                        key=lambda i: len(pieces.id_to_piece(i)))
@@ -662,6 +657,168 @@ def build_tiny_ctc(nemo_path: Path) -> Path:
             model.eval()
             with torch.no_grad():
                 model.save_to(str(nemo_path))
+    return nemo_path
+
+
+# --------------------------------------------------------------------------- Canary-1B-v2 (AED multitask)
+
+# What the tiny Canary-1B-v2 writes for any audio, whatever the prompt (see _script_aed_transcript).
+CANARY_V2_SENTENCE = "guten tag."
+CANARY_V2_LANGUAGES = ("bg", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "hu", "it", "lv", "lt",
+                       "mt", "pl", "pt", "ro", "ru", "sk", "sl", "es", "sv", "uk")
+# The canary2 prompt's tokens (NeMo's CanaryTokenizer defaults, then the slots' literals and the languages): in the
+# real model they are pieces of its one unified SentencePiece tokenizer, as here.
+_CANARY_SPECIAL_TOKENS = (
+    ["<|nospeech|>", "<pad>", "<|endoftext|>", "<|startoftranscript|>", "<|pnc|>", "<|nopnc|>",
+     "<|startofcontext|>", "<|itn|>", "<|noitn|>", "<|timestamp|>", "<|notimestamp|>", "<|diarize|>",
+     "<|nodiarize|>", "<|emo:undefined|>", "<|emo:neutral|>", "<|emo:angry|>", "<|emo:happy|>", "<|emo:sad|>"]
+    + [f"<|{code}|>" for code in CANARY_V2_LANGUAGES])
+
+
+def _train_canary_tokenizer(out_dir: Path) -> Path:
+    """One SentencePiece BPE over the European corpus with the prompt's tokens as whole pieces (user symbols)."""
+    import io
+
+    import sentencepiece as spm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_bytes = io.BytesIO()
+    spm.SentencePieceTrainer.Train(
+        sentence_iterator=iter(EUROPEAN_TEXT.splitlines() * 4), model_writer=model_bytes,
+        vocab_size=96 + len(_CANARY_SPECIAL_TOKENS), model_type="bpe", character_coverage=1.0, bos_id=-1, eos_id=-1,
+        user_defined_symbols=_CANARY_SPECIAL_TOKENS, hard_vocab_limit=False, shuffle_input_sentence=False,
+        remove_extra_whitespaces=False, num_threads=1, minloglevel=2)
+    (out_dir / "tokenizer.model").write_bytes(model_bytes.getvalue())
+    write_vocab_files(spm.SentencePieceProcessor(model_proto=model_bytes.getvalue()), out_dir)
+    return out_dir
+
+
+def _canary_v2_config(tokenizer_dir: Path) -> dict:
+    """nvidia/canary-1b-v2's config layout (FastConformer encoder, pre-LN transformer decoder with a tied token
+    classifier, canary2 prompt, beam decoding of width 1) at a tiny size."""
+    d_model = 64
+    return {
+        "sample_rate": 16000, "prompt_format": "canary2",
+        "prompt_defaults": [{"role": "user", "slots": {
+            "decodercontext": "", "source_lang": "<|en|>", "target_lang": "<|en|>", "emotion": "<|emo:undefined|>",
+            "pnc": "<|pnc|>", "itn": "<|noitn|>", "diarize": "<|nodiarize|>", "timestamp": "<|notimestamp|>"}}],
+        "model_defaults": {"asr_enc_hidden": d_model, "lm_enc_hidden": d_model, "lm_dec_hidden": d_model},
+        "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe", "custom_tokenizer": {
+            "_target_": "nemo.collections.common.tokenizers.canary_tokenizer.CanaryBPETokenizer"}},
+        "preprocessor": dict(MEL_PREPROCESSOR),
+        "encoder": _fastconformer(2, d_model, n_heads=4, conv_channels=32),
+        "transf_decoder": {
+            "_target_": "nemo.collections.asr.modules.transformer.get_nemo_transformer", "model_name": None,
+            "pretrained": False, "encoder": None, "pre_ln_final_layer_norm": True,
+            "config_dict": {"max_sequence_length": 512, "num_token_types": 0, "hidden_size": d_model,
+                            "inner_size": 4 * d_model, "num_layers": 1, "num_attention_heads": 2, "pre_ln": True,
+                            "vocab_size": None}},
+        "head": {"_target_": "nemo.collections.asr.parts.submodules.token_classifier.TokenClassifier",
+                 "num_layers": 1, "activation": "relu", "log_softmax": True, "hidden_size": d_model,
+                 "num_classes": None},
+        "decoding": {"strategy": "beam", "beam": {"beam_size": 1, "len_pen": 0.0, "max_generation_delta": 50}},
+        "loss": {"_target_": "nemo.collections.common.losses.smoothed_cross_entropy.SmoothedCrossEntropyLoss",
+                 "label_smoothing": 0.0},
+    }
+
+
+def _script_aed_transcript(model, sentence: str) -> None:
+    """Make the decoder a chain: after the prompt's last token, ``sentence``'s tokens, then end of text.
+
+    Each token of the chain gets a one-hot embedding (slot j), the attention blocks add nothing (zero output
+    projections), and the feed-forward block moves slot j's mass to slot j+1; the classifier, tied to the
+    embedding, then picks the token of slot j+1. The encoder keeps its random weights and still runs.
+    """
+    import torch
+
+    tokenizer = model.tokenizer
+    chain = [tokenizer.token_to_id("<|nodiarize|>"), *tokenizer.text_to_ids(sentence), tokenizer.eos_id]
+    assert len(set(chain)) == len(chain), f"tokens of {sentence!r} must differ: {tokenizer.text_to_tokens(sentence)}"
+    decoder = model.transf_decoder
+    embedding = decoder.embedding.token_embedding.weight
+    assert model.log_softmax.mlp.layer0.weight is embedding and len(chain) <= embedding.shape[1]
+    layer = decoder.decoder.layers[0]
+    feed_forward = layer.third_sub_layer
+    with torch.no_grad():
+        embedding.zero_()
+        for slot, token in enumerate(chain):
+            embedding[token, slot] = 30.0
+        for attention in (layer.first_sub_layer, layer.second_sub_layer):
+            attention.out_projection.weight.zero_()
+            attention.out_projection.bias.zero_()
+        feed_forward.dense_in.weight.zero_()
+        feed_forward.dense_in.bias.fill_(-4.0)
+        feed_forward.dense_out.weight.zero_()
+        feed_forward.dense_out.bias.zero_()
+        for slot in range(len(chain) - 1):
+            feed_forward.dense_in.weight[slot, slot] = 1.0
+            feed_forward.dense_out.weight[slot + 1, slot] = 5.0
+            feed_forward.dense_out.weight[slot, slot] = -2.0
+        for norm in (decoder.embedding.layer_norm, layer.layer_norm_1, layer.layer_norm_2, layer.layer_norm_3,
+                     decoder.decoder.final_layer_norm):
+            norm.weight.fill_(1.0)
+            norm.bias.zero_()
+        model.log_softmax.mlp.layer0.bias.zero_()
+
+
+def _tiny_ctc(tokenizer_dir: Path):
+    """A tiny FastConformer-CTC ``EncDecCTCModelBPE`` with the given tokenizer (random weights)."""
+    from nemo.collections.asr.models import EncDecCTCModelBPE
+    from omegaconf import OmegaConf
+
+    parakeet = _parakeet_config(tokenizer_dir)
+    cfg = {key: parakeet[key] for key in ("sample_rate", "train_ds", "validation_ds", "test_ds",
+                                          "tokenizer", "preprocessor", "spec_augment", "encoder")}
+    cfg["decoder"] = {"_target_": "nemo.collections.asr.modules.ConvASRDecoder",
+                      "feat_in": parakeet["encoder"]["d_model"], "num_classes": -1, "vocabulary": []}
+    cfg["decoding"] = {"strategy": "greedy_batch"}
+    return EncDecCTCModelBPE(cfg=OmegaConf.create(cfg))
+
+
+def _add_timer_model(nemo_path: Path, timer_nemo: Path) -> None:
+    """Put the timer model's config and weights (as ``timestamps_asr_model_*``) and its tokenizer files into
+    ``nemo_path``, as canary-1b-v2.nemo holds them."""
+    import tarfile
+
+    joined = nemo_path.with_suffix(".joining")
+    with tarfile.open(nemo_path, "r:") as main, tarfile.open(timer_nemo, "r:") as timer, \
+            tarfile.open(joined, "w:") as out:
+        for member in main.getmembers():
+            out.addfile(member, main.extractfile(member) if member.isfile() else None)
+        for member in (m for m in timer.getmembers() if m.isfile()):
+            name = Path(member.name).name
+            if name in ("model_config.yaml", "model_weights.ckpt"):
+                member.name = "./timestamps_asr_" + name
+            out.addfile(member, timer.extractfile(member))
+    joined.replace(nemo_path)
+
+
+def build_tiny_canary_v2(nemo_path: Path, sentence: str = CANARY_V2_SENTENCE, timer: bool = True) -> Path:
+    """Build a tiny Canary-1B-v2 (``EncDecMultiTaskModel``, canary2 prompt, ~0.2 M parameters) and ``save_to``
+    ``nemo_path``, with a tiny CTC timer model inside (``timer``), as the real file holds one for NeMo's forced
+    alignment. Its decoder is scripted (:func:`_script_aed_transcript`) to write ``sentence`` for any audio and any
+    prompt, so its text is known; its word and segment times come from the timer's alignment. Returns ``nemo_path``.
+    """
+    import torch
+    from omegaconf import OmegaConf
+
+    nemo_path = Path(nemo_path)
+    nemo_path.parent.mkdir(parents=True, exist_ok=True)
+    _seed_everything()
+    with _quiet_nemo():
+        from nemo.collections.asr.models import EncDecMultiTaskModel
+
+        with tempfile.TemporaryDirectory(prefix="tiny_canary_v2_") as tmp:
+            tokenizer_dir = _train_canary_tokenizer(Path(tmp) / "tokenizer")
+            model = EncDecMultiTaskModel(cfg=OmegaConf.create(_canary_v2_config(tokenizer_dir)))
+            _script_aed_transcript(model, sentence)
+            model.eval()
+            with torch.no_grad():
+                model.save_to(str(nemo_path))
+                if timer:
+                    timer_nemo = Path(tmp) / "timer.nemo"
+                    _tiny_ctc(tokenizer_dir).eval().save_to(str(timer_nemo))
+                    _add_timer_model(nemo_path, timer_nemo)
     return nemo_path
 
 

@@ -35,6 +35,15 @@ class ConfigurationError(StudioError):
     default_next_steps = "Fix the setting (flag or environment variable) and start again."
 
 
+class LanguageChoiceError(ConfigurationError, ValueError):
+    """A model cannot take the languages asked for: told a language it does not hear, or a translation it does not
+    make (said before anything runs)."""
+
+    kind = "language_choice"
+    title = "The model cannot do that"
+    default_next_steps = "Choose another language, or a model that can (the Help tab lists each model's languages)."
+
+
 class InvalidRevisionError(ConfigurationError):
     kind = "invalid_revision"
     title = "Invalid model revision"

@@ -42,7 +42,7 @@ from .. import assistant
 from ..classify import report
 from ..errors import Cancelled, ModelFileError, RenameError, StudioError
 from ..media.decode import probe_seconds
-from ..models import DEFAULT_MODEL, ModelCache, vocabulary
+from ..models import DEFAULT_MODEL, ModelCache, get, vocabulary
 from ..models.spec import diarizers, label
 from ..outputs.history import HistoryStore
 from ..outputs.writers import DEFAULT_FORMATS
@@ -51,6 +51,7 @@ from ..settings import SETUP_COMMAND
 from ..transcription import engine
 from ..transcription.batch import FileResult, run_batch
 from ..transcription.costs import Costs, job_costs
+from ..transcription.language import check_choice
 from . import model_table
 from .views import (
     SEGMENT_HEADERS,
@@ -97,9 +98,14 @@ class Transcription:
 
 
 def job_options(cache: ModelCache, names_and_terms: str | None = "", word_timings: bool = True,
-                speakers: bool = False) -> engine.Options:
+                speakers: bool = False, model: str = DEFAULT_MODEL, language: str | None = "",
+                translate_to: str | None = "") -> engine.Options:
     """The page's choices as engine options; raises a :class:`StudioError` saying what to fix (a names and
-    terms list that cannot be used, speakers asked for without the diarizer's file)."""
+    terms list that cannot be used, speakers asked for without the diarizer's file, languages ``model`` cannot
+    take). ``language``: a code, or "auto"/""; ``translate_to``: a code, or "none"/""."""
+    language = _code(language, "auto")
+    translate_to = _code(translate_to, "none")
+    check_choice(get(model), language, translate_to)
     if speakers:
         for spec in diarizers():
             reason = spec.availability(cache.settings)
@@ -108,7 +114,14 @@ def job_options(cache: ModelCache, names_and_terms: str | None = "", word_timing
                                      next_steps=f"Run `{SETUP_COMMAND}` once to download it, or untick "
                                                 "\"Who spoke\".")
     phrases = vocabulary.parse(names_and_terms, files=False)  # what a browser types never opens a server file
-    return engine.Options(vocabulary=tuple(phrases), word_timings=bool(word_timings), speakers=bool(speakers))
+    return engine.Options(vocabulary=tuple(phrases), word_timings=bool(word_timings), speakers=bool(speakers),
+                          language=language, translate_to=translate_to)
+
+
+def _code(value: str | None, nothing: str) -> str:
+    """A language choice as a code: "" for none chosen (``nothing``, empty, None)."""
+    code = str(value or "").strip().lower()
+    return "" if code == nothing else code
 
 
 def transcribe(cache: ModelCache, store: HistoryStore, files: Iterable[str | Path] | None,

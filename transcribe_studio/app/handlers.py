@@ -41,6 +41,7 @@ from ..outputs.writers import (
     markdown_escaped,  # noqa: E402
 )
 from ..settings import SETUP_COMMAND, Settings  # noqa: E402
+from ..transcription.language import name_of  # noqa: E402
 from . import api, calls, cancels, guard, layout, model_table, startup, uploads  # noqa: E402
 from .access import Access  # noqa: E402
 from .histories import Histories  # noqa: E402
@@ -148,15 +149,16 @@ class Handlers:
 
     # --- Transcribe ------------------------------------------------------------
     def transcribe(self, files, recording, model, formats, names_and_terms=None, word_timings=True, speakers=False,
-                   request: gr.Request = None):
+                   language=layout.AUTO, translate_to=layout.NO_TRANSLATION, request: gr.Request = None):
         """Start a job for the files (returns at once) and watch it; with nothing chosen, watch the
-        caller's running job if there is one, else explain what to choose. The last three inputs
-        (names and terms, word timings, speakers) have defaults, so older API callers still fit."""
+        caller's running job if there is one, else explain what to choose. The last five inputs (names and
+        terms, word timings, speakers, languages) have defaults, so older API callers still fit."""
         owner = _owner(request)
         if files or recording:
             try:
-                options = api.job_options(self.cache, names_and_terms, word_timings, speakers)
-            except StudioError as error:  # a names and terms list that cannot be used, no diarizer file
+                options = api.job_options(self.cache, names_and_terms, word_timings, speakers, model=model,
+                                          language=language, translate_to=translate_to)
+            except StudioError as error:  # a names and terms list that cannot be used, no diarizer file, languages
                 yield *_shown(api.Transcription(message=error_markdown(error), status=status_markdown(self.cache))), {}
                 return
             session = getattr(request, "session_hash", None)
@@ -551,7 +553,16 @@ def _option_texts(settings: Settings) -> layout.OptionTexts:
     most = max((spec.max_speakers for spec in diarizers()), default=0)
     return layout.OptionTexts(vocabulary=f"Comma-separated, spelled as they should appear. Applies to {boosted} only.",
                               word_timings=timings, speakers=speakers,
-                              speakers_label=f"Who spoke (up to {most} speakers)" if most else "Who spoke")
+                              speakers_label=f"Who spoke (up to {most} speakers)" if most else "Who spoke",
+                              **_language_texts(offered(settings)))
+
+
+def _language_texts(models: list) -> dict:
+    """The languages the offered models hear, by name, and which models must be told."""
+    codes = {code for spec in models for code in spec.languages}
+    told = " and ".join(spec.label for spec in models if spec.prompt is not None)
+    info = f"{told} must be told; the others find it themselves." if told else "Each model finds it itself."
+    return dict(languages=tuple(sorted(((name_of(code), code) for code in codes))), language_info=info)
 
 
 def _job_components(page: layout.Page) -> list:
@@ -563,7 +574,7 @@ def _job_components(page: layout.Page) -> list:
 
 def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     job = page.run.click(h.transcribe, inputs=[page.media, page.recording, page.model, page.formats, page.vocabulary,
-                                               page.word_timings, page.speakers],
+                                               page.word_timings, page.speakers, page.language, page.translate_to],
                          outputs=_job_components(page), api_name="transcribe", concurrency_id=JOBS, concurrency_limit=None,
                          show_progress="hidden", trigger_mode="multiple")  # a press while a job runs queues another
     job.then(h.history_page, inputs=page.history_search, outputs=[page.history, page.history_ids], api_name=False,

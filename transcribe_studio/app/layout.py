@@ -59,6 +59,8 @@ class Page:
     vocabulary: gr.Textbox     # names and terms, comma-separated
     word_timings: gr.Checkbox
     speakers: gr.Checkbox
+    language: gr.Dropdown
+    translate_to: gr.Dropdown
     run: gr.Button
     stop: gr.Button
     message: gr.Markdown
@@ -99,6 +101,10 @@ class Page:
     timer: gr.Timer
 
 
+# The language choices' values for "let the model find it" and "write what is heard".
+AUTO, NO_TRANSLATION = "auto", "none"
+
+
 def blocks() -> gr.Blocks:
     """The page's frame; uploads older than an hour are deleted."""
     return gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600))
@@ -106,9 +112,12 @@ def blocks() -> gr.Blocks:
 
 class OptionTexts:
     """What the option boxes say, from the model specs (nothing here names a model)."""
-    def __init__(self, vocabulary: str, word_timings: str, speakers: str, speakers_label: str = "Who spoke"):
+    def __init__(self, vocabulary: str, word_timings: str, speakers: str, speakers_label: str = "Who spoke",
+                 languages: tuple[tuple[str, str], ...] = (), language_info: str = ""):
         self.vocabulary, self.word_timings, self.speakers = vocabulary, word_timings, speakers
         self.speakers_label = speakers_label
+        # (name, code) of each language a model offered hears; none beyond English: no language choices shown
+        self.languages, self.language_info = languages, language_info
 
 
 def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], default_model: str,
@@ -148,6 +157,7 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
                 page.recording = gr.Audio(sources=["microphone"], type="filepath", label="Recording")
             # Choices are relabelled at page load with what cannot load now (see Handlers.model_choices).
             page.model = gr.Radio(models, value=default_model, label="Model")
+            _languages(page, texts)
             _options(page, texts)
             with gr.Row():
                 page.run = gr.Button("Transcribe", variant="primary", elem_id=RUN_ID)
@@ -183,6 +193,17 @@ def _transcript(page: Page) -> None:
     with gr.Row():
         page.download_all = gr.Button("Download all (one zip)", size="sm")
         page.zip_file = gr.File(label="All files", interactive=False, visible=False, elem_classes=[READ_ONLY_FILES])
+
+
+def _languages(page: Page, texts: OptionTexts) -> None:
+    """The recording's language and the one to write, side by side under the model (where a model that must be
+    told the language needs them seen); hidden while every model offered hears English only."""
+    shown = len(texts.languages) > 1
+    with gr.Row(visible=shown):
+        page.language = gr.Dropdown([("Auto (the model finds it)", AUTO), *texts.languages], value=AUTO,
+                                    label="Spoken language", info=texts.language_info, min_width=160)
+        page.translate_to = gr.Dropdown([("No translation", NO_TRANSLATION), *texts.languages],
+                                        value=NO_TRANSLATION, label="Translate to", min_width=160)
 
 
 def _options(page: Page, texts: OptionTexts) -> None:

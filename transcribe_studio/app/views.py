@@ -27,7 +27,7 @@ TEXT_COLUMN = 2  # the one column a person edits
 FILE_HEADERS = ["file", "status", "details"]
 HISTORY_HEADERS = ["created", "file", "model", "duration", "size", "preview"]  # the page's (local time, no id)
 HISTORY_TIME = "%Y-%m-%d %H:%M:%S"  # to the second: two runs of one file in one minute must differ
-API_HISTORY_HEADERS = ["id", "created (UTC)", "file", "model", "duration", "preview"]  # /history's
+API_HISTORY_HEADERS = ["id", "created (UTC)", "file", "model", "duration", "preview", "language"]  # /history's
 
 
 @functools.lru_cache(maxsize=1)
@@ -206,8 +206,8 @@ def parse_speaker_names(text: str | None) -> dict[str, str]:
 
 def history_rows(store: HistoryStore) -> list[list[str]]:
     """One row per complete History entry, newest first (see ``API_HISTORY_HEADERS``)."""
-    return [[e.id, e.created.strftime("%Y-%m-%d %H:%M:%S"), e.source, e.model, clock(e.duration), e.preview]
-            for e in store.entries()]
+    return [[e.id, e.created.strftime("%Y-%m-%d %H:%M:%S"), e.source, e.model, clock(e.duration), e.preview,
+             e.languages] for e in store.entries()]
 
 
 def history_listing(store: HistoryStore, search: str | None = "") -> tuple[list[list[str]], list[str]]:
@@ -215,9 +215,14 @@ def history_listing(store: HistoryStore, search: str | None = "") -> tuple[list[
     name, text or speakers' names hold every word of ``search``, newest first, and their ids in the same order."""
     words = (search or "").lower().split()
     shown = [e for e in store.entries() if all(w in _searchable(e) for w in words)] if words else store.entries()
-    rows = [[e.created.astimezone().strftime(HISTORY_TIME), e.source, e.model, clock(e.duration),
+    rows = [[e.created.astimezone().strftime(HISTORY_TIME), e.source, _model_and_languages(e), clock(e.duration),
              size_text(_entry_bytes(e)), e.preview] for e in shown]
     return rows, [e.id for e in shown]
+
+
+def _model_and_languages(entry) -> str:
+    """The model that made an entry, and its language or translation: "<model> · de → en"."""
+    return f"{entry.model} · {entry.languages}" if entry.languages else entry.model
 
 
 def _searchable(entry) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..classify import report
 from ..errors import ConfigurationError, StudioError
 from ..formatting import duration_text
-from .cli import BAR_FORMAT, add_job_flags, job_options
+from .cli import BAR_FORMAT, add_job_flags, job_options, refuse_languages
 from .start import command_line_parser, start
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def _positive_int(value: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, settings, log_file = start(parser, argv, transcribes=False)
+    args, settings, log_file = start(parser, argv, transcribes=False, refuse=refuse_languages)
     if args.status:
         return print_status(args.status)
     args.output_dir = args.output_dir or os.environ.get(OUTPUT_DIR_ENV)

@@ -78,12 +78,27 @@ def _add_option_flags(parser: argparse.ArgumentParser, models: list) -> None:
                         help="for a model without word times, skip the pass of another model that gives its words "
                              f"their times: {timers}. Faster; segments are then whole windows (default: off, words "
                              "are timed)")
+    prompted = " and ".join(spec.label for spec in models if spec.prompt) or "no model"
+    parser.add_argument("--language", default="", type=_language_code, metavar="CODE",
+                        help="the recording's language as a two-letter code (de, pl, es, ...): required by "
+                             f"{prompted}, which is told it; the others find it themselves and refuse a language "
+                             "they do not hear (default: auto)")
+    parser.add_argument("--translate-to", default="", type=_language_code, metavar="CODE",
+                        help=f"write the text in this language instead (translated subtitles and text, on the "
+                             f"recording's clock): {prompted}, from English into the other languages it hears and "
+                             "from those into English (default: none)")
     diarizer = next(iter(diarizers()), None)
     most = f"; it tells at most {diarizer.max_speakers} speakers apart (with more, some are merged)" if diarizer else ""
     parser.add_argument("--speakers", action="store_true",
                         help=f"label who spoke (\"Speaker 1\", \"Speaker 2\", ...) with the speaker diarizer{most}. "
                              "Needs its file from the setup; without it the transcript is saved unlabelled, with a "
                              "note (default: off)")
+
+
+def _language_code(value: str) -> str:
+    """A language code as written ("DE", " de "), "" for auto."""
+    code = value.strip().lower()
+    return "" if code == "auto" else code
 
 
 def positive_seconds(value: str) -> float:
@@ -114,10 +129,19 @@ def job_options(args: argparse.Namespace):
 
     try:
         return Options(vocabulary=tuple(parse(args.vocabulary)), word_timings=args.word_timings,
-                       speakers=args.speakers)
+                       speakers=args.speakers, language=args.language, translate_to=args.translate_to)
     except StudioError as error:
         print(error.user_message(), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def refuse_languages(args: argparse.Namespace) -> None:
+    """Raise a LanguageChoiceError when the model cannot take ``--language`` and ``--translate-to`` (for
+    :func:`.start.start`, so a refused job writes nothing)."""
+    from ..models import get
+    from ..transcription.language import check_choice
+
+    check_choice(get(args.model), args.language, args.translate_to)
 
 
 def split_missing(sources: list[Path]) -> tuple[list[Path], list[FileResult]]:
@@ -148,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..logs import route_library_logging
     from ..models import ModelCache
 
-    args, settings, log_file = start(build_parser(), argv)
+    args, settings, log_file = start(build_parser(), argv, refuse=refuse_languages)
     options = job_options(args)
     if args.watch:
         return _watch(args, settings, options, log_file)

@@ -34,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                         default=None, metavar="KEYS",
                         help=f"the models to measure, comma-separated, from {', '.join(keys)} (default: every "
                              "model whose files are on this machine)")
+    told = ", ".join(spec.label for spec in transcribers() if spec.prompt) or "none here"
     parser.add_argument("--language", default="en",
-                        help="the recordings' language, as a code (en, de, ...): en uses Whisper's English "
+                        help=f"the recordings' language, as a code (en, de, ...): models told the language hear it "
+                             f"({told}), models that do not hear it are left out; en uses Whisper's English "
                              "normaliser, others its basic multilingual one (default: en)")
     parser.add_argument("--csv", type=Path, default=None,
                         help="where to write every file's results (default: evaluation-<time>.csv in the output "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from ..classify import folder_error
 from ..errors import StudioError
@@ -24,17 +25,20 @@ def command_line_parser(description: str, setup_only: bool = False) -> argparse.
     return parser
 
 
-def start(parser: argparse.ArgumentParser, argv: list[str] | None,
-          transcribes: bool = True) -> tuple[argparse.Namespace, Settings, Path | None]:
+def start(parser: argparse.ArgumentParser, argv: list[str] | None, transcribes: bool = True,
+          refuse: Callable[[argparse.Namespace], None] | None = None) -> tuple[argparse.Namespace, Settings, Path | None]:
     """Parse, configure logging and validate the settings; on a bad setting print why and exit 2.
 
     ``transcribes``: also check the output folder and the device (``--device cuda`` without a GPU),
-    so a command stops before any work instead of failing its first file.
+    so a command stops before any work instead of failing its first file. ``refuse``: raises a StudioError
+    for a job that cannot be done (languages its model cannot take), before the output folder is made.
     """
     args = parser.parse_args(argv)
     log_file = setup_logging(args.verbose)
     try:
         settings = Settings.from_args(args).validate()
+        if refuse is not None:
+            refuse(args)
         if transcribes:
             check_output_folder(settings)
             check_device(settings)

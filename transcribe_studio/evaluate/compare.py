@@ -15,6 +15,7 @@ from ..media import SAMPLE_RATE
 from ..media.decode import decode_audio
 from ..models import ModelCache, get
 from ..transcription import batched, engine
+from ..transcription.language import check_choice
 from .pairs import Pair
 from .scoring import Errors, errors, normalised
 
@@ -71,6 +72,7 @@ def _one_model(cache: ModelCache, key: str, pairs: list[Pair], language: str) ->
     score = ModelScore(key)
     started = time.perf_counter()
     try:
+        check_choice(get(key), language)  # a model that does not hear the recordings' language is not scored
         cache.load(key)
     except StudioError as error:
         score.problem = error.user_message()
@@ -80,7 +82,7 @@ def _one_model(cache: ModelCache, key: str, pairs: list[Pair], language: str) ->
     started = time.perf_counter()
     # word_timings off: the model alone is measured (the timing pass adds another model, and no words to score)
     for heard in batched.transcribe_files(cache, key, list(references), _decoded(cache),
-                                          engine.Options(word_timings=False)):
+                                          engine.Options(word_timings=False, language=language)):
         score.files.append(_file_score(heard, references[heard.source], language))
     score.run_seconds = time.perf_counter() - started
     order = {pair.audio: index for index, pair in enumerate(pairs)}

@@ -58,6 +58,10 @@ from . import streamed_checkpoint
 
 log = logging.getLogger(__name__)
 
+# A NeMo checkpoint and its settings inside a .nemo archive; a helper model's are prefixed ("timestamps_asr_...")
+WEIGHTS_MEMBER = "model_weights.ckpt"
+CONFIG_MEMBER = "model_config.yaml"
+
 # torch.nn.init functions that only fill a tensor with initial values.
 _INIT_FUNCTIONS = ("uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_", "xavier_uniform_",
                    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "orthogonal_",
@@ -144,8 +148,10 @@ def _connector_classes():
             self.nemo_path = nemo_path
 
         def _filtered_tar_info(self, tar_path, filter_fn=None):
+            # Every checkpoint is read in place: the model's, and a helper model's stored beside it
+            # (Canary-1B-v2's ``timestamps_asr_model_weights.ckpt``, which :func:`restore_streamed` loads apart).
             members = SaveRestoreConnector._filtered_tar_info(tar_path, filter_fn)
-            return [m for m in members if Path(m.name).name != self.model_weights_ckpt]
+            return [m for m in members if not Path(m.name).name.endswith(WEIGHTS_MEMBER)]
 
         @contextlib.contextmanager
         def _checkpoint_file(self):
@@ -211,13 +217,14 @@ def restore(nemo_path: Path, map_location, model_class=None):
         return model_class.restore_from(str(nemo_path), map_location=map_location, save_restore_connector=connector)
 
 
-def restore_streamed(nemo_path: Path, device, dtype=None, model_class=None):
+def restore_streamed(nemo_path: Path, device, dtype=None, model_class=None, prefix: str = ""):
     """``restore(nemo_path, map_location=device)`` then ``.to(dtype)``, without the model's fp32 copy on ``device``.
 
     The model is built on the CPU (without initialising: its fp32 tensors are allocated, never written, so
     they take no memory) and each checkpoint tensor goes from the archive to ``device`` alone, already in
     ``dtype`` (floating-point tensors; None keeps the model's own). A gzip-compressed ``.nemo`` (old files)
-    takes :func:`restore` and a cast after.
+    takes :func:`restore` and a cast after. ``prefix``: restore the helper model stored beside the main one
+    (``prefix + "model_config.yaml"`` and ``prefix + "model_weights.ckpt"``) instead.
     """
     import torch
 
@@ -228,9 +235,12 @@ def restore_streamed(nemo_path: Path, device, dtype=None, model_class=None):
     if is_plain_tar(nemo_path):
         _, streaming = _connector_classes()
         connector = streaming(nemo_path, device, dtype)
+        connector.model_config_yaml, connector.model_weights_ckpt = prefix + CONFIG_MEMBER, prefix + WEIGHTS_MEMBER
         with skip_weight_init():
             model = model_class.restore_from(str(nemo_path), map_location=torch.device("cpu"),
                                              save_restore_connector=connector)
+    elif prefix:
+        raise ValueError(f"{nemo_path} is compressed: its helper model {prefix!r} cannot be restored apart")
     else:
         model = restore(nemo_path, map_location=device, model_class=model_class)
     # What the checkpoint does not hold (non-persistent buffers) follows, as restore_from(map_location=device)

@@ -121,7 +121,7 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
     try:
         model = restore_streamed(path, device, dtype)
     except Exception as exc:  # noqa: BLE001 - classified: a damaged member, or a real cause (memory, disk)
-        raise _restore_error(exc, path, label) from exc
+        raise restore_error(exc, path, label) from exc
     model.eval()
     model.studio_precision = f"{precision} ({why})"
     if device.type == "cuda" and not cuda_graphs:
@@ -135,7 +135,7 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
 _WEIGHTS_SIGNS = ("UnpicklingError", "PytorchStreamReader", "state_dict", "weights_only", "central directory")
 
 
-def _restore_error(exc: Exception, path: Path, label: str) -> StudioError:
+def restore_error(exc: Exception, path: Path, label: str) -> StudioError:
     """A named cause (out of memory, a full disk, a missing package) as classified; anything else raised
     while NeMo reads a checked archive means a damaged member: "model file damaged" with the setup
     command, never torch's or NeMo's own advice (that goes to the log with the traceback)."""
@@ -321,7 +321,7 @@ def _passes(model, pieces: list[np.ndarray]) -> list[tuple[list[Timed], list[Tim
 
 
 def _heard_in(hypothesis, duration: float) -> tuple[list[Timed], list[Timed]]:
-    words, segments = _words_and_segments(hypothesis, duration)
+    words, segments = words_and_segments(hypothesis, duration)
     text = hypothesis.text.strip()
     if text and not segments:
         segments = [Timed(0.0, duration, text)]
@@ -346,7 +346,7 @@ def batch_items(settings: Settings, model, longest_seconds: float) -> int:
                                gpu.precision_of(model), longest_seconds)
 
 
-def _words_and_segments(hypothesis, duration: float) -> tuple[list[Timed], list[Timed]]:
+def words_and_segments(hypothesis, duration: float) -> tuple[list[Timed], list[Timed]]:
     stamps = hypothesis.timestamp if isinstance(hypothesis.timestamp, dict) else {}
 
     # NeMo pads clips to whole frames (and we to 1 s), so the last stamp can end past the audio.
@@ -362,7 +362,8 @@ def _words_and_segments(hypothesis, duration: float) -> tuple[list[Timed], list[
 
 def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings], Path], *,
                   gpu_bytes: int = 3_000_000_000, **extra) -> ModelSpec:
-    """The spec of a ``.nemo`` ASR model whose file ``path(settings)`` names."""
+    """The spec of a ``.nemo`` ASR model whose file ``path(settings)`` names; ``extra`` adds to it or replaces its
+    steps (a model of another kind: its own ``load``, ``transcribe``, ...)."""
     optional = not extra.get("setup_by_default", True)
     setup = f"{SETUP_COMMAND} --with-{key}" if optional else SETUP_COMMAND
 
@@ -373,7 +374,7 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
         return f"present, {size_text(file.stat().st_size)}" if file.is_file() else \
             "missing (optional)" if optional else "missing"
 
-    return ModelSpec(
+    spec = dict(
         key=key, label=label, summary=summary,
         load=lambda settings, device: load_for(settings, path(settings), label, device),
         transcribe=transcribe, window_seconds=pass_seconds, transcribe_batch=transcribe_batch,
@@ -382,4 +383,5 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
         on_disk=on_disk,
         provenance=lambda settings: {"file": str(path(settings))},
         vocabulary=boosted, why_unavailable=lambda settings: missing_file_reason(path(settings), setup),
-        gpu_bytes=gpu_bytes, **extra)
+        gpu_bytes=gpu_bytes)
+    return ModelSpec(**{**spec, **extra})  # another kind of .nemo model (Canary-1B-v2) brings its own steps

@@ -53,6 +53,16 @@ class LanguageModel:
 
 
 @dataclass(frozen=True)
+class LanguagePrompt:
+    """How a model is told which language it hears and which it writes (Canary-1B-v2's prompt): it must be told
+    the first; a model without one finds the language itself and writes what it hears."""
+    # the recording's language -> the languages the model can write it in, the recording's own first
+    writes: Callable[[str], tuple[str, ...]]
+    # model, the recording's language, the text's -> a context manager inside which the model hears and writes them
+    speaking: Callable[[Any, str, str], Any]
+
+
+@dataclass(frozen=True)
 class Timed:
     """A word or a segment a model heard, on the recording's clock (seconds)."""
     start: float
@@ -107,6 +117,8 @@ class ModelSpec:
     # the languages it hears (ISO 639-1 codes): one, and that is every transcript's; several, and a transcript's is
     # identified from its text among them (transcription/language.py)
     languages: tuple[str, ...] = ("en",)
+    # how it is told the languages (and translates); None: it finds the language itself, from ``languages``
+    prompt: LanguagePrompt | None = None
     # whether a plain ``setup_local_models.py`` sets it up; False: only when asked (``--with-<key>``)
     setup_by_default: bool = True
     # settings -> raises a StudioError when the app must not start without it

@@ -114,6 +114,7 @@ class HistoryEntry:
     preview: str             # the start of the text
     files: list[Path] = field(default_factory=list)  # every output in the folder, audio excluded
     audio: Path | None = None
+    languages: str = ""      # the text's language ("de"), or the translation made ("de → en")
 
 
 class _Clock:
@@ -558,7 +559,7 @@ def _parse(json_path: Path) -> tuple[Transcript, dict]:
         language=str(data.get("language") or ""),
         duration=float(data.get("duration") or 0.0),
         notes=[str(n) for n in data.get("notes") or []],
-        speaker_names=names)
+        speaker_names=names, translated_from=str(data.get("translated_from") or ""))
     return transcript, dict(data.get("metadata") or {})
 
 
@@ -599,11 +600,18 @@ def _summary(name: str, json_path: Path, mtime: float) -> dict | None:
         return {"created": _created(name, meta.get("created"), mtime),
                 "source": str(meta.get("source") or json_path.stem),
                 "model": str(meta.get("model") or data.get("model") or ""),
+                "languages": _languages(data),
                 "duration": float(data.get("duration") or 0.0),
                 "preview": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1].rstrip() + "…"}
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         log.warning("Skipping damaged History entry %s: %s", name, exc)
         return None
+
+
+def _languages(data: dict) -> str:
+    """The transcript's language ("de"), or the translation made ("de → en"); "" when unknown."""
+    language, source = str(data.get("language") or ""), str(data.get("translated_from") or "")
+    return f"{source} → {language}" if source and language else language
 
 
 def _created(name: str, created: object, mtime: float) -> datetime:

@@ -294,7 +294,9 @@ class WriteVTT(ResultWriter):
                   + (f"<v {html.escape(c.speaker, quote=False)}>" if c.speaker else "")
                   + "\n".join(html.escape(line, quote=False) for line in c.lines) + "\n"
                   for c in subtitle_cues(transcript, self.options)]
-        return "\n".join(["WEBVTT\n", *blocks])
+        # A header line players and editors read (YouTube's "Language:"): the cues' language, a translation's too.
+        header = f"WEBVTT\nLanguage: {transcript.language}\n" if transcript.language else "WEBVTT\n"
+        return "\n".join([header, *blocks])
 
 
 class WriteJSON(ResultWriter):
@@ -307,7 +309,8 @@ class WriteJSON(ResultWriter):
             if "speaker" in item:
                 item["speaker"] = transcript.speaker_name(item["speaker"])
         # Short fields first, so the file reads well; default=str takes Paths in metadata.
-        ordered = {key: data[key] for key in ("text", "model", "language", "duration", "notes", "skipped",
+        ordered = {key: data[key] for key in ("text", "model", "language", "translated_from", "duration", "notes",
+                                              "skipped",
                                               "speaker_names", "segments", "words") if key in data}
         return json.dumps({**ordered, "metadata": metadata or {}}, ensure_ascii=False, indent=2, default=str) + "\n"
 
@@ -353,13 +356,21 @@ class _Paragraph:
     text: str
 
 
+def languages_text(transcript: Transcript) -> str:
+    """The transcript's language for people, and what it was translated from: "English (translated from German)"."""
+    if not transcript.language:
+        return ""
+    source = f" (translated from {name_of(transcript.translated_from)})" if transcript.translated_from else ""
+    return name_of(transcript.language) + source
+
+
 def document_parts(transcript: Transcript, metadata: dict | None) -> tuple[str, str, list[_Paragraph]]:
     """What a document shows: its title (the source file's name), a line with the model, length and date,
     and its paragraphs (one per speaker turn, else one per segment)."""
     metadata = metadata or {}
     title = str(metadata.get("source") or "Transcript")
     facts = [str(metadata.get("model") or transcript.model or ""),
-             name_of(transcript.language) if transcript.language else "",
+             languages_text(transcript),
              duration_text(transcript.duration) if transcript.duration > 0 else "",
              str(metadata.get("created") or "")[:10]]  # the date of an ISO time
     if transcript.has_speakers:

@@ -41,6 +41,7 @@ from ..models.device import resolve_device
 from ..models.spec import Heard, ModelSpec
 from ..progress import Progress, no_progress
 from . import engine, timings
+from .language import check_choice
 from .transcript import Transcript
 
 # A group: the files whose windows are sorted by length and batched together. Enough short files for the
@@ -129,6 +130,7 @@ def transcribe_files(cache: ModelCache, key: str, sources: list[Path], decode: C
     run's (``tally``'s) progress between batches, and may raise Cancelled there. ``listened``: a file's voice
     detection where it was done already (where it was decoded), or None to do it here when it is needed."""
     spec, options = get(key), options or engine.Options()
+    check_choice(spec, options.language, options.translate_to)
     with cache.use(key) as model:
         window = spec.window_seconds(cache.settings, model)
     timing = _timing(cache, spec, options)
@@ -229,7 +231,7 @@ class _Run:
             yield self._done(failed, 0.0)
         files = [item for item in group if isinstance(item, _File)]
         notes: list[str] = []
-        with self.cache.use(self.spec.key) as model, engine.favouring(
+        with self.cache.use(self.spec.key) as model, engine.prepared(
                 self.spec, model, self.options, self.cache.settings.vocabulary_weight, notes):
             heard = _hear(self.spec, model, files, "heard", self.cache.settings, self._heard)
             if self.timing != "now":
@@ -260,7 +262,8 @@ class _Run:
     def _finished(self, file: _File, notes: list[str], timer_note: str | None = None) -> FileHeard:
         if file.error is not None:
             return self._done(FileHeard(file.source, error=file.error), file.seconds)
-        transcript = engine.transcript_from(self.spec, file.stretches("heard"), len(file.audio), file.cuts)
+        transcript = engine.transcript_from(self.spec, file.stretches("heard"), len(file.audio), file.cuts,
+                                            self.options)
         own = list(notes)
         if self.timing and transcript.segments:
             own.append(timer_note or self._word_times(file, transcript))

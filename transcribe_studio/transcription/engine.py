@@ -8,11 +8,14 @@ call on the in-memory windows, so nothing is re-read from disk. What it hears,
 stretch by stretch, is merged into one transcript (:mod:`.merge`); the text so
 far goes to whoever watches the job as each stretch arrives.
 
-Two per-job options go around that call:
+Three per-job options go around that call:
 
 * **Names and terms** (``Options.vocabulary``): inside the spec's ``vocabulary``
   context (NeMo's phrase boosting); a model without one says so in the
   transcript's notes.
+* **Languages** (``Options.language``, ``Options.translate_to``): the recording's language and the one to write,
+  inside the spec's prompt context (:class:`..models.spec.LanguagePrompt`) for a model told by its prompt;
+  what a model cannot do is refused before it loads (:func:`.language.check_choice`).
 * **Word timings** for a model that gives none: its spec names a timer model,
   which runs over the same windows (:mod:`.timings`).
 """
@@ -31,7 +34,7 @@ from ..models import ModelCache, get
 from ..models.spec import Heard
 from ..progress import Progress, no_progress, show_partial
 from . import costs, timings
-from .language import language_of
+from .language import check_choice, written
 from .merge import transcript_of
 from .transcript import Skipped, Transcript
 
@@ -44,6 +47,8 @@ class Options:
     vocabulary: tuple[str, ...] = ()  # names and terms to favour (models/vocabulary.py)
     word_timings: bool = True         # give a model without word times its timer model's
     speakers: bool = False            # label who spoke (speakers.py), after transcribing
+    language: str = ""                # the recording's language (ISO 639-1); "": the model finds it
+    translate_to: str = ""            # the language to write, when not the recording's; "": what it hears
 
 
 def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progress | None = None,
@@ -54,36 +59,49 @@ def transcribe(cache: ModelCache, key: str, audio: np.ndarray, progress: Progres
     stage = stage or (lambda name: progress)
     passes = stage("passes")
     spec = get(key)
+    check_choice(spec, options.language, options.translate_to)
     notes = []
     with cache.use(key) as model:
         window = spec.window_seconds(cache.settings, model)
         listening = costs.voice_share(cache, key) if len(audio) > window * SAMPLE_RATE else 0.0  # see plan_cuts
         cuts = plan_cuts(audio, window, lambda fraction, note: passes(listening * fraction, note))
-        with favouring(spec, model, options, cache.settings.vocabulary_weight, notes):
+        with prepared(spec, model, options, cache.settings.vocabulary_weight, notes):
             heard = []
             for stretch in spec.transcribe(model, audio, cuts.windows, cache.settings, lambda fraction, note: passes(
                     listening + (1 - listening) * fraction, f"{spec.label}: {note}")):
                 heard.append(stretch)
                 show_partial(transcript_of(heard, 0.0).text)
-    transcript = transcript_from(spec, heard, len(audio), cuts)
+    transcript = transcript_from(spec, heard, len(audio), cuts, options)
     if spec.word_timings_from and transcript.segments:
         notes.append(_word_timings(cache, spec, audio, cuts.windows, transcript, options, stage("timing")))
     transcript.notes = notes + transcript.notes
     return transcript
 
 
-def transcript_from(spec, heard: list[Heard], samples: int, cuts: Plan) -> Transcript:
-    """The stretches ``spec``'s model heard in a recording of ``samples``, as one transcript with what was left out."""
+def transcript_from(spec, heard: list[Heard], samples: int, cuts: Plan, options: Options) -> Transcript:
+    """The stretches ``spec``'s model heard in a recording of ``samples``, as one transcript with what was left out
+    and its languages."""
     transcript = transcript_of(heard, samples / SAMPLE_RATE)
     transcript.model = spec.label
-    transcript.language = language_of(transcript.text, spec.languages)
+    transcript.language = written(spec, options.language, options.translate_to, transcript.text)
+    if options.language and transcript.language != options.language:
+        transcript.translated_from = options.language
     transcript.skipped = [Skipped(round(start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3), cuts.why)
                           for start, end in cuts.skipped]
     return transcript
 
 
-def favouring(spec, model, options: Options, weight: float, notes: list[str]):
-    """The context inside which ``model`` favours the job's names and terms; ``notes`` hears what was done."""
+@contextlib.contextmanager
+def prepared(spec, model, options: Options, weight: float, notes: list[str]):
+    """The context inside which ``model`` hears and writes the job's languages and favours its names and terms;
+    ``notes`` hears what was done."""
+    told = spec.prompt.speaking(model, options.language, options.translate_to or options.language) \
+        if spec.prompt is not None else contextlib.nullcontext()
+    with told, _favouring(spec, model, options, weight, notes):
+        yield
+
+
+def _favouring(spec, model, options: Options, weight: float, notes: list[str]):
     if not options.vocabulary:
         return contextlib.nullcontext()
     if spec.vocabulary is None:

@@ -56,10 +56,11 @@ class Transcript:
     notes: list[str] = field(default_factory=list)  # what a person should know about how it was made
     skipped: list[Skipped] = field(default_factory=list)  # stretches left out as silence
     speaker_names: dict[str, str] = field(default_factory=dict)  # label -> the name a person gave it
-    language: str = ""  # ISO 639-1 code ("de"); "" when it could not be told (language.py)
+    language: str = ""  # ISO 639-1 code of the text ("de"); "" when it could not be told (language.py)
     # a timer model's pass for word times is still owed (a batch adds it at its end, see timings.py);
     # the state of a job, not part of the transcript, so never saved
     word_times_pending: bool = False
+    translated_from: str = ""  # the recording's language when the text is a translation of it ("de"); else ""
 
     @property
     def has_speakers(self) -> bool:
@@ -136,6 +137,7 @@ class Transcript:
                 del word["estimated"]
         if not data["speaker_names"]:
             del data["speaker_names"]
-        if not data["language"]:
-            del data["language"]
+        for key in ("language", "translated_from"):
+            if not data[key]:
+                del data[key]
         return data
