@@ -84,3 +84,39 @@ def test_a_real_run_scores_each_model_file_by_file_and_writes_a_csv(settings, tm
 def _made(folder):
     folder.mkdir(parents=True)
     return folder
+
+
+def test_differences_on_a_page_are_marked_and_escaped():
+    from transcribe_studio.evaluate.scoring import differences_html
+
+    shown = differences_html("the cat sat on the mat", "the <b>cat</b> sit on mat now")
+    assert shown == ("the <del>cat sat</del> <ins>&lt;b&gt;cat&lt;/b&gt; sit</ins> on <del>the mat</del> "
+                     "<ins>mat now</ins>")  # jiwer's alignment: neighbouring edits are one substitution
+
+
+def test_the_compare_tab_pairs_uploads_by_name_and_reports_with_a_csv(shared_cache, tmp_path):
+    from transcribe_studio.app import api
+    from transcribe_studio.outputs.history import DOWNLOADS, HistoryStore
+
+    uploads = []
+    for index, (name, text) in enumerate([("talk.wav", None), ("talk.txt", "We see a cat and you."),
+                                          ("lonely.wav", None), ("orphan.txt", "nobody said this"),
+                                          ("=notes.pdf", None)]):
+        path = tmp_path / f"upload{index}" / name  # a browser's upload: each file in a folder of its own
+        path.parent.mkdir()
+        if text is None:
+            write_audio(path, speechlike(2.0, seed=index), 16000) if name.endswith(".wav") else path.write_bytes(b"%")
+        else:
+            path.write_text(text, encoding="utf-8")
+        uploads.append(path)
+    store = HistoryStore(tmp_path / "history")
+    found = api.compare_models(shared_cache, store, uploads, ["parakeet"], "en")
+    assert "| Parakeet-TDT-0.6B-v2 |" in found.table and "1 of 1" in found.table
+    assert "<del>cat</del>" in found.worst and "<ins>man</ins>" in found.worst  # the tiny model's "a man"
+    assert "lonely.wav**: has no reference" in found.note and "orphan.txt**: is a reference with no recording" \
+        in found.note and "=notes.pdf**: is neither a recording" in found.note
+    assert found.csv.parent == store.root / DOWNLOADS
+    rows = list(csv.DictReader(found.csv.open(encoding="utf-8")))
+    assert [row["model"] for row in rows] == ["parakeet"] and rows[0]["reference"] == "we see a cat and you"
+    nothing = api.compare_models(shared_cache, store, uploads[2:4], ["parakeet"], "en")
+    assert nothing.csv is None and nothing.note.startswith("Nothing to measure: no recording with its .txt")

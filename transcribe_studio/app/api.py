@@ -350,3 +350,35 @@ def _model_action(action: Callable[[], str], cache: ModelCache, key: str):
     except StudioError as error:
         note = error_markdown(error)
     return model_table.rows(cache), note, status_markdown(cache)
+
+
+@dataclass
+class Comparison:
+    """What the Compare tab shows after a measure: the table, the worst files, the CSV and what was left out."""
+    table: str = ""
+    worst: str = ""
+    csv: Path | None = None
+    note: str = ""
+
+
+def compare_models(cache: ModelCache, store: HistoryStore, files: Iterable[str | Path] | None, keys: list[str],
+                   language: str, on_model: Callable[[str], None] = lambda key: None) -> Comparison:
+    """Each model of ``keys`` on the uploaded recordings paired with their ``.txt`` references (one after the
+    other, as ``python -m transcribe_studio.evaluate`` does); the CSV goes to the caller's downloads folder."""
+    from datetime import datetime
+
+    from ..evaluate import compare, pair_files
+    from ..evaluate.report import table, worst_html, write_csv
+    from ..outputs.history import DOWNLOADS
+
+    pairs, left_out = pair_files([Path(f) for f in files or []])
+    note = "\n".join(f"- Left out **{path.name}**: {why}." for path, why in left_out)
+    if not pairs or not keys:
+        what = "no recording with its .txt reference" if not pairs else "no model ticked"
+        return Comparison(note=f"Nothing to measure: {what}. Choose recordings and a `.txt` of what is said in "
+                               f"each, named alike (talk.wav and talk.txt), and tick a model.\n{note}")
+    scores = compare(cache, keys, pairs, language, on_model)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    csv = write_csv(store.root / DOWNLOADS / f"evaluation-{stamp}.csv", scores)
+    said = f"{len(pairs)} recording(s) measured."
+    return Comparison(table(scores), worst_html(scores), csv, f"{said}\n{note}" if note else said)

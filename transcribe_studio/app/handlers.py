@@ -341,6 +341,22 @@ class Handlers:
         path, message = api.download_all(self.store(request), batch)
         return gr.File(value=path, visible=path is not None), message
 
+    # --- Compare -----------------------------------------------------------------------
+    def compare(self, files, models, language="en", request: gr.Request = None, progress=gr.Progress()):
+        """Measure the ticked models on the uploaded recordings (the progress names the model at work), then the
+        report."""
+        keys = list(models or [])
+
+        def working(key: str) -> None:
+            progress((keys.index(key), len(keys)), desc=f"{label(key)}: loading and transcribing", unit="models")
+
+        try:
+            found = api.compare_models(self.cache, self.store(request), files, keys, str(language or "en"), working)
+        except StudioError as error:
+            yield error_markdown(error), "", "", gr.File(visible=False)
+            return
+        yield found.note, found.table, found.worst, gr.File(value=found.csv, visible=found.csv is not None)
+
     # --- Ask the assistant ---------------------------------------------------------
     # Each says at once that it is working (and that the model loads first, which takes a minute or more with
     # the real one), then gives the answer: an API caller gets the answer as the call's result.
@@ -513,6 +529,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None, shared_histor
             about_models=model_descriptions(settings), option_texts=_option_texts(settings))
         _wire_transcribe(page, handlers)
         _wire_history(page, handlers)
+        _wire_compare(page, handlers)
         _wire_models(page, handlers)
         app.load(handlers.status, outputs=page.status, api_name=False, queue=False)
         app.load(handlers.idle_in_force, outputs=page.idle, api_name=False, queue=False)
@@ -606,6 +623,12 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
                            concurrency_id=GPU)
     page.ask_btn.click(h.ask, inputs=[page.text, page.question, page.viewer], outputs=answered, api_name="ask",
                        concurrency_id=GPU)
+
+
+def _wire_compare(page: layout.Page, h: Handlers) -> None:
+    page.compare_run.click(h.compare, inputs=[page.compare_files, page.compare_models, page.compare_language],
+                           outputs=[page.compare_note, page.compare_table, page.compare_worst, page.compare_csv],
+                           api_name="compare")
 
 
 def _wire_history(page: layout.Page, h: Handlers) -> None:

@@ -93,6 +93,15 @@ class Page:
     confirm_delete: gr.Button  # shown after Delete: the second click deletes
     refresh_history: gr.Button
     history_note: gr.Markdown
+    # Compare
+    compare_files: gr.File
+    compare_models: gr.CheckboxGroup
+    compare_language: gr.Dropdown
+    compare_run: gr.Button
+    compare_note: gr.Markdown      # progress, then what was left out and why
+    compare_table: gr.Markdown
+    compare_worst: gr.HTML
+    compare_csv: gr.File
     # Models
     models_table: gr.Dataframe
     model_buttons: list[tuple[str, str, gr.Button]]  # (model key, LOAD or UNLOAD, button)
@@ -137,6 +146,8 @@ def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], def
             _assistant(page, assistant_label)
         with gr.Tab("History", id="history"):
             _history_tab(page)
+        with gr.Tab("Compare", id="compare"):
+            _compare_tab(page, models, option_texts)
         with gr.Tab("Models", id="models"):
             _models_tab(page, loadable, model_rows, idle_minutes)
         with gr.Tab("Help", id="help"):
@@ -247,6 +258,29 @@ def _history_tab(page: Page) -> None:
         page.confirm_delete = gr.Button("Confirm delete", variant="stop", visible=False)
         page.refresh_history = gr.Button("Refresh")
     page.history_note = gr.Markdown()
+
+
+COMPARE_HOW_TO = (
+    "**Which model hears your recordings best?** Choose a few recordings and, for each, a `.txt` of what is said "
+    "in it, named alike (`interview.mp3` and `interview.txt`). Each model ticked transcribes them; you get its word "
+    "and character error rates (after the Open ASR Leaderboard's normalisers), its speed, and its worst files with "
+    "what it missed ~~struck through~~ and what it heard instead underlined. Nothing leaves this machine.")
+
+
+def _compare_tab(page: Page, models: list[tuple[str, str]], texts: OptionTexts) -> None:
+    gr.Markdown(COMPARE_HOW_TO)
+    page.compare_files = gr.File(label="Recordings and their .txt references", file_count="multiple",
+                                 file_types=["audio", "video", ".txt"], type="filepath", height=150)
+    with gr.Row():
+        page.compare_models = gr.CheckboxGroup(models, value=[key for _, key in models], label="Models")
+        page.compare_language = gr.Dropdown(list(texts.languages) or [("English", "en")], value="en",
+                                            label="Language of the recordings", min_width=160)
+    page.compare_run = gr.Button("Measure", variant="primary")
+    page.compare_note = gr.Markdown()
+    page.compare_table = gr.Markdown()
+    page.compare_worst = gr.HTML()
+    page.compare_csv = gr.File(label="Every file's figures and both texts (CSV)", interactive=False, visible=False,
+                               elem_classes=[READ_ONLY_FILES])
 
 
 def _models_tab(page: Page, models: list[tuple[str, str]], model_rows: Callable[[], list],

@@ -8,18 +8,13 @@ to measure (no recording with a reference) or a setting is invalid.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from datetime import datetime
 from pathlib import Path
 
-from ..files import atomic_write_text, make_dirs
-from ..formatting import duration_text
+from ..evaluate.report import table, worst, write_csv
 from ..models import transcribers
 from .start import command_line_parser, start
-
-WORST_SHOWN = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                      on_model=lambda key: print(f"  {key}: loading and transcribing...", file=sys.stderr))
     print(table(scores))
     print(worst(scores))
-    path = _write_csv(args.csv or settings.output_dir / f"evaluation-{datetime.now():%Y%m%d-%H%M%S}.csv", scores)
+    path = write_csv(args.csv or settings.output_dir / f"evaluation-{datetime.now():%Y%m%d-%H%M%S}.csv", scores)
     print(f"Every file's results: {path}", file=sys.stderr)
     return 0 if any(not s.problem for s in scores) else 1
 
@@ -95,44 +90,3 @@ def _models(args: argparse.Namespace, settings) -> list[str]:
         else:
             chosen.append(key)
     return chosen
-
-
-def table(scores) -> str:
-    lines = ["| model | WER | CER | files | audio | speed (x real time) | load |", "|---|---|---|---|---|---|---|"]
-    for score in scores:
-        if score.problem:
-            lines.append(f"| {score.label} | not measured (below) | | | | | |")
-            continue
-        total = score.total
-        audio = sum(f.seconds for f in score.scored)
-        lines.append(f"| {score.label} | {total.wer:.1%} | {total.cer:.1%} | {len(score.scored)} of "
-                     f"{len(score.files)} | {duration_text(audio)} | {score.speed:.1f} | {score.load_seconds:.1f} s |")
-    return "\n".join(lines)
-
-
-def worst(scores) -> str:
-    """Each model's files with the most errors, their differences from the reference shown."""
-    from ..evaluate import differences
-
-    lines = [f"\n{score.label} was not measured: {score.problem}" for score in scores if score.problem]
-    for score in (s for s in scores if not s.problem):
-        ranked = sorted(score.scored, key=lambda f: (-f.errors.wer, str(f.audio)))[:WORST_SHOWN]
-        lines.append(f"\n{score.label}: the {len(ranked)} file(s) with the highest WER "
-                     "([said→heard], [-missed], [+added])")
-        lines += [f"  {f.errors.wer:6.1%}  {f.audio.name}: {differences(f.reference, f.hypothesis)}" for f in ranked]
-        lines += [f"  failed  {f.audio.name}: {f.problem}" for f in score.files if f.problem]
-    return "\n".join(lines)
-
-
-def _write_csv(path: Path, scores) -> Path:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["model", "file", "audio_seconds", "reference_words", "wer", "cer", "substitutions",
-                     "deletions", "insertions", "reference", "hypothesis", "problem"])
-    for score in scores:
-        for f in score.files:
-            e = f.errors
-            writer.writerow([score.key, str(f.audio), f"{f.seconds:.2f}", e.words, f"{e.wer:.4f}", f"{e.cer:.4f}",
-                             e.substitutions, e.deletions, e.insertions, f.reference, f.hypothesis, f.problem])
-    make_dirs(path.parent)
-    return atomic_write_text(path, out.getvalue())

@@ -3,8 +3,8 @@ and speed, per model and per file (``python -m transcribe_studio.evaluate FOLDER
 Nothing leaves the machine."""
 
 from .compare import FileScore, ModelScore, compare
-from .pairs import Pair, find_pairs
+from .pairs import Pair, find_pairs, pair_files
 from .scoring import Errors, differences, errors, normalised
 
 __all__ = ["Errors", "FileScore", "ModelScore", "Pair", "compare", "differences", "errors", "find_pairs",
-           "normalised"]
+           "normalised", "pair_files"]

@@ -33,6 +33,26 @@ def find_pairs(source: Path) -> tuple[list[Pair], list[tuple[Path, str]]]:
     return [], [(source, "is neither a folder of recordings with .txt references nor a NeMo manifest (.json)")]
 
 
+def pair_files(paths: list[Path]) -> tuple[list[Pair], list[tuple[Path, str]]]:
+    """The pairs among loose files (a page's upload, each file in a folder of its own): a recording and the ``.txt``
+    of the same name; what was left out, with why."""
+    texts = {path.stem: path for path in paths if path.suffix.lower() == ".txt"}
+    recordings = [path for path in paths if path.suffix.lower() != ".txt"]
+    pairs: list[Pair] = []
+    left_out: list[tuple[Path, str]] = []
+    for audio in recordings:
+        if audio.suffix.lower() not in MEDIA_EXTENSIONS:
+            left_out.append((audio, "is neither a recording nor a .txt reference"))
+        elif audio.stem not in texts:
+            left_out.append((audio, f"has no reference: add {audio.stem}.txt with what is said in it"))
+        else:
+            _add(pairs, left_out, audio, _read(texts[audio.stem], left_out))
+    heard = {audio.stem for audio in recordings}
+    left_out += [(text, "is a reference with no recording of the same name")
+                 for stem, text in sorted(texts.items()) if stem not in heard]
+    return pairs, left_out
+
+
 def _folder_pairs(folder: Path) -> tuple[list[Pair], list[tuple[Path, str]]]:
     left_out: list[tuple[Path, str]] = []
     recordings = collect_inputs([folder], left_out)

@@ -80,23 +80,42 @@ MOST_WORDS_IN_ONE = 8  # words shown of one long difference
 def differences(reference: str, hypothesis: str) -> str:
     """The hypothesis against the reference, one line: ``[said→heard]``, ``[-missed]``, ``[+added]``, with a few
     words of agreement around each; at most :data:`MOST_DIFFERENCES` of them (the CSV has both texts whole)."""
+    marks = {"substitute": "[{said}→{heard}]", "delete": "[-{said}]", "insert": "[+{heard}]", "equal": "{said}",
+             "more": "… and {said}"}
+    return " ".join(marks[kind].format(said=said, heard=heard) for kind, said, heard in _chunks(reference, hypothesis)
+                    if said or heard)
+
+
+def differences_html(reference: str, hypothesis: str) -> str:
+    """:func:`differences` for a page: what was missed struck through, what was heard instead or added
+    underlined (``<del>``, ``<ins>``, which screen readers announce), every text escaped."""
+    from html import escape
+
+    marks = {"substitute": "<del>{said}</del> <ins>{heard}</ins>", "delete": "<del>{said}</del>",
+             "insert": "<ins>{heard}</ins>", "equal": "{said}", "more": "<em>… and {said}</em>"}
+    return " ".join(marks[kind].format(said=escape(said), heard=escape(heard))
+                    for kind, said, heard in _chunks(reference, hypothesis) if said or heard)
+
+
+def _chunks(reference: str, hypothesis: str):
+    """(kind, said, heard) along the alignment of the two texts: agreement cut to its context, at most
+    :data:`MOST_DIFFERENCES` differences, then a "more" saying how many are left."""
     out = jiwer.process_words(reference, hypothesis or "")
     said, heard = out.references[0], out.hypotheses[0]
     chunks = out.alignments[0]
-    parts, shown = [], 0
+    shown = 0
     for index, chunk in enumerate(chunks):
         if chunk.type == "equal":
-            parts.append(_agreeing(said[chunk.ref_start_idx:chunk.ref_end_idx], index > 0, index < len(chunks) - 1))
+            yield "equal", _agreeing(said[chunk.ref_start_idx:chunk.ref_end_idx], index > 0,
+                                     index < len(chunks) - 1), ""
             continue
         if shown == MOST_DIFFERENCES:
             left = sum(1 for c in chunks[index:] if c.type != "equal")
-            parts.append(f"… and {left} more difference{'s' if left > 1 else ''}")
-            break
+            yield "more", f"{left} more difference{'s' if left > 1 else ''}", ""
+            return
         shown += 1
-        ref = _words(said[chunk.ref_start_idx:chunk.ref_end_idx])
-        hyp = _words(heard[chunk.hyp_start_idx:chunk.hyp_end_idx])
-        parts.append({"substitute": f"[{ref}→{hyp}]", "delete": f"[-{ref}]", "insert": f"[+{hyp}]"}[chunk.type])
-    return " ".join(part for part in parts if part)
+        yield (chunk.type, _words(said[chunk.ref_start_idx:chunk.ref_end_idx]),
+               _words(heard[chunk.hyp_start_idx:chunk.hyp_end_idx]))
 
 
 def _agreeing(words: list[str], after: bool, before: bool) -> str:

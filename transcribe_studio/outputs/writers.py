@@ -320,7 +320,7 @@ class WriteJSON(ResultWriter):
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(text: str) -> str:
+def spreadsheet_cell(text: str) -> str:
     """Text for a CSV cell that a spreadsheet shows as text: a formula-like start gets a leading apostrophe."""
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
@@ -333,11 +333,11 @@ class WriteCSV(ResultWriter):
         writer = csv.writer(out)  # RFC 4180: CRLF rows, fields quoted where needed
         if transcript.has_speakers:
             writer.writerow(["start", "end", "speaker", "text"])
-            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", _cell(transcript.speaker_name(s.speaker) or ""),
-                              _cell(s.text.strip())] for s in _segments(transcript))
+            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", spreadsheet_cell(transcript.speaker_name(s.speaker) or ""),
+                              spreadsheet_cell(s.text.strip())] for s in _segments(transcript))
             return out.getvalue()
         writer.writerow(["start", "end", "text"])
-        writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", _cell(s.text.strip())] for s in _segments(transcript))
+        writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", spreadsheet_cell(s.text.strip())] for s in _segments(transcript))
         return out.getvalue()
 
 
