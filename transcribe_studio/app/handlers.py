@@ -355,7 +355,8 @@ class Handlers:
         except StudioError as error:
             yield error_markdown(error), "", "", gr.File(visible=False)
             return
-        yield found.note, found.table, found.worst, gr.File(value=found.csv, visible=found.csv is not None)
+        csv = str(found.csv) if found.csv else None
+        yield found.note, found.table, found.worst, gr.File(value=csv, visible=csv is not None)
 
     # --- Ask the assistant ---------------------------------------------------------
     # Each says at once that it is working (and that the model loads first, which takes a minute or more with
@@ -571,7 +572,8 @@ def _option_texts(settings: Settings) -> layout.OptionTexts:
     return layout.OptionTexts(vocabulary=f"Comma-separated, spelled as they should appear. Applies to {boosted} only.",
                               word_timings=timings, speakers=speakers,
                               speakers_label=f"Who spoke (up to {most} speakers)" if most else "Who spoke",
-                              **_language_texts(offered(settings)))
+                              **_language_texts(offered(settings)),
+                              measurable=tuple(s.key for s in offered(settings) if s.availability(settings) is None))
 
 
 def _language_texts(models: list) -> dict:

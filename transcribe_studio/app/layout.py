@@ -21,6 +21,7 @@ TITLE = "NeMo Transcription Studio"
 RECORDING_LABEL = "Recording"
 FILES_ID, MESSAGE_ID, HISTORY_ID, RUN_ID = "media-files", "job-message", "history-table", "transcribe-button"
 TRANSCRIPT_ID = "transcript"
+COMPARE_TABLE_ID = "compare-table"
 # What Gradio's components cannot be told through their options: colours that meet WCAG AA contrast, times that
 # never wrap mid-number, a History readable on a narrow window (page.css); names for screen readers and keyboard
 # use (page.js). Both go into the page's <head> through ``launch`` (Gradio 6 takes it there): a stylesheet given as
@@ -122,11 +123,13 @@ def blocks() -> gr.Blocks:
 class OptionTexts:
     """What the option boxes say, from the model specs (nothing here names a model)."""
     def __init__(self, vocabulary: str, word_timings: str, speakers: str, speakers_label: str = "Who spoke",
-                 languages: tuple[tuple[str, str], ...] = (), language_info: str = ""):
+                 languages: tuple[tuple[str, str], ...] = (), language_info: str = "",
+                 measurable: tuple[str, ...] = ()):
         self.vocabulary, self.word_timings, self.speakers = vocabulary, word_timings, speakers
         self.speakers_label = speakers_label
         # (name, code) of each language a model offered hears; none beyond English: no language choices shown
         self.languages, self.language_info = languages, language_info
+        self.measurable = measurable  # the keys of the models Compare ticks at first: those that can load now
 
 
 def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], default_model: str,
@@ -272,12 +275,13 @@ def _compare_tab(page: Page, models: list[tuple[str, str]], texts: OptionTexts) 
     page.compare_files = gr.File(label="Recordings and their .txt references", file_count="multiple",
                                  file_types=["audio", "video", ".txt"], type="filepath", height=150)
     with gr.Row():
-        page.compare_models = gr.CheckboxGroup(models, value=[key for _, key in models], label="Models")
+        page.compare_models = gr.CheckboxGroup(models, value=list(texts.measurable), label="Models",
+                                               info="Ticked: those that can load now.")
         page.compare_language = gr.Dropdown(list(texts.languages) or [("English", "en")], value="en",
                                             label="Language of the recordings", min_width=160)
     page.compare_run = gr.Button("Measure", variant="primary")
     page.compare_note = gr.Markdown()
-    page.compare_table = gr.Markdown()
+    page.compare_table = gr.Markdown(elem_id=COMPARE_TABLE_ID)
     page.compare_worst = gr.HTML()
     page.compare_csv = gr.File(label="Every file's figures and both texts (CSV)", interactive=False, visible=False,
                                elem_classes=[READ_ONLY_FILES])
