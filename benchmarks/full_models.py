@@ -25,6 +25,16 @@ size (load time, peak memory, speed per minute of audio) need the real shapes:
   is the tiny one of the tests: the embedding table only needs to be at least
   as large as the tokenizer. Used for load time and peak memory only.
 
+* :func:`build_full_parakeet` with ``vocab_size=8192`` - Parakeet-TDT-0.6B-v3: v2's architecture with v3's
+  8,192-piece multilingual vocabulary (the joint's output grows with it).
+
+* :func:`build_full_canary_v2` - Canary-1B-v2's architecture (978 M parameters: Canary's 32-layer FastConformer at
+  d_model 1024, an 8-layer pre-LN transformer decoder at 1024 with a classifier tied to its embedding, one
+  16,384-piece tokenizer) with its ~600 M-parameter CTC timer model (Parakeet's encoder and a CTC head) inside the
+  ``.nemo``, as the real file holds it. The decoder is scripted (``tests.tiny_models.script_aed_chain``) to write
+  :data:`CANARY_V2_TOKENS` tokens a window, real speech's rate for 40 s, then stop: random weights would write
+  to the length limit; every layer still computes what a real one does.
+
 * :func:`build_full_sortformer` - Streaming Sortformer 4spk-v2's architecture
   (NeMo's ``streaming_sortformer_diarizer_4spk-v2.yaml``: a 17-layer FastConformer
   at d_model 512, an 18-layer post-LN transformer at 192, 4 speaker outputs),
@@ -122,6 +132,13 @@ CANARY_LORA = {"r": 128, "lora_alpha": 256, "lora_dropout": 0.01, "task_type": "
                "target_modules": ["q_proj", "v_proj"]}
 
 
+# nvidia/canary-1b-v2 (NVIDIA's report: 978 M parameters, 16,384-piece unified tokenizer; the decoder's depth is
+# the one that makes up the count with the encoder above).
+CANARY_V2_VOCAB_SIZE = 16384
+CANARY_V2_DECODER = {"num_layers": 8, "hidden_size": 1024, "inner_size": 4096, "num_attention_heads": 8}
+CANARY_V2_TOKENS = 120  # a 40 s window of speech at about 3 tokens a second
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -150,17 +167,21 @@ def _corpus(lines: int = 6000, seed: int = 7) -> list[str]:
     return out
 
 
-def train_tokenizer(out_dir: Path, vocab_size: int = PARAKEET_VOCAB_SIZE) -> Path:
-    """A SentencePiece BPE tokenizer of exactly ``vocab_size`` pieces, laid out as NeMo's ``bpe`` type wants."""
+def train_tokenizer(out_dir: Path, vocab_size: int = PARAKEET_VOCAB_SIZE, symbols: tuple[str, ...] = ()) -> Path:
+    """A SentencePiece BPE tokenizer of exactly ``vocab_size`` pieces, laid out as NeMo's ``bpe`` type wants;
+    ``symbols``: whole pieces it must hold (a prompt's tokens), the rest of the room filled with numbered ones
+    where the corpus runs out of merges."""
     import io
 
     import sentencepiece as spm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
+    filler = [f"<|piece{n}|>" for n in range(max(0, vocab_size - 4000 - len(symbols)))] if symbols else []
     spm.SentencePieceTrainer.Train(sentence_iterator=iter(_corpus()), model_writer=buffer, vocab_size=vocab_size,
                                    model_type="bpe", character_coverage=1.0, bos_id=-1, eos_id=-1,
-                                   hard_vocab_limit=True, shuffle_input_sentence=False, num_threads=2, minloglevel=2)
+                                   user_defined_symbols=list(symbols) + filler, hard_vocab_limit=True,
+                                   shuffle_input_sentence=False, num_threads=2, minloglevel=2)
     (out_dir / "tokenizer.model").write_bytes(buffer.getvalue())
     sp = spm.SentencePieceProcessor(model_proto=buffer.getvalue())
     assert sp.get_piece_size() == vocab_size, sp.get_piece_size()
@@ -249,8 +270,8 @@ def _save_nemo(model, nemo_path: Path) -> None:
     os.replace(tmp_path, nemo_path)
 
 
-def build_full_parakeet(nemo_path: Path, device: str = "cpu") -> dict:
-    """Build, calibrate (on ``device``) and save the full-size Parakeet stand-in."""
+def build_full_parakeet(nemo_path: Path, device: str = "cpu", vocab_size: int = PARAKEET_VOCAB_SIZE) -> dict:
+    """Build, calibrate (on ``device``) and save the full-size Parakeet stand-in (v3's with ``vocab_size=8192``)."""
     from omegaconf import OmegaConf
 
     started = time.perf_counter()
@@ -260,7 +281,7 @@ def build_full_parakeet(nemo_path: Path, device: str = "cpu") -> dict:
         from nemo.collections.asr.models import EncDecRNNTBPEModel
 
         with tempfile.TemporaryDirectory(prefix="full_parakeet_") as tmp:
-            tokenizer_dir = train_tokenizer(Path(tmp) / "tokenizer")
+            tokenizer_dir = train_tokenizer(Path(tmp) / "tokenizer", vocab_size)
             cfg = OmegaConf.create(parakeet_config(tokenizer_dir))
             model = EncDecRNNTBPEModel(cfg=cfg)
             built = time.perf_counter()
@@ -275,6 +296,42 @@ def build_full_parakeet(nemo_path: Path, device: str = "cpu") -> dict:
             "save_seconds": round(time.perf_counter() - calibrated, 1),
             "total_seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(peak_rss_mb()),
             "calibration": calibration}
+
+
+def build_full_canary_v2(nemo_path: Path, device: str = "cpu") -> dict:
+    """Build and save the full-size Canary-1B-v2 stand-in, its CTC timer model inside."""
+    from omegaconf import OmegaConf
+
+    started = time.perf_counter()
+    nemo_path = Path(nemo_path)
+    tiny_models._seed_everything()
+    with tiny_models._quiet_nemo():
+        from nemo.collections.asr.models import EncDecMultiTaskModel
+
+        with tempfile.TemporaryDirectory(prefix="full_canary_v2_") as tmp:
+            tokenizer_dir = train_tokenizer(Path(tmp) / "tokenizer", CANARY_V2_VOCAB_SIZE,
+                                            tuple(tiny_models._CANARY_SPECIAL_TOKENS))
+            cfg = tiny_models._canary_v2_config(tokenizer_dir)
+            cfg["model_defaults"] = {key: 1024 for key in cfg["model_defaults"]}
+            cfg["encoder"].update(CANARY_ENCODER)
+            cfg["transf_decoder"]["config_dict"].update(CANARY_V2_DECODER)
+            cfg["head"]["hidden_size"] = CANARY_V2_DECODER["hidden_size"]
+            model = EncDecMultiTaskModel(cfg=OmegaConf.create(cfg))
+            plain = [i for i in range(model.tokenizer.vocab_size) if not model.tokenizer.ids_to_tokens([i])[0]
+                     .startswith("<")]
+            tiny_models.script_aed_chain(model, plain[100:100 + CANARY_V2_TOKENS])
+            timer = tiny_models._tiny_ctc(tokenizer_dir, parakeet_config(tokenizer_dir))
+            built = time.perf_counter()
+            _save_nemo(model.eval(), nemo_path)
+            timer_nemo = Path(tmp) / "timer.nemo"
+            _save_nemo(timer.eval(), timer_nemo)
+            tiny_models._add_timer_model(nemo_path, timer_nemo)
+    return {"path": str(nemo_path), "bytes": nemo_path.stat().st_size,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "timer_parameters": sum(p.numel() for p in timer.parameters()),
+            "vocab_size": model.tokenizer.vocab_size, "tokens_a_window": CANARY_V2_TOKENS,
+            "build_seconds": round(built - started, 1), "total_seconds": round(time.perf_counter() - started, 1),
+            "peak_rss_mb": round(peak_rss_mb())}
 
 
 # --------------------------------------------------------------------------- Streaming Sortformer
@@ -405,7 +462,7 @@ def build_full_canary_cache(hub_cache: Path, *, canary_repo: str, canary_commit:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["parakeet", "canary", "sortformer"])
+    parser.add_argument("what", choices=["parakeet", "parakeet-v3", "canary", "canary-v2", "sortformer"])
     parser.add_argument("--out", type=Path, required=True, help="the .nemo file, or the hub cache folder")
     parser.add_argument("--info", type=Path, required=True, help="JSON file for what was built")
     parser.add_argument("--canary-repo")
@@ -416,6 +473,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.what == "parakeet":
         info = build_full_parakeet(args.out, args.device)
+    elif args.what == "parakeet-v3":
+        info = build_full_parakeet(args.out, args.device, vocab_size=8192)
+    elif args.what == "canary-v2":
+        info = build_full_canary_v2(args.out, args.device)
     elif args.what == "sortformer":
         info = build_full_sortformer(args.out, args.device)
     else:

@@ -723,50 +723,63 @@ def _canary_v2_config(tokenizer_dir: Path) -> dict:
 
 
 def _script_aed_transcript(model, sentence: str) -> None:
-    """Make the decoder a chain: after the prompt's last token, ``sentence``'s tokens, then end of text.
+    """Make the decoder write ``sentence`` (its tokens must differ) after any prompt (:func:`script_aed_chain`)."""
+    tokenizer = model.tokenizer
+    ids = list(tokenizer.text_to_ids(sentence))
+    assert len(set(ids)) == len(ids), f"tokens of {sentence!r} must differ: {tokenizer.text_to_tokens(sentence)}"
+    script_aed_chain(model, ids)
+
+
+def script_aed_chain(model, ids: list[int]) -> None:
+    """Make the decoder a chain: after the prompt's last token, the tokens ``ids``, then end of text.
 
     Each token of the chain gets a one-hot embedding (slot j), the attention blocks add nothing (zero output
-    projections), and the feed-forward block moves slot j's mass to slot j+1; the classifier, tied to the
-    embedding, then picks the token of slot j+1. The encoder keeps its random weights and still runs.
+    projections), the first layer's feed-forward block moves slot j's mass to slot j+1 and the other layers'
+    add nothing; the classifier, tied to the embedding, then picks the token of slot j+1. Every layer still
+    computes all it would (the cost of a real decoder); the encoder keeps its random weights and runs.
     """
     import torch
 
     tokenizer = model.tokenizer
-    chain = [tokenizer.token_to_id("<|nodiarize|>"), *tokenizer.text_to_ids(sentence), tokenizer.eos_id]
-    assert len(set(chain)) == len(chain), f"tokens of {sentence!r} must differ: {tokenizer.text_to_tokens(sentence)}"
+    chain = [tokenizer.token_to_id("<|nodiarize|>"), *ids, tokenizer.eos_id]
+    assert len(set(chain)) == len(chain), "the chain's tokens must differ"
     decoder = model.transf_decoder
     embedding = decoder.embedding.token_embedding.weight
     assert model.log_softmax.mlp.layer0.weight is embedding and len(chain) <= embedding.shape[1]
-    layer = decoder.decoder.layers[0]
-    feed_forward = layer.third_sub_layer
+    layers = decoder.decoder.layers
     with torch.no_grad():
         embedding.zero_()
         for slot, token in enumerate(chain):
             embedding[token, slot] = 30.0
-        for attention in (layer.first_sub_layer, layer.second_sub_layer):
-            attention.out_projection.weight.zero_()
-            attention.out_projection.bias.zero_()
+        for layer in layers:
+            for attention in (layer.first_sub_layer, layer.second_sub_layer):
+                attention.out_projection.weight.zero_()
+                attention.out_projection.bias.zero_()
+            layer.third_sub_layer.dense_out.weight.zero_()
+            layer.third_sub_layer.dense_out.bias.zero_()
+            for norm in (layer.layer_norm_1, layer.layer_norm_2, layer.layer_norm_3):
+                norm.weight.fill_(1.0)
+                norm.bias.zero_()
+        feed_forward = layers[0].third_sub_layer
         feed_forward.dense_in.weight.zero_()
         feed_forward.dense_in.bias.fill_(-4.0)
-        feed_forward.dense_out.weight.zero_()
-        feed_forward.dense_out.bias.zero_()
         for slot in range(len(chain) - 1):
             feed_forward.dense_in.weight[slot, slot] = 1.0
             feed_forward.dense_out.weight[slot + 1, slot] = 5.0
             feed_forward.dense_out.weight[slot, slot] = -2.0
-        for norm in (decoder.embedding.layer_norm, layer.layer_norm_1, layer.layer_norm_2, layer.layer_norm_3,
-                     decoder.decoder.final_layer_norm):
+        for norm in (decoder.embedding.layer_norm, decoder.decoder.final_layer_norm):
             norm.weight.fill_(1.0)
             norm.bias.zero_()
         model.log_softmax.mlp.layer0.bias.zero_()
 
 
-def _tiny_ctc(tokenizer_dir: Path):
-    """A tiny FastConformer-CTC ``EncDecCTCModelBPE`` with the given tokenizer (random weights)."""
+def _tiny_ctc(tokenizer_dir: Path, parakeet: dict | None = None):
+    """A FastConformer-CTC ``EncDecCTCModelBPE`` with the given tokenizer (random weights): tiny, or with the
+    encoder of ``parakeet`` (a Parakeet config, :func:`_parakeet_config`'s layout)."""
     from nemo.collections.asr.models import EncDecCTCModelBPE
     from omegaconf import OmegaConf
 
-    parakeet = _parakeet_config(tokenizer_dir)
+    parakeet = parakeet or _parakeet_config(tokenizer_dir)
     cfg = {key: parakeet[key] for key in ("sample_rate", "train_ds", "validation_ds", "test_ds",
                                           "tokenizer", "preprocessor", "spec_augment", "encoder")}
     cfg["decoder"] = {"_target_": "nemo.collections.asr.modules.ConvASRDecoder",
