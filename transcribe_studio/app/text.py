@@ -14,6 +14,9 @@ HOW_TO_USE = """
    of any length; long recordings are cut at pauses automatically) or **record** from the microphone.
    Files dropped after you pressed Transcribe start a new list (the earlier ones are not sent again).
 2. **Pick a model**: {models}. A model that cannot load now says why beside its name.
+   **Languages** (shown once a model for other languages is set up): the **spoken language** ({told} must be
+   told it; the others find it themselves, and refuse one they do not hear) and, to get the text and subtitles
+   in another language, **Translate to** ({translating}). What a model cannot do is said before anything runs.
    **Options**: names and terms to spell right ({boosting}), word timings for a model that gives none
    ({untimed}), and who spoke ({diarizer}; needs `python setup_local_models.py` once).
 3. **Press Transcribe.** {preloaded} is loaded in the background as soon as the app starts; the others
@@ -33,7 +36,10 @@ HOW_TO_USE = """
    finished file is saved at once and listed in the **History** tab (search by file name or words;
    Delete asks to confirm), so nothing is lost if the browser tab closes.
 6. **{asking}** for a summary, the action items, or any question about the transcript.
-7. The **Models** tab shows what is loaded and lets you free GPU memory.
+7. **Compare** measures the models on your own recordings: choose a few with a `.txt` of what is said in each
+   (named alike), tick the models, press **Measure**: each one's word and character error rates, speed, and its
+   worst files with its mistakes marked, and a CSV of every file.
+8. The **Models** tab shows what is loaded and lets you free GPU memory.
 
 If a file cannot be used, the table says why and the other files still finish; the full
 technical details are written to the log file.
@@ -84,7 +90,9 @@ def how_to_use() -> str:
         boosting=", ".join(s.label for s in models if s.vocabulary) or "no model here",
         untimed="; ".join(untimed) or "none here", preloaded=get(DEFAULT_MODEL).label,
         diarizer="; ".join(f"up to {s.max_speakers} speakers" for s in diarizers()) or "no diarizer here",
-        asking=f"Ask {asking[0].language_model.name}" if asking else "Ask")
+        asking=f"Ask {asking[0].language_model.name}" if asking else "Ask",
+        told=" and ".join(s.label for s in models if s.prompt) or "no model here",
+        translating=" and ".join(s.label for s in models if s.prompt) or "no model here")
 
 
 def privacy_and_performance() -> str:
