@@ -377,7 +377,7 @@ def compare_models(cache: ModelCache, store: HistoryStore, files: Iterable[str |
         what = "no recording with its .txt reference" if not pairs else "no model ticked"
         return Comparison(note=f"Nothing to measure: {what}. Choose recordings and a `.txt` of what is said in "
                                f"each, named alike (talk.wav and talk.txt), and tick a model.\n{note}")
-    scores = compare(cache, keys, pairs, language, on_model)
+    scores = compare(cache, keys, pairs, language, on_model, keep_loaded=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     csv = write_csv(store.root / DOWNLOADS / f"evaluation-{stamp}.csv", scores)
     said = f"{len(pairs)} recording(s) measured."

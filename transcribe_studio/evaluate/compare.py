@@ -57,14 +57,16 @@ class ModelScore:
 
 
 def compare(cache: ModelCache, keys: list[str], pairs: list[Pair], language: str,
-            on_model: Callable[[str], None] = lambda key: None) -> list[ModelScore]:
-    """Every model of ``keys`` over every pair, one model after the other (each unloaded before the next, so
-    each has the memory to itself)."""
+            on_model: Callable[[str], None] = lambda key: None, keep_loaded: bool = False) -> list[ModelScore]:
+    """Every model of ``keys`` over every pair, one model after the other, each unloaded before the next so each
+    has the memory to itself; ``keep_loaded``: left to the cache (the studio's, whose other jobs may use them; it
+    makes room on the GPU itself)."""
     scores = []
     for key in keys:
         on_model(key)
         scores.append(_one_model(cache, key, pairs, language))
-        cache.unload(key)
+        if not keep_loaded:
+            cache.unload(key)
     return scores
 
 
