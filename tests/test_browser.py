@@ -417,9 +417,11 @@ def test_models_tab_shows_both_models(page, studio, tmp_path):
     table = page.get_by_role("grid").filter(has_text=label(CANARY))
     body_text(table, label(PARAKEET)).wait_for()
     rows = {row[0]: row for row in grid_rows(table)}
-    assert set(rows) == {label(PARAKEET), label(CANARY), label("parakeet-v3"), label("diarizer")}
-    assert rows[label("parakeet-v3")][2] == "missing (optional)"  # listed, with how to set it up
-    assert "setup_local_models.py --with-parakeet-v3" in rows[label("parakeet-v3")][3]
+    optional = ("parakeet-v3", "canary-1b-v2")
+    assert set(rows) == {label(PARAKEET), label(CANARY), *map(label, optional), label("diarizer")}
+    for key in optional:
+        assert rows[label(key)][2] == "missing (optional)"  # listed, with how to set it up
+        assert f"setup_local_models.py --with-{key}" in rows[label(key)][3]
     settings = cache.settings
     assert rows[label(PARAKEET)][1] == f"file {settings.parakeet_path}"
     assert rows[label(PARAKEET)][2].startswith("present, ")
@@ -430,12 +432,12 @@ def test_models_tab_shows_both_models(page, studio, tmp_path):
     for name in (PARAKEET, CANARY):
         page.get_by_role("button", name=f"Load {label(name)}", exact=True).click()
         wait_for_text(page, f"{label(name)} is loaded.")
-    # Both transcribers loaded; the speaker diarizer and Parakeet v3 (optional, not set up) stay unloaded.
+    # Both transcribers loaded; the speaker diarizer and the optional models (not set up) stay unloaded.
     page.wait_for_function(
-        "el => [...el.querySelectorAll('.virtual-body [role=row]')].filter(r => !r.innerText.includes("
-        + repr(label("diarizer")) + ") && !r.innerText.includes(" + repr(label("parakeet-v3"))
-        + ")).every(r => r.innerText.includes('loaded on cpu'))",
-        arg=table.element_handle())
+        "([el, idle]) => [...el.querySelectorAll('.virtual-body [role=row]')]"
+        ".filter(r => !idle.some(name => r.innerText.includes(name)))"
+        ".every(r => r.innerText.includes('loaded on cpu'))",
+        arg=[table.element_handle(), [label("diarizer"), *map(label, optional)]])
     screenshot(page, tmp_path, "models")
 
 
