@@ -128,7 +128,7 @@ def test_eight_clients_at_once_each_get_their_own_answer_one_load_one_job_at_a_t
     entries = {e.source: e for e in app.studio_history.entries()}
     assert {name: e.duration for name, e in entries.items()} == {
         f"client{i}.wav": pytest.approx(d) for i, d in enumerate(durations)}
-    assert cache.load_count == {PARAKEET: 1, CANARY: 0, "parakeet-v3": 0, "diarizer": 0}
+    assert cache.load_count == {PARAKEET: 1, CANARY: 0, "parakeet-v3": 0, "canary-1b-v2": 0, "diarizer": 0}
     assert sorted(d for _, _, d in recorder.calls) == pytest.approx(durations)
     assert_one_at_a_time(recorder.calls)
 

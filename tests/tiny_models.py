@@ -121,6 +121,26 @@ def _seed_everything(seed: int = _SEED) -> None:
 
 
 @contextlib.contextmanager
+def outside_a_restore():
+    """Build a model from its config as a first thing in the process would be built.
+
+    NeMo keeps the last ``.nemo`` path it restored in its process-wide ``AppState``; a multitask model built
+    after any restore takes itself for one being restored and looks for a timer model in an extracted folder
+    that is gone (``aed_multitask_models.py``: a TypeError on ``None``). Users only restore; builders are the
+    exception, so for the build the last path is none, and afterwards it is what it was.
+    """
+    from nemo.utils import AppState
+
+    state = AppState()
+    before = state.model_restore_path
+    state.model_restore_path = None
+    try:
+        yield
+    finally:
+        state.model_restore_path = before
+
+
+@contextlib.contextmanager
 def _quiet_nemo():
     """Lower NeMo's (very chatty) logging while building; restore afterwards."""
     from nemo.utils import logging as nemo_logging
@@ -823,7 +843,8 @@ def build_tiny_canary_v2(nemo_path: Path, sentence: str = CANARY_V2_SENTENCE, ti
 
         with tempfile.TemporaryDirectory(prefix="tiny_canary_v2_") as tmp:
             tokenizer_dir = _train_canary_tokenizer(Path(tmp) / "tokenizer")
-            model = EncDecMultiTaskModel(cfg=OmegaConf.create(_canary_v2_config(tokenizer_dir)))
+            with outside_a_restore():
+                model = EncDecMultiTaskModel(cfg=OmegaConf.create(_canary_v2_config(tokenizer_dir)))
             _script_aed_transcript(model, sentence)
             model.eval()
             with torch.no_grad():
