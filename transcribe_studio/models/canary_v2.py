@@ -189,6 +189,8 @@ SPEC = register(nemo_asr_spec(
     memory="about 9 GB of RAM on the CPU (8.5 GB measured); on a GPU about 5 GB (its timer model included)",
     advice={"gpu_oom": "Unload the other model or close other programs using the GPU; lower --batch-size (e.g. 1), "
                        "or run on the CPU with --device cpu.",
+            "ram_oom": f"Close other programs and try again: on the CPU, {LABEL} needs about 9 GB of free RAM (onto a "
+                       "GPU, under 1 GB on the way).",
             "model_file": "Run `python setup_local_models.py --with-canary-1b-v2` to download it, or point "
                           "--canary-1b-v2-nemo (CANARY_1B_V2_NEMO) at the file."},
     notes=["Optional: `python setup_local_models.py --with-canary-1b-v2`. Loaded with `ASRModel.restore_from` from "
