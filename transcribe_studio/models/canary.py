@@ -13,17 +13,14 @@ without a pause, windows overlap, and the transcription above merges their texts
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import numpy as np
 
 from ..media.decode import SAMPLE_RATE
-from ..progress import Progress
 from ..settings import SETUP_COMMAND, Settings
 from . import gpu, hub_cache
 from .canary_llm import LANGUAGE_MODEL
 from .pinned import revision_option
-from .spec import Heard, ModelOption, ModelSpec, register
+from .spec import Heard, ModelOption, ModelSpec, register, windows_in_batches
 
 LABEL = "Canary-Qwen-2.5B"
 # The commit public projects pin with NeMo 3.0.0. Canary-Qwen ships no .nemo file:
@@ -66,18 +63,6 @@ def load(settings: Settings, device):
     model = model.to(device)
     model.studio_precision = f"{precision} ({why})"
     return model
-
-
-def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
-               progress: Progress) -> Iterator[Heard]:
-    """``generate`` on batches of windows, each window's text yielded as heard (no word times)."""
-    size = settings.batch_size
-    for first in range(0, len(spans), size):
-        batch = spans[first:first + size]
-        for (start, end), text in zip(batch, _generate(model, [audio[start:end] for start, end in batch])):
-            yield Heard(start / SAMPLE_RATE, end / SAMPLE_RATE, text)
-        done = min(first + size, len(spans))
-        progress(done / len(spans), f"window {done} of {len(spans)}")
 
 
 def transcribe_batch(model, pieces: list[np.ndarray], settings: Settings) -> list[Heard]:
@@ -209,7 +194,7 @@ OPTIONS = (
 
 SPEC = register(ModelSpec(
     key="canary", label=LABEL, summary="most accurate, English, a speech-LLM; slower",
-    load=load, transcribe=transcribe, transcribe_batch=transcribe_batch,
+    load=load, transcribe=windows_in_batches(transcribe_batch), transcribe_batch=transcribe_batch,
     batch_items=lambda settings, model, longest_seconds: settings.batch_size,
     window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,

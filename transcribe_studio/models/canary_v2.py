@@ -21,19 +21,17 @@ and they are approximate (the aligner spreads the translated sentences over the 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
 
 import numpy as np
 
 from ..errors import LanguageChoiceError
 from ..media.decode import SAMPLE_RATE
-from ..progress import Progress
 from ..settings import Settings
 from . import gpu
 from .nemo_asr import NEMO_PAD_MIN_SAMPLES, check_nemo_file, nemo_asr_spec, restore_error, words_and_segments
 from .parakeet_v3 import LANGUAGE_CODES, LANGUAGES
 from .pinned import PinnedFile
-from .spec import Heard, LanguagePrompt, register
+from .spec import Heard, LanguagePrompt, register, windows_in_batches
 
 LABEL = "Canary-1B-v2"
 REPO = "nvidia/canary-1b-v2"
@@ -102,29 +100,9 @@ def _holds_timer(path) -> bool:
         return any(Path(name).name == f"{TIMER_PREFIX}model_config.yaml" for name in archive.getnames())
 
 
-def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: Settings,
-               progress: Progress) -> Iterator[Heard]:
-    """``transcribe`` on batches of windows, each window yielded as heard, its times on the recording's clock."""
-    size = settings.batch_size
-    for first in range(0, len(spans), size):
-        batch = spans[first:first + size]
-        for (start, end), heard in zip(batch, _heard(model, [audio[start:end] for start, end in batch])):
-            offset = start / SAMPLE_RATE
-            yield Heard(offset, end / SAMPLE_RATE, heard.text, words=_shifted(heard.words, offset),
-                        segments=_shifted(heard.segments, offset))
-        done = min(first + size, len(spans))
-        progress(done / len(spans), f"window {done} of {len(spans)}")
-
-
 def transcribe_batch(model, pieces: list[np.ndarray], settings: Settings) -> list[Heard]:
-    """What it heard in each piece, from one ``transcribe`` call (the batched path for many files)."""
+    """What it heard in each piece (on its own clock), from one ``transcribe`` call."""
     return _heard(model, pieces)
-
-
-def _shifted(items, offset: float) -> tuple:
-    from .spec import Timed
-
-    return tuple(Timed(item.start + offset, item.end + offset, item.text) for item in items)
 
 
 def _heard(model, pieces: list[np.ndarray]) -> list[Heard]:
@@ -180,7 +158,7 @@ on the CPU). Not part of the default setup: `python setup_local_models.py --with
 SPEC = register(nemo_asr_spec(
     "canary-1b-v2", LABEL, "25 European languages (told which), translation to and from English, word timestamps",
     FILE.path, setup=FILE.setup, check=FILE.check, setup_by_default=False, description=_description,
-    load=load, transcribe=transcribe, transcribe_batch=transcribe_batch,
+    load=load, transcribe=windows_in_batches(transcribe_batch), transcribe_batch=transcribe_batch,
     window_seconds=lambda settings, model: MAX_WINDOW_SECONDS,
     batch_items=lambda settings, model, longest_seconds: settings.batch_size,
     vocabulary=None, languages=LANGUAGE_CODES, prompt=LanguagePrompt(writes=writes, speaking=speaking),

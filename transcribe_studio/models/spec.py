@@ -85,6 +85,32 @@ class Heard:
     segments: tuple[Timed, ...] = ()
     note: str = ""  # what a person should know about how this stretch was heard (an out-of-memory retry)
 
+    def shifted(self, offset: float) -> "Heard":
+        """The same, ``offset`` seconds later: a piece's stretch on its recording's clock."""
+        def moved(items: tuple[Timed, ...]) -> tuple[Timed, ...]:
+            return tuple(Timed(item.start + offset, item.end + offset, item.text) for item in items)
+
+        return Heard(self.start + offset, self.end + offset, self.text, words=moved(self.words),
+                     segments=moved(self.segments), note=self.note)
+
+
+def windows_in_batches(hear: Callable[[Any, list[np.ndarray], "Settings"], list[Heard]]):
+    """A spec's ``transcribe`` from its ``transcribe_batch`` (``hear``): the windows ``--batch-size`` at a time, each
+    yielded as heard, on the recording's clock (the models that take windows of a fixed length: the Canaries)."""
+    def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings: "Settings",
+                   progress: "Progress") -> Iterator[Heard]:
+        from ..media.decode import SAMPLE_RATE
+
+        size = settings.batch_size
+        for first in range(0, len(spans), size):
+            batch = spans[first:first + size]
+            for (start, _), heard in zip(batch, hear(model, [audio[a:b] for a, b in batch], settings)):
+                yield heard.shifted(start / SAMPLE_RATE)
+            done = min(first + size, len(spans))
+            progress(done / len(spans), f"window {done} of {len(spans)}")
+
+    return transcribe
+
 
 @dataclass(frozen=True)
 class SpeakerTurn:

@@ -331,7 +331,7 @@ def _heard_in_halves(spec: ModelSpec, model, batch: list[tuple[_File, int]], set
     windows = [file.cuts.windows[index] for file, index in batch]
     try:
         heard = spec.transcribe_batch(model, [file.audio[a:b] for (file, _), (a, b) in zip(batch, windows)], settings)
-        return [[_on_clock(stretch, a)] for stretch, (a, _) in zip(heard, windows)]
+        return [[stretch.shifted(a / SAMPLE_RATE)] for stretch, (a, _) in zip(heard, windows)]
     except (Cancelled, GPUFailedError):  # a stop, or a GPU that no call will get past: the run ends
         raise
     except Exception:  # noqa: BLE001 - retried smaller; what fails alone fails its own file
@@ -360,15 +360,3 @@ def _free_memory() -> None:
     give_back_freed_memory()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-def _on_clock(stretch: Heard, start: int) -> Heard:
-    """A piece's stretch on its recording's clock (the piece began ``start`` samples in)."""
-    offset = start / SAMPLE_RATE
-    return Heard(stretch.start + offset, stretch.end + offset, stretch.text,
-                 words=tuple(_shifted(w, offset) for w in stretch.words),
-                 segments=tuple(_shifted(s, offset) for s in stretch.segments), note=stretch.note)
-
-
-def _shifted(item, offset: float):
-    return type(item)(item.start + offset, item.end + offset, item.text)
