@@ -183,6 +183,8 @@ class ModelSpec:
     transcribe_batch: Callable[[Any, list[np.ndarray], "Settings"], list[Heard]] | None = None
     # settings, the loaded model, the longest piece in seconds -> how many such pieces one call may take now
     batch_items: Callable[["Settings", Any, float], int] | None = None
+    # whether NeMo's buffered RNNT/TDT streaming pipeline captions with it live (transcribe_studio/live)
+    live: bool = False
 
     def availability(self, settings: "Settings") -> str | None:
         """Why this model cannot load now, for people ("file missing: ..."); None when it can (or may)."""
@@ -235,6 +237,11 @@ def all_specs() -> list[ModelSpec]:
 def transcribers() -> list[ModelSpec]:
     """The models that turn speech into text, in the order the page and the CLI offer them."""
     return [spec for spec in _SPECS.values() if spec.transcribe is not None]
+
+
+def live_captioners() -> list[ModelSpec]:
+    """The models that caption live (NeMo's streaming pipeline runs them)."""
+    return [spec for spec in _SPECS.values() if spec.live]
 
 
 def answerers() -> list[ModelSpec]:
