@@ -33,12 +33,14 @@ from .. import assistant  # noqa: E402
 from ..classify import report  # noqa: E402
 from ..commands.start import check_output_folder  # noqa: E402
 from ..errors import StudioError  # noqa: E402
+from ..live import LiveStreams, to_16k  # noqa: E402
 from ..models import DEFAULT_MODEL, ModelCache, diarizers, transcribers  # noqa: E402
-from ..models.spec import label  # noqa: E402
+from ..models.spec import label, live_captioners  # noqa: E402
 from ..outputs.history import HistoryStore  # noqa: E402
-from ..outputs.writers import (
-    WriterOptions,  # noqa: E402
-    markdown_escaped,  # noqa: E402
+from ..outputs.writers import (  # noqa: E402
+    DEFAULT_FORMATS,
+    WriterOptions,
+    markdown_escaped,
 )
 from ..settings import SETUP_COMMAND, Settings  # noqa: E402
 from ..transcription.language import name_of  # noqa: E402
@@ -46,6 +48,7 @@ from . import api, calls, cancels, guard, layout, model_table, startup, uploads 
 from .access import Access  # noqa: E402
 from .histories import Histories  # noqa: E402
 from .jobs import Job, JobRegistry, JobState  # noqa: E402
+from .live import live_captions_html, live_device_note, live_pace, save_live_recording  # noqa: E402
 from .text import model_descriptions  # noqa: E402
 from .views import (  # noqa: E402
     SEGMENT_HEADERS,
@@ -71,6 +74,11 @@ WATCH_INTERVAL_S = 0.25  # how often a watcher yields, so a close from Gradio re
 def _owner(request: gr.Request | None) -> str | None:
     """Whose job this is: the logged-in user name, or None without logins."""
     return getattr(request, "username", None) or None
+
+
+def _session(request: gr.Request | None) -> str:
+    """The browser tab a call comes from (Gradio's session)."""
+    return str(getattr(request, "session_hash", None) or "")
 
 
 def _names(files, recording) -> list[str]:
@@ -140,6 +148,8 @@ class Handlers:
     def __init__(self, cache: ModelCache, histories: Histories, jobs: JobRegistry | None = None):
         self.cache, self.histories = cache, histories
         self.jobs = jobs or JobRegistry()
+        self._live: dict[str, LiveStreams] = {}  # model key -> its live streams (one pipeline each)
+        self._live_sessions: dict[str, tuple[str, int]] = {}  # a tab (session) -> (model key, its stream)
         self._watched: dict[str, int] = {}  # job id -> how many watchers show it now
         self._watch_lock = threading.Lock()
 
@@ -341,6 +351,59 @@ class Handlers:
         path, message = api.download_all(self.store(request), batch)
         return gr.File(value=path, visible=path is not None), message
 
+    # --- Live --------------------------------------------------------------------------
+    def live_start(self, model=None, request: gr.Request = None):
+        """Record pressed: a stream of its own for this tab (one left over from a tab that lost its Stop ends)."""
+        session = _session(request)
+        self.live_gone(request)
+        key = model or live_captioners()[0].key
+        self._live_sessions[session] = (key, self._live_for(key).open())
+        return "Listening..."
+
+    def live_piece(self, piece, model=None, request: gr.Request = None):
+        """About 0.1 s of the microphone: the captions now, as HTML and as text, and how they keep up."""
+        if piece is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        session = _session(request)
+        if session not in self._live_sessions:  # a piece before start was seen: start now
+            self.live_start(model, request)
+        key, stream = self._live_sessions[session]
+        live = self._live_for(key)
+        try:
+            caption = live.feed(stream, to_16k(*piece))
+        except StudioError as error:
+            return gr.skip(), gr.skip(), error_markdown(error)
+        return live_captions_html(caption), caption.text, live_pace(live)
+
+    def live_stop(self, formats=None, request: gr.Request = None):
+        """Stop pressed: the whole recording saved, then transcribed again for History (the live text stays)."""
+        found = self._live_sessions.pop(_session(request), None)
+        if found is None:
+            yield gr.skip(), gr.skip(), "Nothing was being recorded."
+            return
+        key, stream = found
+        recording, caption = self._live_for(key).close(stream)
+        if not len(recording):
+            yield gr.skip(), gr.skip(), "Nothing was heard: no recording to save."
+            return
+        path = save_live_recording(recording)
+        yield live_captions_html(caption), caption.text, (f"Stopped after {caption.seconds:.1f} s. Transcribing the "
+                                                           "whole recording again for History...")
+        result = api.transcribe(self.cache, self.store(request), None, recording=path, model=key,
+                                formats=formats or DEFAULT_FORMATS)
+        yield gr.skip(), gr.skip(), result.message
+
+    def live_gone(self, request: gr.Request = None):
+        """A tab closed or recording again: its stream is freed, in the pipeline too."""
+        found = self._live_sessions.pop(_session(request), None)
+        if found is not None:
+            self._live_for(found[0]).drop(found[1])
+
+    def _live_for(self, key: str) -> LiveStreams:
+        if key not in self._live:
+            self._live[key] = LiveStreams(self.cache, key)
+        return self._live[key]
+
     # --- Compare -----------------------------------------------------------------------
     def compare(self, files, models, language="en", request: gr.Request = None, progress=gr.Progress()):
         """Measure the ticked models on the uploaded recordings (the progress names the model at work), then the
@@ -531,6 +594,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None, shared_histor
         _wire_transcribe(page, handlers)
         _wire_history(page, handlers)
         _wire_compare(page, handlers)
+        _wire_live(app, page, handlers)
         _wire_models(page, handlers)
         app.load(handlers.status, outputs=page.status, api_name=False, queue=False)
         app.load(handlers.idle_in_force, outputs=page.idle, api_name=False, queue=False)
@@ -573,7 +637,9 @@ def _option_texts(settings: Settings) -> layout.OptionTexts:
                               word_timings=timings, speakers=speakers,
                               speakers_label=f"Who spoke (up to {most} speakers)" if most else "Who spoke",
                               **_language_texts(offered(settings)),
-                              measurable=tuple(s.key for s in offered(settings) if s.availability(settings) is None))
+                              measurable=tuple(s.key for s in offered(settings) if s.availability(settings) is None),
+                              live_models=tuple((s.label, s.key) for s in offered(settings) if s.live),
+                              live_note=live_device_note(settings))
 
 
 def _language_texts(models: list) -> dict:
@@ -625,6 +691,15 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
                            concurrency_id=GPU)
     page.ask_btn.click(h.ask, inputs=[page.text, page.question, page.viewer], outputs=answered, api_name="ask",
                        concurrency_id=GPU)
+
+
+def _wire_live(app: gr.Blocks, page: layout.Page, h: Handlers) -> None:
+    captions = [page.live_captions, page.live_text, page.live_note]
+    page.live_mic.start_recording(h.live_start, inputs=page.live_model, outputs=page.live_note, api_name=False)
+    page.live_mic.stream(h.live_piece, inputs=[page.live_mic, page.live_model], outputs=captions,
+                         stream_every=0.1, time_limit=None, show_progress="hidden", api_name=False)
+    page.live_mic.stop_recording(h.live_stop, inputs=page.formats, outputs=captions, api_name=False)
+    app.unload(h.live_gone)
 
 
 def _wire_compare(page: layout.Page, h: Handlers) -> None:

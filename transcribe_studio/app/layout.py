@@ -22,6 +22,7 @@ RECORDING_LABEL = "Recording"
 FILES_ID, MESSAGE_ID, HISTORY_ID, RUN_ID = "media-files", "job-message", "history-table", "transcribe-button"
 TRANSCRIPT_ID = "transcript"
 COMPARE_TABLE_ID = "compare-table"
+LIVE_CAPTIONS_ID = "live-captions"
 # What Gradio's components cannot be told through their options: colours that meet WCAG AA contrast, times that
 # never wrap mid-number, a History readable on a narrow window (page.css); names for screen readers and keyboard
 # use (page.js). Both go into the page's <head> through ``launch`` (Gradio 6 takes it there): a stylesheet given as
@@ -94,6 +95,12 @@ class Page:
     confirm_delete: gr.Button  # shown after Delete: the second click deletes
     refresh_history: gr.Button
     history_note: gr.Markdown
+    # Live
+    live_model: gr.Radio
+    live_mic: gr.Audio
+    live_captions: gr.HTML      # settled words, and the words still being decided, lighter
+    live_text: gr.Textbox       # the same as text, to copy at any moment
+    live_note: gr.Markdown      # how it keeps up; at Stop, where the recording went
     # Compare
     compare_files: gr.File
     compare_models: gr.CheckboxGroup
@@ -124,12 +131,14 @@ class OptionTexts:
     """What the option boxes say, from the model specs (nothing here names a model)."""
     def __init__(self, vocabulary: str, word_timings: str, speakers: str, speakers_label: str = "Who spoke",
                  languages: tuple[tuple[str, str], ...] = (), language_info: str = "",
-                 measurable: tuple[str, ...] = ()):
+                 measurable: tuple[str, ...] = (), live_models: tuple[tuple[str, str], ...] = (),
+                 live_note: str = ""):
         self.vocabulary, self.word_timings, self.speakers = vocabulary, word_timings, speakers
         self.speakers_label = speakers_label
         # (name, code) of each language a model offered hears; none beyond English: no language choices shown
         self.languages, self.language_info = languages, language_info
         self.measurable = measurable  # the keys of the models Compare ticks at first: those that can load now
+        self.live_models, self.live_note = live_models, live_note  # (label, key) of each live captioner offered
 
 
 def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], default_model: str,
@@ -147,6 +156,8 @@ def build(*, models: list[tuple[str, str]], loadable: list[tuple[str, str]], def
         with gr.Tab("Transcribe", id="transcribe"):
             _transcribe_tab(page, models, default_model, option_texts)
             _assistant(page, assistant_label)
+        with gr.Tab("Live", id="live"):
+            _live_tab(page, option_texts)
         with gr.Tab("History", id="history"):
             _history_tab(page)
         with gr.Tab("Compare", id="compare"):
@@ -261,6 +272,23 @@ def _history_tab(page: Page) -> None:
         page.confirm_delete = gr.Button("Confirm delete", variant="stop", visible=False)
         page.refresh_history = gr.Button("Refresh")
     page.history_note = gr.Markdown()
+
+
+LIVE_HOW_TO = (
+    "**Live captions:** press **Record**, speak, and the words appear as you go: the settled ones, and after them, "
+    "lighter, the ones still being decided. **Stop** saves the whole recording and transcribes it again (with word "
+    "times) into **History**; the live text stays here until then, and the copy button takes it at any moment.")
+
+
+def _live_tab(page: Page, texts: OptionTexts) -> None:
+    gr.Markdown(LIVE_HOW_TO)
+    models = list(texts.live_models)
+    page.live_model = gr.Radio(models, value=models[0][1] if models else None, label="Model",
+                               visible=len(models) > 1)
+    page.live_mic = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone")
+    page.live_note = gr.Markdown(texts.live_note)
+    page.live_captions = gr.HTML(elem_id=LIVE_CAPTIONS_ID, label="Captions", show_label=True)
+    page.live_text = gr.Textbox(label="Live text", buttons=["copy"], interactive=False, lines=3)
 
 
 COMPARE_HOW_TO = (
