@@ -36,10 +36,12 @@ HOW_TO_USE = """
    finished file is saved at once and listed in the **History** tab (search by file name or words;
    Delete asks to confirm), so nothing is lost if the browser tab closes.
 6. **{asking}** for a summary, the action items, or any question about the transcript.
-7. **Compare** measures the models on your own recordings: choose a few with a `.txt` of what is said in each
+7. **Live** captions what you say as you say it: **Record**, speak, read; **Stop** saves the recording and
+   transcribes it into **History**.
+8. **Compare** measures the models on your own recordings: choose a few with a `.txt` of what is said in each
    (named alike), tick the models, press **Measure**: each one's word and character error rates, speed, and its
    worst files with its mistakes marked, and a CSV of every file.
-8. The **Models** tab shows what is loaded and lets you free GPU memory.
+9. The **Models** tab shows what is loaded and lets you free GPU memory.
 
 If a file cannot be used, the table says why and the other files still finish; the full
 technical details are written to the log file.
