@@ -119,3 +119,24 @@ def test_the_command_plays_a_file_as_if_live(tiny_parakeet, tmp_path, capsys):
     assert live_cli.main([str(tmp_path / "none.wav"), "--parakeet-nemo", str(tiny_parakeet), "--device", "cpu",
                           "--speed", "0"]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_pages_handlers_caption_a_tab_and_stop_saves_it_in_history(shared_cache, studio_settings, tmp_path):
+    from transcribe_studio.app.handlers import Handlers
+    from transcribe_studio.app.histories import Histories
+    from transcribe_studio.outputs.history import HistoryStore
+
+    handlers = Handlers(shared_cache, Histories(tmp_path / "outputs", HistoryStore))
+    tab, other = type("Tab", (), {"session_hash": "tab-1", "username": None})(), \
+        type("Tab", (), {"session_hash": "tab-2", "username": None})()
+    handlers.live_start(PARAKEET, tab)
+    shown = [handlers.live_piece((BROWSER_RATE, piece), PARAKEET, tab) for piece in as_browser_sends(speechlike(4.0))]
+    assert "we see" in shown[-1][1] and '<span class="pending">' in "".join(s[0] for s in shown)
+    handlers.live_start(PARAKEET, other)  # a second tab, then it closes
+    handlers.live_piece((BROWSER_RATE, as_browser_sends(speechlike(1.0))[0]), PARAKEET, other)
+    handlers.live_gone(other)
+    steps = list(handlers.live_stop(["txt"], "", False, tab))
+    assert steps[0][2].startswith("Stopped after 4.0 s") and "1 of 1 file(s) transcribed" in steps[-1][2]
+    entries = handlers.store(tab).entries()
+    assert len(entries) == 1 and entries[0].source.startswith("live ") and entries[0].duration == pytest.approx(4.0)
+    assert list(handlers.live_stop(["txt"], "", False, tab))[-1][2] == "Nothing was being recorded."

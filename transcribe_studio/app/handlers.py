@@ -375,8 +375,9 @@ class Handlers:
             return gr.skip(), gr.skip(), error_markdown(error)
         return live_captions_html(caption), caption.text, live_pace(live)
 
-    def live_stop(self, formats=None, request: gr.Request = None):
-        """Stop pressed: the whole recording saved, then transcribed again for History (the live text stays)."""
+    def live_stop(self, formats=None, names_and_terms="", speakers=False, request: gr.Request = None):
+        """Stop pressed: the whole recording saved, then transcribed again for History with the Transcribe tab's
+        formats, names and terms and speakers (the live text stays)."""
         found = self._live_sessions.pop(_session(request), None)
         if found is None:
             yield gr.skip(), gr.skip(), "Nothing was being recorded."
@@ -389,8 +390,13 @@ class Handlers:
         path = save_live_recording(recording)
         yield live_captions_html(caption), caption.text, (f"Stopped after {caption.seconds:.1f} s. Transcribing the "
                                                            "whole recording again for History...")
+        try:
+            options = api.job_options(self.cache, names_and_terms, True, speakers, model=key)
+        except StudioError as error:  # the choices cannot be used: the recording is still saved, without them
+            options = None
+            yield gr.skip(), gr.skip(), f"{error_markdown(error)}\n\nTranscribing without them..."
         result = api.transcribe(self.cache, self.store(request), None, recording=path, model=key,
-                                formats=formats or DEFAULT_FORMATS)
+                                formats=formats or DEFAULT_FORMATS, options=options)
         yield gr.skip(), gr.skip(), result.message
 
     def live_gone(self, request: gr.Request = None):
@@ -698,7 +704,8 @@ def _wire_live(app: gr.Blocks, page: layout.Page, h: Handlers) -> None:
     page.live_mic.start_recording(h.live_start, inputs=page.live_model, outputs=page.live_note, api_name=False)
     page.live_mic.stream(h.live_piece, inputs=[page.live_mic, page.live_model], outputs=captions,
                          stream_every=0.1, time_limit=None, show_progress="hidden", api_name=False)
-    page.live_mic.stop_recording(h.live_stop, inputs=page.formats, outputs=captions, api_name=False)
+    page.live_mic.stop_recording(h.live_stop, inputs=[page.formats, page.vocabulary, page.speakers], outputs=captions,
+                                 api_name=False)
     app.unload(h.live_gone)
 
 
