@@ -84,6 +84,10 @@ def _generate(model, pieces: list[np.ndarray]) -> list[str]:
     return [model.tokenizer.ids_to_text(row.cpu()).strip() for row in ids]
 
 
+# Windows of at most 40 s, --batch-size at a time, each yielded as heard on the recording's clock.
+transcribe = windows_in_batches(transcribe_batch)
+
+
 def _source(settings: Settings) -> str:
     # Short, for the Models tab's column; the tokenizer's repository and commit are in the provenance.
     return f"{settings.canary_repo} @ {settings.canary_revision[:12]} (Hugging Face cache)"
@@ -194,7 +198,7 @@ OPTIONS = (
 
 SPEC = register(ModelSpec(
     key="canary", label=LABEL, summary="most accurate, English, a speech-LLM; slower",
-    load=load, transcribe=windows_in_batches(transcribe_batch), transcribe_batch=transcribe_batch,
+    load=load, transcribe=transcribe, transcribe_batch=transcribe_batch,
     batch_items=lambda settings, model, longest_seconds: settings.batch_size,
     window_seconds=lambda settings, model: settings.canary_window_seconds,
     source=_source, on_disk=_on_disk, provenance=_provenance, gpu_bytes=GPU_BYTES,

@@ -105,6 +105,10 @@ def transcribe_batch(model, pieces: list[np.ndarray], settings: Settings) -> lis
     return _heard(model, pieces)
 
 
+# Windows of at most 40 s, --batch-size at a time, each yielded as heard on the recording's clock.
+transcribe = windows_in_batches(transcribe_batch)
+
+
 def _heard(model, pieces: list[np.ndarray]) -> list[Heard]:
     """Each piece's text and times (on its own clock) from one ``transcribe`` call, with the languages of the
     :func:`speaking` around it."""
@@ -158,7 +162,7 @@ on the CPU). Not part of the default setup: `python setup_local_models.py --with
 SPEC = register(nemo_asr_spec(
     "canary-1b-v2", LABEL, "25 European languages (told which), translation to and from English, word timestamps",
     FILE.path, setup=FILE.setup, check=FILE.check, setup_by_default=False, description=_description,
-    load=load, transcribe=windows_in_batches(transcribe_batch), transcribe_batch=transcribe_batch,
+    load=load, transcribe=transcribe, transcribe_batch=transcribe_batch,
     window_seconds=lambda settings, model: MAX_WINDOW_SECONDS,
     batch_items=lambda settings, model, longest_seconds: settings.batch_size,
     vocabulary=None, languages=LANGUAGE_CODES, prompt=LanguagePrompt(writes=writes, speaking=speaking),
