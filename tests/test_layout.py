@@ -66,7 +66,8 @@ def test_the_check_catches_a_planted_mention(tmp_path, planted):
 
 def test_the_folders_read_as_the_data_path():
     folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists())
-    assert folders == ["app", "archive", "commands", "evaluate", "media", "models", "outputs", "transcription"]
+    assert folders == ["app", "archive", "commands", "evaluate", "live", "media", "models", "outputs",
+                       "transcription"]
     flow = ("media", "models", "transcription", "outputs", "app")
     doc = sys.modules["transcribe_studio"].__doc__
     assert [doc.index(f":mod:`.{name}`") for name in flow] == sorted(doc.index(f":mod:`.{name}`") for name in flow)
@@ -93,6 +94,7 @@ def _imports_of(folder: str) -> set[str]:
     ("outputs", {"app", "commands", "archive", "evaluate"}),
     ("archive", {"app", "commands", "evaluate"}),
     ("evaluate", {"app", "commands", "archive"}),
+    ("live", {"transcription", "outputs", "app", "commands", "archive", "evaluate"}),
 ])
 def test_data_flows_one_way(folder, never):
     assert not _imports_of(folder) & never

@@ -87,6 +87,19 @@ def test_a_stream_that_goes_away_is_freed_in_the_pipeline(cache):
         live.feed(gone, speechlike(0.5))
 
 
+def test_a_stream_stops_growing_at_its_longest_and_keeps_what_it_had(cache):
+    from transcribe_studio.errors import StudioError
+    from transcribe_studio.live import LiveOptions
+
+    live = LiveStreams(cache, PARAKEET, LiveOptions(max_seconds=2.0))
+    stream = live.open()
+    live.feed(stream, speechlike(1.6))
+    with pytest.raises(StudioError, match="at most"):
+        live.feed(stream, speechlike(0.8))
+    recording, caption = live.close(stream)
+    assert len(recording) == 1.6 * 16000 and caption.text
+
+
 def test_file_jobs_keep_their_own_decoding_around_live_captions(cache):
     audio = speechlike(4.0, seed=5)
     before = engine.transcribe(cache, PARAKEET, audio)

@@ -5,7 +5,10 @@ Data flows one way, and the folders follow it: a media file -> :mod:`.media`
 :mod:`.transcription` (windows, passes, merges, word timings, speakers) -> a
 :class:`Transcript` -> :mod:`.outputs` (one writer per format, the History) ->
 the page (:mod:`.app`) and the commands (:mod:`.commands`). :mod:`.archive` runs the
-same transcription over an archive on Ray, beside the page as another way in.
+same transcription over an archive on Ray, beside the page as another way in;
+:mod:`.live` captions speech as it comes (a model from the cache, in NeMo's
+streaming pipeline), and :mod:`.evaluate` measures the models on a person's own
+recordings.
 
 The names a script needs are here (the README has a five-line example)::
 

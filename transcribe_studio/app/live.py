@@ -12,7 +12,7 @@ from pathlib import Path
 from ..live import Caption, LiveStreams
 from ..settings import Settings
 
-# The compute a chunk took on this project's 2-core test machine, the full-size Parakeet on its CPU
+# The compute a chunk took on this project's 2-core test machine, the first live model at full size on its CPU
 # (docs/PERFORMANCE.md, "Live captions"): what the page says before Record on a machine without a GPU.
 CPU_SECONDS_PER_CHUNK = 0.55
 RECENT_STEPS = 10  # how many of the latest chunks the pace is judged on
@@ -42,8 +42,10 @@ def live_device_note(settings: Settings) -> str:
 
     if settings.device != "cpu" and torch.cuda.is_available():
         return ""
+    from ..models.spec import live_captioners
+
     return ("**Running on the CPU.** A 2-core CPU needed about "
-            f"{CPU_SECONDS_PER_CHUNK:.2f} s to hear each 0.8 s of speech with the full-size Parakeet "
+            f"{CPU_SECONDS_PER_CHUNK:.2f} s to hear each 0.8 s of speech with {live_captioners()[0].label} "
             "(docs/PERFORMANCE.md): it keeps up with one tab recording, not with two at once. The line under "
             "Record says how it goes once you start; Stop always saves the whole recording and transcribes it for "
             "History.")

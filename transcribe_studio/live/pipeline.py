@@ -1,4 +1,5 @@
-"""NeMo's own streaming pipeline (``BufferedRNNTPipeline``, TDT included) around the Parakeet the cache holds.
+"""NeMo's own streaming pipeline (``BufferedRNNTPipeline``, TDT included) around the model the cache holds (an RNNT
+or TDT model whose spec says ``live``).
 
 NeMo 3.0's model wrappers always load their own model (``RNNTInferenceWrapper(model_name, ...)``): a subclass
 whose ``load_model`` returns the cached one avoids a second load. The wrapper puts its greedy decoding on the model
@@ -25,6 +26,8 @@ class LiveOptions:
     left_seconds: float = 5.6
     right_seconds: float = 1.6
     pause_ms: int = 800  # this much silence after words ends an utterance (NeMo's endpointing)
+    # the longest recording one stream keeps (16 kHz float32 in memory until Stop: 4 hours are 0.9 GB)
+    max_seconds: float = 4 * 3600.0
 
     @property
     def chunk_samples(self) -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import StudioError
 from ..media import SAMPLE_RATE
 from ..models.shared_decoding import taken_for
 from .pipeline import LiveOptions, build_pipeline
@@ -56,7 +57,11 @@ class _Stream:
         head = heard[:len(heard) - len(self.newest)] if self.newest and heard.endswith(self.newest) else heard
         if head and not head[-1].isspace():  # a word the next chunk may still extend is not settled yet
             head = head[:head.rfind(" ") + 1] if " " in head else ""
-        return Caption(head.strip(), heard[len(head):].strip(), sum(len(p) for p in self.pieces) / SAMPLE_RATE)
+        return Caption(head.strip(), heard[len(head):].strip(), self.seconds)
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(piece) for piece in self.pieces) / SAMPLE_RATE
 
     def ready(self, size: int) -> bool:
         """Whether it has a chunk for the pipeline: a whole one, or its last when it stops."""
@@ -106,9 +111,15 @@ class LiveStreams:
             return self.caption(stream_id)
 
     def add(self, stream_id: int, audio: np.ndarray) -> None:
-        """Add audio to a stream without hearing it yet (:meth:`advance` hears every stream's chunks together)."""
+        """Add audio to a stream without hearing it yet (:meth:`advance` hears every stream's chunks together);
+        a StudioError past :attr:`LiveOptions.max_seconds` (what came before stays, for Stop to save)."""
         with self._lock:
             stream = self._stream(stream_id)
+            if stream.seconds + len(audio) / SAMPLE_RATE > self.options.max_seconds:
+                raise StudioError(f"A live recording can be at most {self.options.max_seconds / 3600:g} hours long; "
+                                  "this one has reached it.",
+                                  next_steps="Press Stop to save it (it is transcribed for History), then Record "
+                                             "again to go on.")
             stream.pieces.append(audio)
             stream.waiting = np.concatenate([stream.waiting, audio.astype(np.float32, copy=False)])
 
