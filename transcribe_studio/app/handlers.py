@@ -397,7 +397,7 @@ class Handlers:
             yield gr.skip(), gr.skip(), f"{error_markdown(error)}\n\nTranscribing without them..."
         result = api.transcribe(self.cache, self.store(request), None, recording=path, model=key,
                                 formats=formats or DEFAULT_FORMATS, options=options)
-        yield gr.skip(), gr.skip(), result.message
+        yield gr.skip(), gr.skip(), f"The whole recording is in **History**. {result.message}"
 
     def live_gone(self, request: gr.Request = None):
         """A tab closed or recording again: its stream is freed, in the pipeline too."""

@@ -225,7 +225,7 @@ def _languages(page: Page, texts: OptionTexts) -> None:
     told the language needs them seen); hidden while every model offered hears English only."""
     shown = len(texts.languages) > 1
     with gr.Row(visible=shown):
-        page.language = gr.Dropdown([("Auto (the model finds it)", AUTO), *texts.languages], value=AUTO,
+        page.language = gr.Dropdown([("Auto", AUTO), *texts.languages], value=AUTO,
                                     label="Spoken language", info=texts.language_info, min_width=160)
         page.translate_to = gr.Dropdown([("No translation", NO_TRANSLATION), *texts.languages],
                                         value=NO_TRANSLATION, label="Translate to", min_width=160)
