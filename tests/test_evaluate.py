@@ -118,5 +118,6 @@ def test_the_compare_tab_pairs_uploads_by_name_and_reports_with_a_csv(shared_cac
     assert found.csv.parent == store.root / DOWNLOADS
     rows = list(csv.DictReader(found.csv.open(encoding="utf-8")))
     assert [row["model"] for row in rows] == ["parakeet"] and rows[0]["reference"] == "we see a cat and you"
+    assert rows[0]["file"] == "talk.wav"  # by name: the upload folders are the app's
     nothing = api.compare_models(shared_cache, store, uploads[2:4], ["parakeet"], "en")
     assert nothing.csv is None and nothing.note.startswith("Nothing to measure: no recording with its .txt")

@@ -153,3 +153,26 @@ def test_the_pages_handlers_caption_a_tab_and_stop_saves_it_in_history(shared_ca
     entries = handlers.store(tab).entries()
     assert len(entries) == 1 and entries[0].source.startswith("live ") and entries[0].duration == pytest.approx(4.0)
     assert list(handlers.live_stop(["txt"], "", False, tab))[-1][2] == "Nothing was being recorded."
+
+
+def test_stop_on_a_full_disk_says_so_and_keeps_the_live_text(shared_cache, tmp_path, monkeypatch):
+    import errno
+
+    from transcribe_studio.app import handlers as page
+    from transcribe_studio.app.handlers import Handlers
+    from transcribe_studio.app.histories import Histories
+    from transcribe_studio.outputs.history import HistoryStore
+
+    def full(recording):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(page, "save_live_recording", full)
+    handlers = Handlers(shared_cache, Histories(tmp_path / "outputs", HistoryStore))
+    tab = type("Tab", (), {"session_hash": "tab-9", "username": None})()
+    handlers.live_start(PARAKEET, tab)
+    for piece in as_browser_sends(speechlike(2.0)):
+        handlers.live_piece((BROWSER_RATE, piece), PARAKEET, tab)
+    (html, text, note), = list(handlers.live_stop(["txt"], "", False, tab))
+    assert "we see" in text and "copy it now" in note and "Traceback" not in note
+    assert "disk" in note.lower() or "space" in note.lower()
+    assert not handlers.store(tab).entries()

@@ -379,6 +379,6 @@ def compare_models(cache: ModelCache, store: HistoryStore, files: Iterable[str |
                                f"each, named alike (talk.wav and talk.txt), and tick a model.\n{note}")
     scores = compare(cache, keys, pairs, language, on_model, keep_loaded=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    csv = write_csv(store.root / DOWNLOADS / f"evaluation-{stamp}.csv", scores)
+    csv = write_csv(store.root / DOWNLOADS / f"evaluation-{stamp}.csv", scores, paths=False)
     said = f"{len(pairs)} recording(s) measured."
     return Comparison(table(scores), worst_html(scores), csv, f"{said}\n{note}" if note else said)

@@ -387,7 +387,13 @@ class Handlers:
         if not len(recording):
             yield gr.skip(), gr.skip(), "Nothing was heard: no recording to save."
             return
-        path = save_live_recording(recording)
+        try:
+            path = save_live_recording(recording)
+        except OSError as exc:  # a full or read-only disk: the live text stays on the page to copy
+            error = report(exc, "saving the live recording")
+            yield live_captions_html(caption), caption.text, (f"{error_markdown(error)}\n\nThe live text above is "
+                                                               "all there is of this recording: copy it now.")
+            return
         yield live_captions_html(caption), caption.text, (f"Stopped after {caption.seconds:.1f} s. Transcribing the "
                                                            "whole recording again for History...")
         try:

@@ -26,7 +26,8 @@ def command_line_parser(description: str, setup_only: bool = False) -> argparse.
 
 
 def start(parser: argparse.ArgumentParser, argv: list[str] | None, transcribes: bool = True,
-          refuse: Callable[[argparse.Namespace], None] | None = None) -> tuple[argparse.Namespace, Settings, Path | None]:
+          refuse: Callable[[argparse.Namespace], None] | None = None
+          ) -> tuple[argparse.Namespace, Settings, Path | None]:
     """Parse, configure logging and validate the settings; on a bad setting print why and exit 2.
 
     ``transcribes``: also check the output folder and the device (``--device cuda`` without a GPU),

@@ -41,15 +41,17 @@ def worst(scores: list[ModelScore]) -> str:
     return "\n".join(lines)
 
 
-def write_csv(path: Path, scores: list[ModelScore]) -> Path:
+def write_csv(path: Path, scores: list[ModelScore], paths: bool = True) -> Path:
+    """Every file's figures and both texts; ``paths`` False: the files by name (uploads sit in the app's own
+    folders, which a person never chose)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["model", "file", "audio_seconds", "reference_words", "wer", "cer", "substitutions",
                      "deletions", "insertions", "reference", "hypothesis", "problem"])
     for score in scores:
         for f in score.files:
-            e = f.errors
-            writer.writerow([score.key, spreadsheet_cell(str(f.audio)), f"{f.seconds:.2f}", e.words, f"{e.wer:.4f}",
+            e, name = f.errors, str(f.audio) if paths else f.audio.name
+            writer.writerow([score.key, spreadsheet_cell(name), f"{f.seconds:.2f}", e.words, f"{e.wer:.4f}",
                              f"{e.cer:.4f}", e.substitutions, e.deletions, e.insertions,
                              *(spreadsheet_cell(text) for text in (f.reference, f.hypothesis, f.problem))])
     make_dirs(path.parent)

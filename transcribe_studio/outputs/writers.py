@@ -333,11 +333,13 @@ class WriteCSV(ResultWriter):
         writer = csv.writer(out)  # RFC 4180: CRLF rows, fields quoted where needed
         if transcript.has_speakers:
             writer.writerow(["start", "end", "speaker", "text"])
-            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", spreadsheet_cell(transcript.speaker_name(s.speaker) or ""),
+            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}",
+                              spreadsheet_cell(transcript.speaker_name(s.speaker) or ""),
                               spreadsheet_cell(s.text.strip())] for s in _segments(transcript))
             return out.getvalue()
         writer.writerow(["start", "end", "text"])
-        writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", spreadsheet_cell(s.text.strip())] for s in _segments(transcript))
+        writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", spreadsheet_cell(s.text.strip())]
+                         for s in _segments(transcript))
         return out.getvalue()
 
 
