@@ -156,7 +156,8 @@ It loads from `{FILE.path(settings)}` with `ASRModel.restore_from`, fully offlin
 most {MAX_WINDOW_SECONDS:g} s cut at pauses. Times come from a second, CTC model inside the same file, aligned to
 Canary's text: word times for a transcription; for a translation only segment times, and approximate ones (the
 translated sentences are spread over speech in another language). It needs about 5 GB of GPU memory (9 GB of RAM
-on the CPU). Not part of the default setup: `python setup_local_models.py --with-canary-1b-v2` downloads it."""
+on the CPU). Not part of the default setup: `python setup_local_models.py --with-canary-1b-v2` downloads it (about
+6.4 GB). Licence: CC-BY-4.0."""
 
 
 SPEC = register(nemo_asr_spec(

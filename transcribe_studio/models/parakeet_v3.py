@@ -34,7 +34,7 @@ def _description(settings: Settings) -> str:
 timestamps) is v2's architecture trained on many languages. It loads from `{FILE.path(settings)}` with
 `ASRModel.restore_from`, fully offline, and needs what v2 needs (about 2 GB of GPU memory, 3 GB of RAM on the
 CPU). Not part of the default setup: `python setup_local_models.py --with-parakeet-v3` downloads it (2.5 GB).
-For English, v2 is slightly more accurate; for any other of these languages, use v3."""
+For English, v2 is slightly more accurate; for any other of these languages, use v3. Licence: CC-BY-4.0."""
 
 
 SPEC = register(nemo_asr_spec(
