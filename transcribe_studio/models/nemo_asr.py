@@ -66,6 +66,11 @@ NEMO_PAD_MIN_SAMPLES = SAMPLE_RATE
 # two cores it already kept busy: 20 files of 2-60 s on the full-size model ran at 14x real time one piece a call,
 # 12x four and 10x eight a call (the folder benchmark, docs/PERFORMANCE.md). On a GPU the card's memory decides.
 CPU_BATCH_ITEMS = 1
+# NeMo's word confidence for a transducer: entropy-based (Tsallis, alpha 0.33, exponential normalisation: the
+# measure NeMo's confidence work recommends for RNNT/TDT), blanks left out, a word's tokens aggregated by their
+# minimum (a word is as doubtful as its most doubtful piece). Values in [0, 1]; a spec with ``word_confidence``.
+WORD_CONFIDENCE = {"preserve_word_confidence": True, "exclude_blank": True, "aggregation": "min",
+                   "method_cfg": {"name": "entropy", "entropy_type": "tsallis", "alpha": 0.33, "entropy_norm": "exp"}}
 
 
 def _setup_advice() -> str:
@@ -102,10 +107,11 @@ def check_nemo_file(path: Path, label: str = "model") -> None:
                              next_steps=fix)
 
 
-def load(path: Path, label: str, device, cuda_graphs: bool = True):
+def load(path: Path, label: str, device, cuda_graphs: bool = True, word_confidence: bool = False):
     """``ASRModel.restore_from`` on a local file (through :mod:`.fast_load`), in bf16 where the card has it.
 
-    ``cuda_graphs=False`` decodes without NeMo's CUDA-graph decoder from the start (see :func:`load_for`).
+    ``cuda_graphs=False`` decodes without NeMo's CUDA-graph decoder from the start (see :func:`load_for`);
+    ``word_confidence``: its words carry NeMo's confidence (:data:`WORD_CONFIDENCE`).
     """
     check_nemo_file(path, label)
     import torch
@@ -126,7 +132,17 @@ def load(path: Path, label: str, device, cuda_graphs: bool = True):
     model.studio_precision = f"{precision} ({why})"
     if device.type == "cuda" and not cuda_graphs:
         _switch_decoder_graphs_off(model)
+    if word_confidence:
+        _keep_word_confidence(model)
     return model
+
+
+def _keep_word_confidence(model) -> None:
+    from omegaconf import OmegaConf, open_dict
+
+    with open_dict(model.cfg.decoding):
+        model.cfg.decoding.confidence_cfg = OmegaConf.create(WORD_CONFIDENCE)
+    model.change_decoding_strategy(model.cfg.decoding, verbose=False)
 
 
 # What a damaged member raises inside NeMo's restore: YAML and OmegaConf parse errors or a config
@@ -163,7 +179,7 @@ def _config_reads(path: Path) -> bool:
     return isinstance(config, dict) and any(key in config for key in ("target", "encoder", "preprocessor"))
 
 
-def load_for(settings: Settings, path: Path, label: str, device):
+def load_for(settings: Settings, path: Path, label: str, device, word_confidence: bool = False):
     """:func:`load` as the app does it: with ``--gpu-memory-gb`` set, no CUDA-graph decoder.
 
     Why: on an H100 under an 8 GB cap (``set_per_process_memory_fraction``), the CUDA-graph TDT
@@ -171,7 +187,7 @@ def load_for(settings: Settings, path: Path, label: str, device):
     poisons the process's GPU context; without a cap every run was clean. A capped card is a
     tight card, so there we trade the graphs' speed for safety.
     """
-    return load(path, label, device, cuda_graphs=not settings.gpu_memory_gb)
+    return load(path, label, device, cuda_graphs=not settings.gpu_memory_gb, word_confidence=word_confidence)
 
 
 def pass_seconds(settings: Settings, model) -> float:
@@ -211,7 +227,7 @@ def transcribe(model, audio: np.ndarray, spans: list[tuple[int, int]], settings:
 
 
 def _shifted(items: list[Timed], offset: float) -> list[Timed]:
-    return [Timed(item.start + offset, item.end + offset, item.text) for item in items]
+    return [Timed(item.start + offset, item.end + offset, item.text, item.confidence) for item in items]
 
 
 def _out_of_memory_note(samples: int) -> str:
@@ -353,11 +369,21 @@ def words_and_segments(hypothesis, duration: float) -> tuple[list[Timed], list[T
     def clamp(t) -> float:
         return min(max(float(t), 0.0), duration)
 
-    # A word starting at or after the end lies wholly in that padding: it was not said.
-    words = [Timed(clamp(w["start"]), clamp(w["end"]), w["word"]) for w in stamps.get("word", [])
-             if float(w["start"]) < duration]
+    # A word starting at or after the end lies wholly in that padding: it was not said (nor its confidence kept).
+    said = stamps.get("word", [])
+    words = [Timed(clamp(w["start"]), clamp(w["end"]), w["word"], confidence)
+             for w, confidence in zip(said, _confidences(hypothesis, len(said))) if float(w["start"]) < duration]
     segments = [Timed(clamp(s["start"]), clamp(s["end"]), s["segment"]) for s in stamps.get("segment", [])]
     return words, segments
+
+
+def _confidences(hypothesis, words: int) -> list[float | None]:
+    """Each word's confidence, paired with the time stamps' words: NeMo's ``word_confidence`` follows the text's
+    words (``text.split()``), so it is paired only where both counts agree; otherwise none."""
+    found = list(getattr(hypothesis, "word_confidence", None) or [])
+    if not found or len(found) != words or len(hypothesis.text.split()) != words:
+        return [None] * words
+    return [min(max(float(value), 0.0), 1.0) for value in found]
 
 
 def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings], Path], *,
@@ -376,7 +402,8 @@ def nemo_asr_spec(key: str, label: str, summary: str, path: Callable[[Settings],
 
     spec = dict(
         key=key, label=label, summary=summary,
-        load=lambda settings, device: load_for(settings, path(settings), label, device),
+        load=lambda settings, device: load_for(settings, path(settings), label, device,
+                                               word_confidence=extra.get("word_confidence", False)),
         transcribe=transcribe, window_seconds=pass_seconds, transcribe_batch=transcribe_batch,
         batch_items=batch_items,
         source=lambda settings: f"file {path(settings)}",

@@ -56,7 +56,7 @@ SPEC = register(nemo_asr_spec(
     setup=FILE.setup, check=FILE.check,
     required_at_startup=lambda settings: check_nemo_file(settings.parakeet_path, LABEL),
     startup_line=lambda settings: f"{LABEL}: {settings.parakeet_path} (found)", description=_description,
-    gpu_bytes=LOAD_PEAK_GPU_BYTES, live=True, options=FILE.options() + (PASS_SECONDS,),
+    gpu_bytes=LOAD_PEAK_GPU_BYTES, live=True, word_confidence=True, options=FILE.options() + (PASS_SECONDS,),
     speed={"cuda": 500.0, "cpu": 7.0},  # audio seconds a second: docs/PERFORMANCE.md
     memory="about 3 GB of RAM on the CPU; on a GPU about 2 GB, its load included (under 1 GB of system RAM on "
            "its way to the card)",

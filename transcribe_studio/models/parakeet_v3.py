@@ -41,7 +41,7 @@ SPEC = register(nemo_asr_spec(
     "parakeet-v3", LABEL, "25 European languages (found by the model), punctuation and word timestamps",
     FILE.path, setup=FILE.setup, check=FILE.check, setup_by_default=False, description=_description,
     languages=LANGUAGE_CODES,
-    gpu_bytes=LOAD_PEAK_GPU_BYTES, live=True, options=FILE.options(),
+    gpu_bytes=LOAD_PEAK_GPU_BYTES, live=True, word_confidence=True, options=FILE.options(),
     speed={"cuda": 500.0, "cpu": 7.0},  # v2's architecture and size: v2's figures until measured
     memory="about 3 GB of RAM on the CPU; on a GPU about 2 GB, its load included",
     advice={"gpu_oom": "Unload the other model or close other programs using the GPU; give Parakeet shorter "

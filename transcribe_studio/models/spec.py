@@ -68,6 +68,7 @@ class Timed:
     start: float
     end: float
     text: str
+    confidence: float | None = None  # a word's, in [0, 1], where the model gives one (nemo_asr.WORD_CONFIDENCE)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Heard:
     def shifted(self, offset: float) -> "Heard":
         """The same, ``offset`` seconds later: a piece's stretch on its recording's clock."""
         def moved(items: tuple[Timed, ...]) -> tuple[Timed, ...]:
-            return tuple(Timed(item.start + offset, item.end + offset, item.text) for item in items)
+            return tuple(Timed(item.start + offset, item.end + offset, item.text, item.confidence) for item in items)
 
         return Heard(self.start + offset, self.end + offset, self.text, words=moved(self.words),
                      segments=moved(self.segments), note=self.note)
@@ -185,6 +186,8 @@ class ModelSpec:
     batch_items: Callable[["Settings", Any, float], int] | None = None
     # whether NeMo's buffered RNNT/TDT streaming pipeline captions with it live (transcribe_studio/live)
     live: bool = False
+    # whether its words carry NeMo's word confidence (nemo_asr.WORD_CONFIDENCE set at load)
+    word_confidence: bool = False
 
     def availability(self, settings: "Settings") -> str | None:
         """Why this model cannot load now, for people ("file missing: ..."); None when it can (or may)."""

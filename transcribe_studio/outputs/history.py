@@ -553,7 +553,8 @@ def _parse(json_path: Path) -> tuple[Transcript, dict]:
         text=str(data.get("text", "")),
         segments=[Segment(float(s["start"]), float(s["end"]), str(s["text"]), speaker(s))
                   for s in data["segments"]],
-        words=[Word(float(w["start"]), float(w["end"]), str(w["text"]), bool(w.get("estimated")), speaker(w))
+        words=[Word(float(w["start"]), float(w["end"]), str(w["text"]), bool(w.get("estimated")), speaker(w),
+                    _confidence(w.get("confidence")))
                for w in data["words"]],
         model=str(data.get("model", "")),
         language=str(data.get("language") or ""),
@@ -606,6 +607,15 @@ def _summary(name: str, json_path: Path, mtime: float) -> dict | None:
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         log.warning("Skipping damaged History entry %s: %s", name, exc)
         return None
+
+
+def _confidence(value) -> float | None:
+    """A word's confidence as saved, or None for none or one that is not a number in [0, 1] (a hand-edited file)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0.0 <= number <= 1.0 else None
 
 
 def _languages(data: dict) -> str:

@@ -177,6 +177,7 @@ class _Piece:
     text: str
     segment: tuple[int, int]
     is_word: bool = True
+    confidence: float | None = None
 
 
 def _pieces(heard: Heard, index: int) -> list[_Piece]:
@@ -190,7 +191,8 @@ def _pieces(heard: Heard, index: int) -> list[_Piece]:
     else:  # not the usual make-up: the last segment starting at or before the word
         owners = [max([i for i, s in enumerate(heard.segments) if s.start <= w.start + 1e-6] or [0])
                   for w in heard.words]
-    return [_Piece(w.start, w.end, w.text, (index, owner)) for w, owner in zip(heard.words, owners)]
+    return [_Piece(w.start, w.end, w.text, (index, owner), confidence=w.confidence)
+            for w, owner in zip(heard.words, owners)]
 
 
 def _merged_pieces(heard: Sequence[Heard]) -> list[_Piece]:
@@ -214,7 +216,7 @@ def _merged_pieces(heard: Sequence[Heard]) -> list[_Piece]:
 
 def _words_and_segments(pieces: list[_Piece]) -> tuple[list[Word], list[Segment]]:
     """Words, and segments rebuilt from runs of pieces of one segment (first start, last end, texts joined)."""
-    words = [Word(p.start, p.end, p.text) for p in pieces if p.is_word]
+    words = [Word(p.start, p.end, p.text, confidence=p.confidence) for p in pieces if p.is_word]
     segments: list[Segment] = []
     for _, run in itertools.groupby(pieces, key=lambda p: p.segment):
         run = list(run)

@@ -28,6 +28,7 @@ class Word:
     text: str
     estimated: bool = False  # True when the time was interpolated, not heard (see align.py)
     speaker: str | None = None  # "Speaker 2"; None when speakers were not asked for
+    confidence: float | None = None  # how sure the model was of the word, in [0, 1]; None where it gives none
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ class Transcript:
                 f"was renamed.{others} Its speakers are {known}.")
 
     def to_dict(self) -> dict:
-        """Plain data; speaker fields appear only when speakers were labelled, ``estimated`` only when true."""
+        """Plain data; speaker fields appear only when speakers were labelled, ``estimated`` only when true,
+        ``confidence`` only where the model gave one."""
         data = asdict(self)
         del data["word_times_pending"]
         for item in data["segments"] + data["words"]:
@@ -135,6 +137,10 @@ class Transcript:
         for word in data["words"]:
             if not word["estimated"]:
                 del word["estimated"]
+            if word["confidence"] is None:
+                del word["confidence"]
+            else:
+                word["confidence"] = round(word["confidence"], 4)
         if not data["speaker_names"]:
             del data["speaker_names"]
         for key in ("language", "translated_from"):
