@@ -1,4 +1,4 @@
-"""Word confidence (issue 26's first part): Parakeet's words carry NeMo's confidence (entropy-based, the minimum over
+"""Word confidence: Parakeet's words carry NeMo's confidence (entropy-based, the minimum over
 a word's tokens), one per word, in [0, 1]; saved in the JSON and read back by History; the same through the batched
 path within a small tolerance (a batch pads its pieces); paired with the words only where NeMo's counts agree."""
 
