@@ -356,7 +356,8 @@ class Handlers:
         """Record pressed: a stream of its own for this tab (one left over from a tab that lost its Stop ends)."""
         session = _session(request)
         self.live_gone(request)
-        key = model or live_captioners()[0].key
+        keys = [spec.key for spec in live_captioners()]
+        key = model if model in keys else keys[0]  # an API caller may name any model: only a live one streams
         self._live_sessions[session] = (key, self._live_for(key).open())
         return "Listening..."
 

@@ -37,8 +37,7 @@ class Caption:
 
     @property
     def text(self) -> str:
-        return f"{self.settled} {self.pending}".strip() if self.settled and self.pending else \
-            (self.settled or self.pending).strip()
+        return " ".join(part for part in (self.settled, self.pending) if part)
 
 
 @dataclass
