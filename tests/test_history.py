@@ -12,7 +12,7 @@ import pytest
 from transcribe_studio.errors import HistoryEntryNotFoundError
 from transcribe_studio.outputs import history
 from transcribe_studio.outputs.history import HistoryStore
-from transcribe_studio.outputs.writers import get_writer, write_outputs
+from transcribe_studio.outputs.writers import DEFAULT_OPTIONS, get_writer, write_outputs
 from transcribe_studio.transcription.transcript import Segment, Transcript, Word
 
 
@@ -88,7 +88,7 @@ def test_load_round_trips_transcript_metadata_and_files(store):
     assert loaded == original  # text, model, duration, every Segment and Word
     assert all(isinstance(s, Segment) for s in loaded.segments) and all(isinstance(w, Word) for w in loaded.words)
     assert len(loaded.words) == 9 and loaded.words[0] == Word(0.5, 0.8, "Ça")
-    assert meta == metadata(source)
+    assert meta == {**metadata(source), "subtitles": DEFAULT_OPTIONS.subtitle_metadata()}  # the options used too
     assert entry.id == entry_dir.name and entry.source == source and entry.model == "Parakeet-TDT-0.6B-v2"
     assert entry.duration == original.duration and entry.preview == original.text
     assert sorted(entry.files) == sorted(written) and entry.audio is None

@@ -1,6 +1,7 @@
 """Canary-Qwen's text with Parakeet's word times, and names and terms for Parakeet."""
 
 import json
+import math
 import re
 
 import numpy as np
@@ -12,8 +13,10 @@ from tests.test_cli import cli_env, run_cli
 from transcribe_studio.errors import VocabularyError
 from transcribe_studio.models import PARAKEET, ModelCache
 from transcribe_studio.models.vocabulary import boosted, parse
-from transcribe_studio.outputs.writers import MIN_CUE_MS
+from transcribe_studio.outputs.history import read_transcript
+from transcribe_studio.outputs.writers import DEFAULT_OPTIONS, MAX_CHARS_PER_SECOND, MIN_CUE_MS
 from transcribe_studio.transcription import engine, timings
+from transcribe_studio.transcription.doubts import NOT_HEARD, doubts
 
 RATE = 16000
 
@@ -46,6 +49,9 @@ def test_canary_through_the_cli_has_word_times_and_cues_on_word_edges(tmp_path, 
     assert " ".join(w["text"] for w in words) == " ".join(data["text"].split())  # every Canary word, once
     assert any("Word times from a Parakeet-TDT-0.6B-v2 pass" in note for note in data["notes"])
     assert data["metadata"]["settings"]["word_timings"] is True
+    # The words the timing pass did not hear are words to check, and say why.
+    checked = doubts(read_transcript(out / "meeting.json"))
+    assert [d.index for d in checked if d.reason == NOT_HEARD] == [i for i, w in enumerate(words) if w.get("estimated")]
     assert _srt_times((out / "meeting.srt").read_text())  # subtitles were written from those words
 
 
@@ -66,7 +72,11 @@ def test_subtitle_cues_of_a_retimed_transcript_start_and_end_on_words():
     assert len(cues) >= 3 and [s.text.split()[0] for s in canary.segments] == ["Good", "Dana", "Any", "No?", "Great,"]
     for cue, following in zip(cues, cues[1:] + [None]):
         assert cue.start_ms in starts
-        stretched = cue.end_ms == cue.start_ms + MIN_CUE_MS or (following and cue.end_ms == following.start_ms)
+        # kept up for the shortest cue's time or to be read at 17 characters a second, else until the gap before
+        # the next cue
+        reading = cue.start_ms + max(MIN_CUE_MS, math.ceil(cue.shown_chars * 1000 / MAX_CHARS_PER_SECOND))
+        gap = DEFAULT_OPTIONS.min_gap_ms
+        stretched = cue.end_ms == reading or (following and cue.end_ms == following.start_ms - gap)
         assert cue.end_ms in ends or stretched
 
 

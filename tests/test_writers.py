@@ -135,6 +135,9 @@ def check_cues(cues, transcript: Transcript) -> None:
     assert said == squash(transcript.text).replace("-->", "->")  # SRT writes a typed "-->" as "->"
 
 
+GAP_S = writers.DEFAULT_OPTIONS.min_gap_ms / 1000  # between cues: 2 frames at 24 fps, in whole ms
+
+
 def render(fmt: str, transcript: Transcript, metadata=None) -> str:
     return get_writer(fmt).render(transcript, metadata)
 
@@ -165,8 +168,8 @@ def test_long_segment_without_words_is_split_with_proportional_times():
     for i, (start, end, lines) in enumerate(cues):
         assert start == pytest.approx(10.0 + 40.0 * done / total, abs=0.001)
         done += len(squash("".join(lines)))
-        if i + 1 < len(cues):
-            assert end == cues[i + 1][0]  # contiguous: the segment's time is shared out, not lost
+        if i + 1 < len(cues):  # contiguous but for the gap: the segment's time is shared out, not lost
+            assert end == pytest.approx(cues[i + 1][0] - GAP_S, abs=1e-9)
     assert cues[-1][1] == 50.0
     # Split at word boundaries: the cues' words are the segment's words, none cut.
     assert [w for _, _, lines in cues for line in lines for w in line.split()] == words
@@ -182,9 +185,9 @@ def test_segment_with_word_stamps_is_split_at_word_times():
         first, last = transcript.words[index], transcript.words[index + len(cue_words) - 1]
         assert [w.text for w in transcript.words[index:index + len(cue_words)]] == cue_words
         assert start == first.start
-        assert end >= last.end
-        if i + 1 < len(cues):
-            assert end <= max(cues[i + 1][0], last.end)
+        following = cues[i + 1][0] if i + 1 < len(cues) else transcript.duration
+        assert end >= min(last.end, following - GAP_S - 1e-9)  # up with its last word, but for the gap after it
+        assert end <= following - GAP_S + 1e-9
         index += len(cue_words)
     assert index == len(transcript.words)
 
@@ -200,7 +203,9 @@ def test_words_that_do_not_spell_the_segment_are_ignored():
 def test_short_cues_are_stretched_but_never_into_the_next_cue_or_past_the_audio():
     segments = [Segment(1.0, 1.2, "Hi."), Segment(1.5, 1.7, "there."), Segment(5.0, 5.1, "End.")]
     transcript = Transcript("Hi. there. End.", segments, duration=5.5)
-    assert parse_srt(render("srt", transcript)) == [(1.0, 1.5, ["Hi."]), (1.5, 2.3, ["there."]), (5.0, 5.5, ["End."])]
+    # "Hi." ends the gap (2 frames, 84 ms) before "there."; "there." lasts 5/6 s (834 ms); "End." ends with the audio.
+    assert parse_srt(render("srt", transcript)) == [(1.0, 1.416, ["Hi."]), (1.5, 2.334, ["there."]),
+                                                    (5.0, 5.5, ["End."])]
 
 
 def test_lines_are_balanced_and_broken_between_words():
@@ -331,7 +336,8 @@ def test_unicode_round_trips_in_every_format(tmp_path):
     for fmt in ("srt", "vtt"):
         check_cues(PARSERS[fmt](text[fmt]), transcript)
     assert "café — naïve 日本語" in text["json"]  # ensure_ascii=False: readable, not \u escapes
-    assert json.loads(text["json"]) == {**transcript.to_dict(), "metadata": {"note": "ü"}}
+    subtitles = writers.DEFAULT_OPTIONS.subtitle_metadata()  # the subtitle options used are saved beside them
+    assert json.loads(text["json"]) == {**transcript.to_dict(), "metadata": {"note": "ü", "subtitles": subtitles}}
     assert list(csv.reader(io.StringIO(text["csv"], newline="")))[1][2] == transcript.text
 
 
@@ -450,7 +456,7 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_kept_as_text(said):
 
 
 def test_an_arrow_typed_into_a_transcript_never_reads_as_an_srt_timing_line():
-    said = "00:00:01,000 --> 00:00:09,000 surprise"
-    transcript = Transcript(text=said, segments=[Segment(0.0, 2.0, said)], duration=2.0)
+    said = "00:00:01,000 --> 00:00:09,000 surprise"  # 3 s: one cue, slow enough to read
+    transcript = Transcript(text=said, segments=[Segment(0.0, 3.0, said)], duration=3.0)
     srt = get_writer("srt").render(transcript, {})
     assert srt.count("-->") == 1 and "00:00:01,000 -> 00:00:09,000 surprise" in srt

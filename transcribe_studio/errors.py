@@ -264,6 +264,14 @@ class RenameError(EditError):
                           "its name shown in the segments table, then press Rename speakers again.")
 
 
+class SpeakersError(StudioError):
+    """Speakers cannot be found for a History entry afterwards (refused before anything is written)."""
+
+    kind = "find_speakers"
+    title = "Speakers could not be found"
+    default_next_steps = "Transcribe the recording again with \"Who spoke\" ticked."
+
+
 class EmptyTranscriptError(StudioError):
     kind = "empty_transcript"
     title = "No transcript to work from"

@@ -56,8 +56,8 @@ class Settings:
         "help": "most one upload (the files dropped at once) may hold together, in MB; never less than --max-file-mb"})
     vocabulary_weight: float = field(
         default=1.0, metadata={"env": "STUDIO_VOCABULARY_WEIGHT", "flag": "--vocabulary-weight",
-                               "help": "how strongly a model with phrase boosting favours the names and terms given (--vocabulary); "
-                                       "0 = not at all, higher = more (and more false hits)"})
+                               "help": "how strongly a model with phrase boosting favours the names and terms "
+                                       "given (--vocabulary); 0 = not at all, higher = more (and more false hits)"})
     gpu_memory_gb: float = field(
         default=0.0, metadata={"env": "STUDIO_GPU_MEMORY_GB", "flag": "--gpu-memory-gb",
                                "help": "most GPU memory the app may use, in GB, for a card shared with other "
@@ -75,6 +75,20 @@ class Settings:
     subtitle_cue_seconds: float = field(
         default=7.0, metadata={"env": "STUDIO_SUBTITLE_CUE_SECONDS", "flag": "--subtitle-cue-seconds",
                                "help": "longest time one subtitle cue stays on screen, in seconds"})
+    # The reading rules' defaults are broadcasters' (see outputs/writers.py): 17 characters a second, cues of
+    # 5/6 s at least and 2 frames at 24 fps between them.
+    subtitle_max_cps: float = field(
+        default=17.0, metadata={"env": "STUDIO_SUBTITLE_MAX_CPS", "flag": "--subtitle-max-cps",
+                                "help": "fastest a subtitle cue may be read, in characters a second (the speaker's "
+                                        "name included); cues of faster speech are kept up as long as the next "
+                                        "cue allows, and listed"})
+    subtitle_min_seconds: float = field(
+        default=5 / 6, metadata={"env": "STUDIO_SUBTITLE_MIN_SECONDS", "flag": "--subtitle-min-seconds",
+                                 "help": "shortest time a subtitle cue stays on screen, in seconds, where the next "
+                                         "cue and the end of the audio leave time"})
+    subtitle_min_gap: float = field(
+        default=2 / 24, metadata={"env": "STUDIO_SUBTITLE_MIN_GAP", "flag": "--subtitle-min-gap",
+                                  "help": "shortest gap between two subtitle cues, in seconds (2 frames at 24 fps)"})
     hf_cache_dir: Path | None = field(default=None, metadata={"help": "None: huggingface_hub's HF_HUB_CACHE"})
     # each model's own settings by name (its spec's options): read as settings.<name>
     model_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
@@ -106,18 +120,39 @@ class Settings:
         for option in _model_options().values():
             if option.check is not None:
                 option.check(getattr(self, option.name))
-        if (self.batch_size < 1 or self.max_file_mb <= 0 or self.max_upload_mb <= 0 or self.idle_unload_minutes < 0 or self.gpu_memory_gb < 0
-                or self.keep_audio_mb < 0 or self.vocabulary_weight < 0):
-            raise ConfigurationError("The batch size and the file and upload size limits must be positive; the GPU memory "
-                                     "limit, the vocabulary weight, the audio copies' size and the idle minutes "
-                                     "zero (automatic/off) or positive.")
+        if (self.batch_size < 1 or self.max_file_mb <= 0 or self.max_upload_mb <= 0 or self.idle_unload_minutes < 0
+                or self.gpu_memory_gb < 0 or self.keep_audio_mb < 0 or self.vocabulary_weight < 0):
+            raise ConfigurationError("The batch size and the file and upload size limits must be positive; the GPU "
+                                     "memory limit, the vocabulary weight, the audio copies' size and the idle "
+                                     "minutes zero (automatic/off) or positive.")
         if not 20 <= self.subtitle_line_chars <= 200 or not 1.0 <= self.subtitle_cue_seconds <= 60.0:
             raise ConfigurationError(
                 f"Subtitle lines must be 20 to 200 characters (not {self.subtitle_line_chars}) and cues 1 to 60 "
                 f"seconds long (not {self.subtitle_cue_seconds}): shorter cannot hold a word and a speaker's name, "
-                "longer no one can read.", next_steps="Unset STUDIO_SUBTITLE_LINE_CHARS and STUDIO_SUBTITLE_CUE_SECONDS "
-                "(or their flags) for the usual 42 characters and 7 seconds, or choose a value in range.")
+                "longer no one can read.",
+                next_steps="Unset STUDIO_SUBTITLE_LINE_CHARS and STUDIO_SUBTITLE_CUE_SECONDS (or their flags) for "
+                "the usual 42 characters and 7 seconds, or choose a value in range.")
+        self._check_reading_rules()
         return self
+
+    def _check_reading_rules(self) -> None:
+        cps, shortest, gap, longest = (self.subtitle_max_cps, self.subtitle_min_seconds, self.subtitle_min_gap,
+                                       self.subtitle_cue_seconds)
+        wrong = []
+        if not 5.0 <= cps <= 100.0:  # not NaN either
+            wrong.append(f"reading speed must be 5 to 100 characters a second (not {_shown(cps)}): slower, "
+                         "almost every cue would be too fast")
+        if not 0.0 <= shortest <= longest:
+            wrong.append(f"shortest cue must last 0 to {_shown(longest)} seconds, the longest cue's time "
+                         f"(not {_shown(shortest)})")
+        if not 0.0 <= gap <= 1.0:
+            wrong.append(f"gap between cues must be 0 to 1 second (not {_shown(gap)})")
+        if wrong:
+            raise ConfigurationError(
+                "The subtitles' " + "; the ".join(wrong) + ".",
+                next_steps="Unset STUDIO_SUBTITLE_MAX_CPS, STUDIO_SUBTITLE_MIN_SECONDS and STUDIO_SUBTITLE_MIN_GAP "
+                "(or --subtitle-max-cps, --subtitle-min-seconds and --subtitle-min-gap) for the broadcasters' 17 "
+                "characters a second, 5/6 second and 2 frames, or choose a value in range.")
 
     @property
     def hub_cache(self) -> Path:
@@ -139,7 +174,7 @@ class Settings:
         for s in _declared():
             if s.flag and (s.setup or not setup_only):
                 group.add_argument(s.flag, dest=s.name, default=None,
-                                   help=f"{s.help} [env {s.env}; default: {s.default}]")
+                                   help=f"{s.help} [env {s.env}; default: {_shown(s.default)}]")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ=None) -> "Settings":
@@ -163,6 +198,11 @@ def _declared() -> list[_Declared]:
     own = [_Declared(f.name, f.default, f.metadata.get("env"), f.metadata.get("flag"), f.metadata.get("help", ""))
            for f in fields(Settings) if "help" in f.metadata]
     return own + [_Declared(o.name, o.default, o.env, o.flag, o.help, o.setup) for o in _model_options().values()]
+
+
+def _shown(default: Any) -> str:
+    """A default as help shows it: a float to 3 decimals at most (5/6 s as 0.833), no ".0" on whole ones."""
+    return f"{round(default, 3):g}" if isinstance(default, float) else str(default)
 
 
 def _typed(values: dict) -> dict:

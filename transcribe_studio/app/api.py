@@ -21,6 +21,7 @@ failed load or a bad question: the answer says what went wrong and what to do
 ``/history``                  (none)                                                rows
 ``/save_edit``                entry id, segment texts (list, one per segment)       text, segments, message
 ``/rename_speakers``          entry id, names ("Speaker 1 = Dana, Speaker 2 = Lee")  text, segments, message
+``/find_speakers``            entry id (one saved without speakers)                 text, segments, message
 ``/load_model_<key>``         (none)                                                models, note, status
 ``/unload_model_<key>``       (none)                                                models, note, status
 ============================  ====================================================  ===============================
@@ -38,20 +39,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from .. import assistant
 from ..classify import report
-from ..errors import Cancelled, ModelFileError, RenameError, StudioError
+from ..errors import Cancelled, EditError, ModelFileError, RenameError, StudioError
+from ..formatting import clock
 from ..media.decode import probe_seconds
 from ..models import DEFAULT_MODEL, ModelCache, get, vocabulary
 from ..models.spec import diarizers, label
-from ..outputs.history import HistoryStore
-from ..outputs.writers import DEFAULT_FORMATS
-from ..progress import expect_seconds
+from ..outputs import corrections
+from ..outputs.history import HistoryStore, edit_transcript
+from ..outputs.writers import DEFAULT_FORMATS, markdown_escaped
+from ..progress import Progress, expect_seconds
 from ..settings import SETUP_COMMAND
 from ..transcription import engine
-from ..transcription.batch import FileResult, run_batch
+from ..transcription.batch import FileResult, run_batch, speaker_provenance
 from ..transcription.costs import Costs, job_costs
 from ..transcription.language import check_choice
+from ..transcription.speakers import NO_SPEECH_NOTE, label_transcript
+from ..transcription.transcript import Transcript
 from . import model_table
 from .views import (
     SEGMENT_HEADERS,
@@ -66,6 +73,7 @@ from .views import (
     view,
 )
 
+MAX_OCCURRENCES_SHOWN = 50  # listed before a replace; the count says how many more
 NO_INPUT = "Choose one or more audio or video files, or record from the microphone."
 
 # progress(fraction of the whole job done, what is happening now); raising Cancelled stops the job
@@ -304,14 +312,116 @@ def rename_speakers(store: HistoryStore, entry_id: str | None, names: str | None
     return _entry_change(store, entry_id, rename, "Speakers renamed", "renaming the speakers")
 
 
-def _entry_change(store: HistoryStore, entry_id: str | None, change: Callable[[], object], done: str,
-                  doing: str) -> tuple[View, str]:
+def find_speakers(cache: ModelCache, store: HistoryStore, entry_id: str | None,
+                  progress: Progress | None = None) -> tuple[View, str]:
+    """Find who spoke in the History entry ``entry_id``, saved without speakers: the diarizer hears the entry's
+    kept audio copy and labels its transcript as it is now (a person's edits kept word for word), then every
+    export is rewritten: (the entry as now shown, a message). Nothing is written when it is refused (speakers
+    there already, no audio copy kept, no diarizer that loads)."""
+    def find():
+        _diarizer_loadable(cache)
+        store.add_speakers(entry_id, lambda transcript, audio: _speakers_of(cache, transcript, audio, progress))
+    return _entry_change(store, entry_id, find, "Speakers found", "finding the speakers")
+
+
+def _diarizer_loadable(cache: ModelCache) -> None:
+    """Refuse, as a job that asks for speakers does, a diarizer whose file is missing: before any decoding."""
+    if not diarizers():
+        raise ModelFileError("This app has no speaker diarizer.", next_steps="Update the app, then try again.")
+    spec = diarizers()[0]
+    reason = spec.availability(cache.settings)
+    if reason is not None:
+        raise ModelFileError(f"Telling speakers apart needs {spec.label}, which cannot load: {reason}.",
+                             next_steps=f"Run `{SETUP_COMMAND}` once to download it, then press Find speakers "
+                                        "again.")
+
+
+_UNLABELLED = "No speaker labels: "  # how label_transcript's note on a diarizer that failed begins
+
+
+def _speakers_of(cache: ModelCache, transcript: Transcript, audio: np.ndarray,
+                 progress: Progress | None) -> tuple[Transcript, dict]:
+    """``transcript`` labelled as a job labels it, and what labelled it; a diarizer that fails raises its error.
+    A note saying an earlier job found no speakers goes: it would contradict the labels."""
+    transcript.notes = [n for n in transcript.notes if n != NO_SPEECH_NOTE and not n.startswith(_UNLABELLED)]
+    labelled, error = label_transcript(cache, transcript, audio, progress)
+    if error is not None:
+        raise error
+    return labelled, speaker_provenance(cache)
+
+
+def find(store: HistoryStore, entry_id: str | None, phrase: str | None) -> str:
+    """Every place ``phrase`` is said in the entry, with its time and speaker, as markdown (nothing changes)."""
+    if not entry_id:
+        return "Open a transcript first (transcribe a file, or open one from History)."
+    try:
+        found = corrections.occurrences(store.load(entry_id)[0], phrase or "")
+    except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
+        return error_markdown(report(exc, "finding"))
+    if not found:
+        return f"\"{markdown_escaped(' '.join(phrase.split()))}\" is not in this transcript."
+    shown = "\n".join(f"- {clock(o.start)}{f' {markdown_escaped(o.speaker)}:' if o.speaker else ''} "
+                      f"{markdown_escaped(o.before)}**{markdown_escaped(o.match)}**{markdown_escaped(o.after)}"
+                      for o in found[:MAX_OCCURRENCES_SHOWN])
+    more = f"\n- …and {len(found) - MAX_OCCURRENCES_SHOWN} more" if len(found) > MAX_OCCURRENCES_SHOWN else ""
+    return f"**{len(found)} place{'s' if len(found) > 1 else ''}** (Replace all changes every one):\n\n{shown}{more}"
+
+
+def replace_all(store: HistoryStore, entry_id: str | None, phrase: str | None, replacement: str | None,
+                shown_texts: list[str] | None = None) -> tuple[View, str]:
+    """Replace every ``phrase`` by ``replacement`` in the entry (undoable once): each replaced word keeps the time
+    and speaker of the word it replaces. ``shown_texts``: the segments as the page shows them, refused when they
+    hold edits not saved yet (the change would lose them)."""
+    count = []
+
+    def replacing(transcript):
+        _no_unsaved_edits(transcript, shown_texts)
+        count.append(len(corrections.occurrences(transcript, phrase or "")))
+        texts = corrections.replaced_texts(transcript, phrase or "", replacement or "")
+        return edit_transcript(transcript, texts)
+    return _entry_change(store, entry_id, lambda: store.change(entry_id, replacing, undoable=True),
+                         lambda: f"Replaced {count[0]} place{'s' if count[0] > 1 else ''} (Undo last replace takes "
+                                 "them back)", "replacing")
+
+
+def undo_replace(store: HistoryStore, entry_id: str | None) -> tuple[View, str]:
+    """Put the entry back as it was before its last Replace all, byte for byte."""
+    return _entry_change(store, entry_id, lambda: store.undo(entry_id), "Replace undone", "undoing the replace")
+
+
+def split_segment(store: HistoryStore, entry_id: str | None, word_index, shown_texts=None) -> tuple[View, str]:
+    """Split the segment holding the word ``word_index`` before that word."""
+    return _structure_change(store, entry_id, corrections.split_at, word_index, shown_texts, "Segment split")
+
+
+def merge_segments(store: HistoryStore, entry_id: str | None, word_index, shown_texts=None) -> tuple[View, str]:
+    """Join the segment holding the word ``word_index`` with the next one."""
+    return _structure_change(store, entry_id, corrections.merge_after, word_index, shown_texts, "Segments merged")
+
+
+def _structure_change(store, entry_id, change, word_index, shown_texts, done: str) -> tuple[View, str]:
+    def changing(transcript):
+        _no_unsaved_edits(transcript, shown_texts)
+        return change(transcript, int(word_index) if isinstance(word_index, (int, float)) else word_index)
+    return _entry_change(store, entry_id, lambda: store.change(entry_id, changing), done, "changing the segments")
+
+
+def _no_unsaved_edits(transcript, shown_texts: list[str] | None) -> None:
+    """Refuse a change made from the saved transcript while the page shows edits not saved yet."""
+    if shown_texts is not None and [" ".join(t.split()) for t in shown_texts] != \
+            [" ".join(s.text.split()) for s in transcript.segments]:
+        raise EditError("The segments table has edits that are not saved yet; this change starts from the saved "
+                        "transcript and would lose them.", next_steps="Press Save edits first, then try again.")
+
+
+def _entry_change(store: HistoryStore, entry_id: str | None, change: Callable[[], object],
+                  done: str | Callable[[], str], doing: str) -> tuple[View, str]:
     if not entry_id:
         return View(), "Open a transcript first (transcribe a file, or open one from History)."
     try:
         change()
         shown = view(store, entry_id)
-        return shown, f"{done}: every download of this transcript was rewritten."
+        return shown, f"{done() if callable(done) else done}: every download of this transcript was rewritten."
     except Exception as exc:  # noqa: BLE001 - shown to the user, traceback to the log
         return View(), error_markdown(report(exc, doing))
 

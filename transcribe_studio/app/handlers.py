@@ -43,6 +43,7 @@ from ..outputs.writers import (  # noqa: E402
     markdown_escaped,
 )
 from ..settings import SETUP_COMMAND, Settings  # noqa: E402
+from ..transcription.doubts import DEFAULT_THRESHOLD  # noqa: E402
 from ..transcription.language import name_of  # noqa: E402
 from . import api, calls, cancels, guard, layout, model_table, startup, uploads  # noqa: E402
 from .access import Access  # noqa: E402
@@ -56,6 +57,7 @@ from .views import (  # noqa: E402
     history_listing,
     player_html,
     progress_markdown,
+    recording_picture,
     segment_texts,
     status_markdown,
     view,
@@ -330,6 +332,47 @@ class Handlers:
         shown, message = api.rename_speakers(self.store(request), entry_id, names)
         return shown.text, shown.segments, message
 
+    def find_speakers(self, state, request: gr.Request = None):
+        """Find speakers: who spoke in the entry shown (saved without them), from its kept audio; its text, table
+        and downloads again."""
+        shown, message = api.find_speakers(self.cache, self.store(request), (state or {}).get("entry"))
+        return _edited(shown, message)
+
+    def find_speakers_api(self, entry_id: str, request: gr.Request = None) -> tuple[str, list[list[str]], str]:
+        """``/find_speakers``: (text, segments, message) after finding who spoke in an entry saved without
+        speakers."""
+        shown, message = api.find_speakers(self.cache, self.store(request), entry_id)
+        return shown.text, shown.segments, message
+
+    # --- Review -----------------------------------------------------------------
+    def picture(self, state, threshold, request: gr.Request = None):
+        return recording_picture(self.store(request), (state or {}).get("entry"), _threshold(threshold))
+
+    def find_text(self, state, phrase, request: gr.Request = None):
+        return api.find(self.store(request), (state or {}).get("entry"), phrase)
+
+    def replace_all(self, state, rows, phrase, replacement, also_names, names_and_terms,
+                    request: gr.Request = None):
+        """Replace every occurrence; with ``also_names``, the replacement joins the names and terms box."""
+        shown, message = api.replace_all(self.store(request), (state or {}).get("entry"), phrase, replacement,
+                                         segment_texts(rows))
+        names = gr.skip()
+        if shown.entry and also_names and (replacement or "").strip():
+            names = _with_term(names_and_terms, replacement.strip())
+            message += " It was added to names and terms (under Options) for the next transcriptions."
+        return *_edited(shown, message), names, "" if shown.entry else gr.skip()
+
+    def undo_replace(self, state, request: gr.Request = None):
+        return _edited(*api.undo_replace(self.store(request), (state or {}).get("entry")))
+
+    def split(self, state, rows, word, request: gr.Request = None):
+        return _edited(*api.split_segment(self.store(request), (state or {}).get("entry"), _word(word),
+                                          segment_texts(rows)))
+
+    def merge(self, state, rows, word, request: gr.Request = None):
+        return _edited(*api.merge_segments(self.store(request), (state or {}).get("entry"), _word(word),
+                                           segment_texts(rows)))
+
     # --- Batches ----------------------------------------------------------------
     def open_file_row(self, batch, event: gr.SelectData, request: gr.Request = None):
         """A Files row clicked: that file's transcript, player and downloads, and which file they are; a failed
@@ -558,6 +601,27 @@ class Handlers:
         return model_table.rows(self.cache), status_markdown(self.cache)
 
 
+def _threshold(value) -> float:
+    try:
+        return min(max(float(value), 0.0), 1.0)
+    except (TypeError, ValueError):
+        return DEFAULT_THRESHOLD
+
+
+def _word(value) -> int:
+    """The picked word's index from the page (-1: none picked)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return -1
+
+
+def _with_term(names_and_terms: str | None, term: str) -> str:
+    """The names and terms box with ``term`` added, once."""
+    terms = [t.strip() for t in (names_and_terms or "").split(",") if t.strip()]
+    return ", ".join(terms if term.lower() in (t.lower() for t in terms) else [*terms, term])
+
+
 def _row(event: gr.SelectData) -> int | None:
     return event.index[0] if isinstance(event.index, (list, tuple)) else event.index
 
@@ -619,6 +683,7 @@ def build_app(settings: Settings, cache: ModelCache | None = None, shared_histor
         gr.api(handlers.history_rows_api, api_name="history")
         gr.api(handlers.save_edit_api, api_name="save_edit")
         gr.api(handlers.rename_speakers_api, api_name="rename_speakers")
+        gr.api(handlers.find_speakers_api, api_name="find_speakers")
     app.queue(default_concurrency_limit=1)
     app.studio_cache = cache  # for tests
     app.studio_histories = histories
@@ -685,8 +750,10 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
     page.stop.click(h.cancel, inputs=page.job, outputs=page.message, api_name="cancel", queue=False,
                     show_progress="hidden")
     # The player follows the transcript shown, however it came (a job, a Files row, History); not an API output.
-    page.viewer.change(lambda state: player_html(state or {}), inputs=page.viewer, outputs=page.player,
-                       api_name=False, queue=False, show_progress="hidden")
+    page.viewer.change(lambda state, threshold: player_html(state or {}, _threshold(threshold)),
+                       inputs=[page.viewer, page.threshold], outputs=page.player, api_name=False, queue=False,
+                       show_progress="hidden")
+    _wire_review(page, h)
     page.segments.select(h.segment_start, inputs=page.viewer, outputs=page.seek, api_name=False, queue=False,
                          show_progress="hidden").then(None, inputs=page.seek, js=layout.SEEK_JS, api_name=False)
     edited = [page.text, page.segments, page.downloads, page.edit_note, page.viewer]
@@ -704,6 +771,26 @@ def _wire_transcribe(page: layout.Page, h: Handlers) -> None:
                            concurrency_id=GPU)
     page.ask_btn.click(h.ask, inputs=[page.text, page.question, page.viewer], outputs=answered, api_name="ask",
                        concurrency_id=GPU)
+
+
+def _wire_review(page: layout.Page, h: Handlers) -> None:
+    """The words to check, find and replace, split and merge."""
+    page.threshold.change(None, inputs=page.threshold, js=layout.MARK_DOUBTS_JS, api_name=False)
+    drawing = dict(inputs=[page.viewer, page.threshold], outputs=page.picture, api_name=False, queue=False,
+                   show_progress="hidden")
+    page.viewer.change(h.picture, **drawing)
+    page.threshold.change(h.picture, trigger_mode="always_last", **drawing)
+    edited = [page.text, page.segments, page.downloads, page.edit_note, page.viewer]
+    page.find_btn.click(h.find_text, inputs=[page.viewer, page.find], outputs=page.found, api_name=False)
+    page.find.submit(h.find_text, inputs=[page.viewer, page.find], outputs=page.found, api_name=False)
+    page.replace_btn.click(h.replace_all, inputs=[page.viewer, page.segments, page.find, page.replace_with,
+                                                  page.also_names, page.vocabulary],
+                           outputs=edited + [page.vocabulary, page.found], api_name=False)
+    page.undo_replace.click(h.undo_replace, inputs=page.viewer, outputs=edited, api_name=False)
+    page.find_speakers.click(h.find_speakers, inputs=page.viewer, outputs=edited, api_name=False, concurrency_id=GPU)
+    for button, change in ((page.split, h.split), (page.merge, h.merge)):
+        button.click(None, js=layout.PICKED_WORD_JS, outputs=page.picked_word, api_name=False).then(
+            change, inputs=[page.viewer, page.segments, page.picked_word], outputs=edited, api_name=False)
 
 
 def _wire_live(app: gr.Blocks, page: layout.Page, h: Handlers) -> None:

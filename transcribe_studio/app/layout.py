@@ -13,9 +13,10 @@ from typing import Callable
 import gradio as gr
 
 from ..outputs.writers import DEFAULT_FORMATS, FORMATS
+from ..transcription.doubts import DEFAULT_THRESHOLD
 from . import model_table
 from .text import QUICK_HOW_TO, how_to_use, privacy_and_performance
-from .views import FILE_HEADERS, HISTORY_HEADERS, PLAYER_ID, SEGMENT_HEADERS, SEGMENTS_ID
+from .views import FILE_HEADERS, HISTORY_HEADERS, KEYS_HELP, PLAYER_ID, SEGMENT_HEADERS, SEGMENTS_ID
 
 TITLE = "NeMo Transcription Studio"
 RECORDING_LABEL = "Recording"
@@ -23,6 +24,16 @@ FILES_ID, MESSAGE_ID, HISTORY_ID, RUN_ID = "media-files", "job-message", "histor
 TRANSCRIPT_ID = "transcript"
 COMPARE_TABLE_ID = "compare-table"
 LIVE_CAPTIONS_ID = "live-captions"
+PICTURE_ID, THRESHOLD_ID = "recording-picture", "doubt-threshold"
+THRESHOLD_INFO = ("Words the model was unsure of, and words no timing pass heard, are underlined; words you "
+                  "edited never are.")
+# The word picked last in the read-along (clicked, or reached by "next to check"), for Split and Merge.
+PICKED_WORD_JS = """() => {
+    const words = document.getElementById('read-along');
+    const word = words && (words.querySelector('span.picked') || words.querySelector('span[tabindex="0"]'));
+    return word ? +word.dataset.i : -1;
+}"""
+MARK_DOUBTS_JS = "(threshold) => { if (window.studioEditor) studioEditor.markDoubts(threshold); return threshold; }"
 # What Gradio's components cannot be told through their options: colours that meet WCAG AA contrast, times that
 # never wrap mid-number, a History readable on a narrow window (page.css); names for screen readers and keyboard
 # use (page.js). Both go into the page's <head> through ``launch`` (Gradio 6 takes it there): a stylesheet given as
@@ -74,7 +85,20 @@ class Page:
     rename: gr.Button
     edit_note: gr.Markdown
     seek: gr.Number            # hidden: the clicked segment's start, for the player (SEEK_JS)
+    picture: gr.HTML           # the recording drawn: waveform, speakers, words to check (picture.picture_html)
     player: gr.HTML            # the whole recording (views.player_html)
+    threshold: gr.Slider       # words below this confidence are marked to check
+    picked_word: gr.Number     # hidden: the index of the word picked in the read-along (PICKED_WORD_JS)
+    split: gr.Button
+    merge: gr.Button
+    find_speakers: gr.Button
+    find: gr.Textbox
+    replace_with: gr.Textbox
+    also_names: gr.Checkbox    # add the replacement to names and terms
+    find_btn: gr.Button
+    replace_btn: gr.Button
+    undo_replace: gr.Button
+    found: gr.Markdown         # the occurrences, with their times, before anything is replaced
     downloads: gr.File
     files_table: gr.Dataframe
     download_all: gr.Button
@@ -195,7 +219,13 @@ def _transcribe_tab(page: Page, models: list[tuple[str, str]], default_model: st
 
 def _transcript(page: Page) -> None:
     page.text = gr.Textbox(label="Transcript", lines=10, buttons=["copy"], interactive=False, elem_id=TRANSCRIPT_ID)
+    page.picture = gr.HTML(padding=False, elem_id=PICTURE_ID)
     page.player = gr.HTML(label=RECORDING_LABEL, show_label=True, padding=False)
+    with gr.Row(equal_height=True):
+        page.threshold = gr.Slider(0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.05, min_width=200,
+                                   label="Mark words below this confidence to check", info=THRESHOLD_INFO,
+                                   elem_id=THRESHOLD_ID)
+        gr.Markdown(KEYS_HELP, min_height=0)
     # Only the text column is editable: times and speakers come from the model (speakers are renamed below), and
     # so do the rows: a "fixed" row count (Gradio 6 has no other way to say it) offers no "Add row". The times'
     # columns are as wide as the longest time ("1:00:01.280"), page.css keeps each on one line.
@@ -209,6 +239,12 @@ def _transcript(page: Page) -> None:
                                         placeholder="Speaker 1 = Dana, Speaker 2 = Lee", max_lines=1, scale=3,
                                         container=False)
         page.rename = gr.Button("Rename speakers", size="sm")
+    with gr.Row():
+        page.split = gr.Button("Split segment at the picked word", size="sm")
+        page.merge = gr.Button("Merge picked word's segment with the next", size="sm")
+        page.find_speakers = gr.Button("Find speakers", size="sm")
+    page.picked_word = gr.Number(visible=False)
+    _find_and_replace(page)
     page.edit_note = gr.Markdown()
     page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False,
                              elem_classes=[READ_ONLY_FILES])
@@ -218,6 +254,19 @@ def _transcript(page: Page) -> None:
     with gr.Row():
         page.download_all = gr.Button("Download all (one zip)", size="sm")
         page.zip_file = gr.File(label="All files", interactive=False, visible=False, elem_classes=[READ_ONLY_FILES])
+
+
+def _find_and_replace(page: Page) -> None:
+    with gr.Accordion("Find and replace", open=False):
+        with gr.Row():
+            page.find = gr.Textbox(label="Find", placeholder="Donna Whitfield", max_lines=1)
+            page.replace_with = gr.Textbox(label="Replace with", placeholder="Dana Whitfield", max_lines=1)
+        page.also_names = gr.Checkbox(value=False, label="Also add it to names and terms (for the next transcriptions)")
+        with gr.Row():
+            page.find_btn = gr.Button("Find", size="sm")
+            page.replace_btn = gr.Button("Replace all", size="sm", variant="primary")
+            page.undo_replace = gr.Button("Undo last replace", size="sm")
+        page.found = gr.Markdown()
 
 
 def _languages(page: Page, texts: OptionTexts) -> None:

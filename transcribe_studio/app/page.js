@@ -60,6 +60,9 @@
   }
 
   function fixAll() {
+    const count = document.getElementById("doubt-count");
+    if (count && !count.textContent && window.studioEditor) window.studioEditor.countDoubts(null);
+    if (window.studioEditor) window.studioEditor.markRows();
     fixTranscript();
     nameDownloadLinks(document);
     fixUploadMore(document);
@@ -115,6 +118,117 @@
     };
     setTimeout(settle, 100);
   }, true);
+
+  // The editor: the words to check (marked in the read-along by views.py, moved here when the threshold
+  // moves), "next/previous to check", and keys that drive the player. The keys take Alt (Option on a Mac)
+  // with letters no browser menu or accented letter uses, matched by the physical key, so they work while
+  // typing in a cell without typing anything there.
+  const PLAYER_ID = "recording-player", WORDS_ID = "read-along", COUNT_ID = "doubt-count", DOUBT = "doubt";
+  const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+  const player = () => document.getElementById(PLAYER_ID);
+  const words = () => [...document.querySelectorAll(`#${WORDS_ID} span[data-t]`)];
+  const doubts = () => words().filter((w) => w.classList.contains(DOUBT));
+  const say = (text) => { const count = document.getElementById(COUNT_ID); if (count) count.textContent = text; };
+
+  function countDoubts(current) {
+    const all = doubts(), at = all.indexOf(current);
+    if (!all.length) { say(words().length ? "No words to check at this threshold." : ""); return; }
+    const left = at < 0 ? all.length : all.length - at - 1;
+    say(at < 0 ? `${all.length} word${all.length > 1 ? "s" : ""} to check.`
+      : `Word ${at + 1} of ${all.length} to check: ${current.title.replace(/^Check: /, "")}. ${left} left after it.`);
+  }
+
+  // The segments table marks each segment holding a word to check (a bar, not a background: the background is
+  // the playhead's). Its rows are drawn only while on screen, so the marks are put back whenever it redraws.
+  const SEGMENTS_ID = "segments-table", MARK = "inset 5px 0 0 #b45309";
+  let markedRows = new Set(), markedFor = null;
+
+  function findMarkedRows() {
+    const audio = player(), starts = audio ? JSON.parse(audio.dataset.starts || "[]") : [];
+    markedRows = new Set();
+    doubts().forEach((word) => {
+      const t = +word.dataset.t;
+      let row = 0;
+      starts.forEach((s, i) => { if (s <= t) row = i; });
+      markedRows.add(row);
+    });
+    markedFor = document.getElementById(WORDS_ID);
+  }
+
+  function markRows() {
+    if (markedFor !== document.getElementById(WORDS_ID)) findMarkedRows();  // another transcript is shown
+    document.querySelectorAll(`#${SEGMENTS_ID} [data-testid^=cell-]`).forEach((cell) => {
+      const [, row, column] = cell.dataset.testid.split("-");
+      const mark = column === "2" && markedRows.has(+row) ? MARK : "";
+      if (cell.style.boxShadow !== mark) cell.style.boxShadow = mark;
+    });
+  }
+
+  function markDoubts(threshold) {
+    words().forEach((word) => {
+      const confidence = word.dataset.c === undefined ? null : +word.dataset.c;
+      const low = confidence !== null && confidence < threshold;
+      const why = low ? `confidence ${confidence.toFixed(2)}`
+        : word.dataset.n ? "not heard by the timing pass (its time is estimated)" : "";
+      word.classList.toggle(DOUBT, !!why);
+      if (why) word.title = `Check: ${why}`; else word.removeAttribute("title");
+    });
+    findMarkedRows();
+    markRows();
+    countDoubts(null);
+  }
+
+  function pick(word) {
+    // The word becomes the words' tab stop and gets the focus (the next key goes on from it), as a click does.
+    words().forEach((w) => { if (w !== word) w.removeAttribute("tabindex"); w.classList.remove("picked"); });
+    word.tabIndex = 0;
+    word.classList.add("picked");
+    word.focus({ preventScroll: true });
+    word.scrollIntoView({ block: "nearest" });
+  }
+
+  function nextDoubt(step) {
+    const all = doubts(), audio = player();
+    if (!all.length || !audio) { countDoubts(null); return; }
+    const picked = document.querySelector(`#${WORDS_ID} span.picked`), now = audio.currentTime;
+    // From the word picked last (clicked, or reached by these keys), else from the playhead.
+    const after = picked ? (w) => +w.dataset.i > +picked.dataset.i : (w) => +w.dataset.t >= now;
+    const ahead = step > 0 ? all.filter(after) : all.filter((w) => w !== picked && !after(w)).reverse();
+    const target = ahead[0];
+    if (!target) { say(step > 0 ? "No more words to check after this one." : "No words to check before this one."); return; }
+    pick(target);
+    audio.currentTime = Math.max(0, +target.dataset.t - 1);  // a second before it: the word in its context
+    audio.play().catch(() => {});
+    countDoubts(target);
+  }
+
+  function setSpeed(audio, step) {
+    const at = SPEEDS.findIndex((s) => s >= audio.playbackRate - 0.01);
+    audio.playbackRate = SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, (at < 0 ? 2 : at) + step))];
+    say(`Playing at ${audio.playbackRate}x.`);
+  }
+
+  const KEYS = {
+    KeyK: (audio) => { if (audio.paused) audio.play().catch(() => {}); else audio.pause(); },
+    KeyJ: (audio) => { audio.currentTime = Math.max(0, audio.currentTime - 5); },
+    KeyL: (audio) => { audio.currentTime = Math.min(audio.duration || Infinity, audio.currentTime + 5); },
+    Comma: (audio) => setSpeed(audio, -1),
+    Period: (audio) => setSpeed(audio, 1),
+    KeyM: (audio, shift) => nextDoubt(shift ? -1 : 1),
+  };
+  document.addEventListener("keydown", (event) => {
+    const action = KEYS[event.code], audio = player();
+    if (!action || !event.altKey || event.ctrlKey || event.metaKey || !audio) return;
+    event.preventDefault();
+    event.stopPropagation();
+    action(audio, event.shiftKey);
+  }, true);
+  // A click on a word picks it (where "next to check" goes on from).
+  document.addEventListener("click", (event) => {
+    const word = event.target.closest && event.target.closest(`#${WORDS_ID} span[data-t]`);
+    if (word) { pick(word); if (word.classList.contains(DOUBT)) countDoubts(word); }
+  }, true);
+  window.studioEditor = { markDoubts, nextDoubt, countDoubts, markRows };
 
   const start = () => {
     fixAll();

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..models import DEFAULT_MODEL, all_specs, answerers, diarizers, get, transcribers
 from ..settings import Settings
+from ..transcription.doubts import DEFAULT_THRESHOLD
+from .views import KEYS_HELP
 
 QUICK_HOW_TO = """**How to:** choose audio or video files (or record), pick a model, press **Transcribe**.
 Each finished file is saved in **History**; click a segment to play from there, double-click its text to correct
@@ -29,6 +31,18 @@ HOW_TO_USE = """
    jumps there, and the segment and word playing are highlighted. Double-click a segment's text to correct it, then press **Save edits**:
    every download is rewritten (the model's own text is kept too). With speakers, name them in the
    box beside **Rename speakers** (`Speaker 1 = Dana, Speaker 2 = Lee`).
+   **Check only the doubtful words:** the words the model was unsure of (below the confidence you set on
+   the slider, {threshold} at first) and the words no timing pass heard are underlined, and their segments
+   marked in the table; **Next to check** (or **Alt+M**) picks the next one, plays from a second before it and
+   says how many are left; a word you correct is never marked again. {keys}.
+   The **picture** above the player shows the recording: its waveform, who speaks when (coloured bands), the
+   words to check (ticks), the stretches left out as silence (grey); click it to play from there.
+   **Find and replace** lists every place a word or phrase is said, with its time, before **Replace all**
+   changes them (each replaced word keeps its time and speaker); tick *Also add it to names and terms* so the
+   next transcriptions spell it right; **Undo last replace** puts every file back as it was.
+   **Split** a segment at the word you picked (click it under the player), or **Merge** it with the next:
+   the times follow the words. **Find speakers** labels who spoke in a transcript saved without them (it needs
+   the recording's copy in History), keeping your corrections.
 5. **Download** the subtitles (SRT, VTT), text, Markdown, DOCX (Word), JSON or CSV (choose them under
    Options). Several files go through the model together and finish in batches; the first one done
    stays in view while the rest run (its edits are safe until the job ends: save them before). In a
@@ -94,7 +108,8 @@ def how_to_use() -> str:
         diarizer="; ".join(f"up to {s.max_speakers} speakers" for s in diarizers()) or "no diarizer here",
         asking=f"Ask {asking[0].language_model.name}" if asking else "Ask",
         told=" and ".join(s.label for s in models if s.prompt) or "no model here",
-        translating=" and ".join(s.label for s in models if s.prompt) or "no model here")
+        translating=" and ".join(s.label for s in models if s.prompt) or "no model here",
+        threshold=DEFAULT_THRESHOLD, keys=KEYS_HELP)
 
 
 def privacy_and_performance() -> str:

@@ -16,10 +16,13 @@ from pathlib import Path
 
 from ..errors import StudioError
 from ..formatting import clock, duration_text, size_text
+from ..media.envelope import cached_envelope
 from ..models import ModelCache, ModelRow, ModelState, gpu
 from ..outputs.history import HistoryStore
 from ..outputs.writers import get_writer, markdown_escaped
+from ..transcription.doubts import DEFAULT_THRESHOLD, doubts, evidence, reason
 from .jobs import JobReport, JobState
+from .picture import PLAYHEAD_JS, picture_html
 
 SEGMENT_HEADERS = ["start", "end", "text"]
 SPEAKER_HEADER = "speaker"  # a fourth column, only for a transcript with speakers
@@ -75,7 +78,8 @@ class View:
     audio: str | None = None                                  # its kept audio, for replaying segments
     times: list[tuple[float, float]] = field(default_factory=list)  # each segment's (start, end) in seconds
     speakers: list[str] = field(default_factory=list)         # its speakers' labels, when it has speakers
-    words: list[tuple[float, str]] = field(default_factory=list)  # each word's (start, text), for the read-along
+    # each word's (start, text, confidence, not heard), for the read-along and the words to check (doubts.evidence)
+    words: list[tuple[float, str, float | None, bool]] = field(default_factory=list)
 
     @property
     def state(self) -> dict:
@@ -115,7 +119,7 @@ def transcript_view(transcript, downloads=(), entry: str | None = None, audio: s
                 segments=rows, downloads=[str(p) for p in downloads], entry=entry, audio=audio,
                 times=[(s.start, s.end) for s in transcript.segments],
                 speakers=transcript.speaker_labels,
-                words=[(w.start, w.text) for w in transcript.words])
+                words=[(w.start, w.text, *evidence(w)) for w in transcript.words])
 
 
 PLAYER_ID, SEGMENTS_ID, READ_ALONG_ID = "recording-player", "segments-table", "read-along"
@@ -131,7 +135,8 @@ _FOLLOW_JS = ("const t = this.currentTime, starts = JSON.parse(this.dataset.star
               "words.forEach((w, i) => { if (+w.dataset.t <= t) word = i; });"
               "const before = +(this.dataset.word ?? -1); if (word != before) {"
               "if (words[before]) words[before].style.background = '';"
-              f"if (words[word]) words[word].style.background = '{HIGHLIGHT}'; this.dataset.word = word; }}")
+              f"if (words[word]) words[word].style.background = '{HIGHLIGHT}'; this.dataset.word = word; }}"
+              + PLAYHEAD_JS)  # ... and the playhead of the picture above it
 
 
 # A click on a word of the read-along plays the recording from that word; the word clicked is the one the
@@ -148,22 +153,63 @@ _WORD_KEYS_JS = ("const words = [...this.querySelectorAll('span')], i = words.in
                  "if (j === undefined || !words[j]) return; event.preventDefault();"
                  "words[i].removeAttribute('tabindex'); words[j].tabIndex = 0; words[j].focus();")
 READ_ALONG_HINT = "Click a word, or Tab to the words and press Enter, to play from there (arrows move between words):"
+DOUBT_CLASS, DOUBT_COUNT_ID = "doubt", "doubt-count"  # page.js and page.css know them by these names
+KEYS_HELP = ("Keys, also while typing in a cell (Option on a Mac): **Alt+K** play or pause · **Alt+J** / **Alt+L** "
+             "back / forward 5 s · **Alt+,** / **Alt+.** slower / faster (0.5x to 2x) · **Alt+M** / **Alt+Shift+M** "
+             "next / previous word to check")
 
 
-def _read_along(words) -> str:
-    """The transcript's words under the player, each a click or a key away from being heard."""
+def _doubt_bar() -> str:
+    """"Next word to check" and the count of what is left; page.js fills the count and moves between the words."""
+    button = ('<button type="button" class="lg secondary" style="padding: 2px 10px" '
+              'onclick="studioEditor.nextDoubt({step})">{label}</button>')
+    return ('<div style="display: flex; gap: 0.5em; align-items: center; flex-wrap: wrap; margin-top: 0.4em">'
+            + button.format(step=-1, label="Previous to check") + button.format(step=1, label="Next to check")
+            + f'<span id="{DOUBT_COUNT_ID}" role="status" aria-live="polite"></span></div>')
+
+
+def _read_along(words, threshold: float) -> str:
+    """The transcript's words under the player, each a click or a key away from being heard; the words to check
+    marked (page.js moves the marks when the threshold moves: each word carries its evidence)."""
     if not words:
         return ""
-    first = ' tabindex="0"'  # the words' one tab stop, until a click or an arrow key moves it
-    spans = " ".join(f'<span role="button"{first if i == 0 else ""} data-t="{start:.3f}">{html.escape(text)}</span>'
-                     for i, (start, text) in enumerate(words))
+    spans = " ".join(_word_span(i, word, threshold) for i, word in enumerate(words))
     return (f'<p id="{READ_ALONG_ID}-hint" style="margin: 0.5em 0 0.2em"><small>{READ_ALONG_HINT}</small></p>'
             f'<div id="{READ_ALONG_ID}" role="group" aria-labelledby="{READ_ALONG_ID}-hint" '
             f'onclick="{html.escape(_PLAY_WORD_JS)}" onkeydown="{html.escape(_WORD_KEYS_JS)}" '
             f'style="max-height: 10em; overflow-y: auto; line-height: 1.6">{spans}</div>')
 
 
-def player_html(state: dict) -> str:
+def _word_span(i: int, word, threshold: float) -> str:
+    start, text, confidence, not_heard = (*word, None, False)[:4]  # (start, text) in a state from before doubts
+    why = reason(confidence, not_heard, threshold)
+    attributes = [' role="button"', ' tabindex="0"' if i == 0 else "",  # the words' one tab stop, until one is picked
+                  f' data-i="{i}" data-t="{start:.3f}"',
+                  f' data-c="{confidence:.4f}"' if confidence is not None else "",
+                  ' data-n="1"' if not_heard else "",
+                  f' class="{DOUBT_CLASS}" title="Check: {html.escape(why)}"' if why else ""]
+    return f'<span{"".join(attributes)}>{html.escape(text)}</span>'
+
+
+def recording_picture(store: HistoryStore, entry_id: str | None, threshold: float = DEFAULT_THRESHOLD) -> str:
+    """The picture of the entry's recording (waveform, speakers, words to check, skipped stretches) above its
+    player; nothing without its audio copy (a click on it would have nothing to play)."""
+    if not entry_id:
+        return ""
+    try:
+        transcript, _, entry = store.load(entry_id)
+    except (StudioError, OSError, ValueError):
+        return ""
+    if not (entry.audio and entry.audio.is_file()):
+        return ""
+    shape = cached_envelope(entry.audio)
+    return picture_html(shape, shape.duration if shape else transcript.duration,
+                        [(s.start, s.end, s.speaker) for s in transcript.segments],
+                        [d.start for d in doubts(transcript, threshold)],
+                        [(k.start, k.end, k.why) for k in transcript.skipped], transcript.speaker_names)
+
+
+def player_html(state: dict, threshold: float = DEFAULT_THRESHOLD) -> str:
     """The player of the whole recording of the transcript shown (``View.state``), on the recording's own clock:
     a plain <audio>, so a segment or word click can seek it, with the words under it; a transcript without its
     audio copy says so."""
@@ -179,7 +225,7 @@ def player_html(state: dict) -> str:
     return (f'<audio id="{PLAYER_ID}" controls preload="metadata" style="width: 100%" src="{source}" '
             f'aria-label="{name}" '
             f'data-starts="{starts}" ontimeupdate="{html.escape(_FOLLOW_JS)}"></audio>'
-            + _read_along(state.get("words")))
+            + _doubt_bar() + _read_along(state.get("words"), threshold))
 
 
 def segment_texts(rows) -> list[str]:

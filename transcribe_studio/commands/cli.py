@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from ..errors import MediaNotFoundError
 from ..formatting import duration_text
 from ..models import DEFAULT_MODEL, diarizers, transcribers
 from ..models.spec import label
-from ..outputs.writers import DEFAULT_FORMATS, FORMATS
+from ..outputs.writers import DEFAULT_FORMATS, FORMATS, WriterOptions, reading_speed_notes
 from ..transcription.batch import FileResult, collect_inputs, run_batch, summary
 from ..transcription.batched import Tally
 from .start import command_line_parser, start
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     route_library_logging()  # before NeMo loads anything: its chatter to the log file, not among the transcripts
     cache = ModelCache(settings)
+    writer_options = WriterOptions.from_settings(settings)  # as the files are written (run_batch)
     results = list(missing)
     bar = _progress_bar(tqdm, sources)
     tally = Tally(len(sources))
@@ -210,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             tqdm.write(f"== {result.source} ==\n{result.transcript.text or '(no speech recognised)'}")
             for note in result.transcript.notes:  # how it was made: word times, names and terms, retries
                 tqdm.write(f"   note: {note}", file=sys.stderr)
+            for line in reading_speed_lines(result, writer_options):
+                tqdm.write(line, file=sys.stderr)
     bar.close()
     failed = [r for r in results if not r.ok]
     order = {source: index for index, source in enumerate(sources)}  # files done together come in any order
@@ -238,7 +242,8 @@ def _watch(args: argparse.Namespace, settings, options, log_file: Path | None) -
     scans = os.environ.get(SCANS_ENV)
     watching = FolderWatch(ModelCache(settings), args.model, [p for p in args.inputs if Path(p).exists()],
                            args.formats, options, WatchOptions(args.watch_interval, int(scans) if scans else None),
-                           on_result=None if args.quiet else _print_transcript)
+                           on_result=None if args.quiet else partial(_print_transcript,
+                                                                     options=WriterOptions.from_settings(settings)))
     stop = threading.Event()
     with stop_on_ctrl_c(stop, watching):
         results = watching.run(stop)
@@ -249,8 +254,20 @@ def _watch(args: argparse.Namespace, settings, options, log_file: Path | None) -
     return 0
 
 
-def _print_transcript(result: FileResult) -> None:
+def _print_transcript(result: FileResult, options: WriterOptions) -> None:
     if result.transcript is not None:  # even when saving it failed: the text is not lost
         print(f"== {result.source} ==\n{result.transcript.text or '(no speech recognised)'}", flush=True)
         for note in result.transcript.notes:
             print(f"   note: {note}", file=sys.stderr)
+        for line in reading_speed_lines(result, options):
+            print(line, file=sys.stderr)
+
+
+def reading_speed_lines(result: FileResult, options: WriterOptions, most: int = 3) -> list[str]:
+    """What to say about a file's subtitle cues shown too fast to read: the first ``most``, then how many more
+    (a long file of fast speech may have hundreds); nothing when it has no subtitles or every cue can be read."""
+    if result.transcript is None or not any(p.suffix in (".srt", ".vtt") for p in result.outputs):
+        return []
+    notes = reading_speed_notes(result.transcript, options)
+    more = [f"and {len(notes) - most} more cues too fast to read"] if len(notes) > most else []
+    return [f"   subtitles: {note}" for note in notes[:most] + more]

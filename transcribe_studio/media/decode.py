@@ -441,3 +441,30 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_bytes:
     _check_complete(name, len(audio) / sample_rate, declared, trusted, report, size)
     _check_usable(name, audio, sample_rate, min_seconds, silence_dbfs)
     return audio
+
+
+def decode_chunks(path: str | Path, sample_rate: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
+    """The first audio track of ``path`` as mono float32 chunks at ``sample_rate`` (a decoded frame each, tens
+    of ms), decoded as they are read: one pass over an hours-long file in the memory of a chunk, for a summary
+    of it (its envelope).
+
+    The same checks as :func:`decode_audio` for a file that cannot be opened, is damaged or was cut short (raised
+    once the chunks run out, so a caller keeps nothing it summed); none for silence or length, which a summary
+    shows as they are.
+    """
+    from av import FFmpegError
+
+    path = Path(path)
+    name = _display_name(path)
+    size = _checked_size(path, name, None)
+    report, samples = _DecodeReport(), 0
+    with _open(path, name) as container:
+        stream = _audio_stream(container, name)
+        declared, trusted = _declared_duration(container, stream, path, size)
+        try:
+            for chunk in _resampled(_frames(_packets(container, stream, report), report), sample_rate):
+                samples += len(chunk)
+                yield chunk
+        except FFmpegError as exc:  # the resampler refused what the decoder produced
+            raise CorruptMediaError(f"'{name}' could not be decoded ({_reason(exc)}).") from exc
+    _check_complete(name, samples / sample_rate, declared, trusted, report, size)

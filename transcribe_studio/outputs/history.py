@@ -40,6 +40,9 @@ Why it is built this way:
   times and speakers (:func:`..transcription.align.align`, per segment); new words get times
   interpolated inside their segment, marked ``"estimated": true`` in the JSON;
   every export the entry has is rewritten, each file atomically.
+* **Speakers found later** (:meth:`HistoryStore.add_speakers`): an entry saved without
+  speakers is labelled from its kept audio copy, its transcript as it is now (a person's
+  edits kept); not an edit, so ``.original.json`` is neither made nor changed.
 * **Download all** (:meth:`HistoryStore.zip_entries`): one zip of the chosen
   entries' exports (``<entry id>/<file>`` inside), written atomically into the
   hidden ``<root>/.downloads`` (or a folder the caller names); zips there older
@@ -48,7 +51,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import bisect
+import hashlib
 import json
 import logging
 import math
@@ -63,14 +66,16 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from ..classify import folder_error, report
-from ..errors import EditError, HistoryEntryNotFoundError
+from ..errors import BadAudioError, EditError, HistoryEntryNotFoundError, SpeakersError
 from ..files import atomic_copy, atomic_write_text, atomic_write_with, make_dirs, make_new_dir
 from ..media import MEDIA_EXTENSIONS
+from ..media.decode import decode_audio
 from ..settings import OUTPUT_DIR_FLAG
 from ..transcription.align import align
-from ..transcription.transcript import Segment, Transcript, Word
+from ..transcription.transcript import Segment, Skipped, Transcript, Word
 from .writers import (
     DEFAULT_OPTIONS,
     FORMATS,
@@ -80,6 +85,9 @@ from .writers import (
     safe_stem,
     write_rendered,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +105,7 @@ _NAME = re.compile(r"(\d{4}-\d\d-\d\d_\d{6})\.(\d{3})_")
 INCOMPLETE = ".incomplete"  # in an entry's folder while its files are being written
 ORIGINAL = ".original.json"  # the model's transcript, kept at an entry's first edit
 DOWNLOADS = ".downloads"  # zips of entries made for "Download all"
+UNDO, UNDO_STATE = ".undo", ".state.json"  # an entry's exports before its last replace, and what undo checks
 ZIP_KEEP_S = 3600  # a zip is for one download: older ones are removed as new ones are made
 
 
@@ -278,21 +287,97 @@ class HistoryStore:
         """Replace the entry's segment texts with a person's edits (one text per segment, in order) and rewrite
         every export; return the edited transcript.
 
-        The model's transcript is kept first (:meth:`original`); words left unchanged keep their times and
-        speakers, new ones get times inside their segment (``estimated``); an empty text removes the segment.
-        Raises :class:`EditError` (wrong count, not text) before anything is written.
+        Words left unchanged keep their times and speakers, new ones get times inside their segment
+        (``estimated``); an empty text removes the segment. Raises :class:`EditError` (wrong count, not text)
+        before anything is written.
         """
+        def edit(transcript: Transcript) -> Transcript:
+            _check_edit(segment_texts, transcript.segments)
+            return edit_transcript(transcript, segment_texts)
+        return self.change(entry_id, edit)
+
+    def change(self, entry_id: str, how: Callable[[Transcript], Transcript], undoable: bool = False) -> Transcript:
+        """Change the entry's transcript by ``how`` (an edit, a replace, a split...) and rewrite every export;
+        return the changed transcript. The model's transcript is kept first (:meth:`original`). With
+        ``undoable``, the exports as they were are kept for :meth:`undo` (only the last such change).
+        ``how`` refuses by raising: nothing is written then."""
         transcript, metadata, entry = self.load(entry_id)
-        _check_edit(segment_texts, transcript.segments)
         original = get_writer("json").render(transcript, metadata)
-        edited = edit_transcript(transcript, segment_texts)
+        changed = how(transcript)
         metadata["edited"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        rendered = self._rendered(entry, edited, metadata)  # a refused edit fails here: nothing written yet
+        rendered = self._rendered(entry, changed, metadata)  # a refused change fails here: nothing written yet
         kept = self._entry_path(entry_id) / ORIGINAL
-        if not kept.exists():  # only the first edit: later ones must not overwrite the model's text
+        first = not kept.exists()
+        if undoable:
+            self._keep_for_undo(entry, first)
+        if first:  # only the first change: later ones must not overwrite the model's text
             atomic_write_text(kept, original)
         self._write(entry, rendered)
-        return edited
+        if undoable:
+            atomic_write_text(self._entry_path(entry_id) / UNDO / UNDO_STATE,
+                              json.dumps({"original_made": first, "after": _digest(_json_file(entry.files))}))
+        return changed
+
+    def undo(self, entry_id: str) -> Transcript:
+        """Put back the entry's exports as they were before its last undoable change, byte for byte. Refused
+        (:class:`EditError`, nothing written) when there is none, or the entry changed since."""
+        entry = self._complete_entry(entry_id)
+        folder = self._entry_path(entry_id)
+        try:
+            state = json.loads((folder / UNDO / UNDO_STATE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise EditError("There is no replace to undo in this transcript.",
+                            next_steps="Undo takes back the last Replace all, once.") from None
+        if state.get("after") != _digest(_json_file(entry.files)):
+            raise EditError("This transcript changed after the replace (an edit, a rename or another change), so "
+                            "undoing it would lose that change.", next_steps="Correct it by hand, or replace back.")
+        for kept in sorted((folder / UNDO).iterdir()):
+            if kept.name != UNDO_STATE:
+                atomic_copy(kept, folder / kept.name)
+        if state.get("original_made"):
+            (folder / ORIGINAL).unlink(missing_ok=True)
+        shutil.rmtree(folder / UNDO, ignore_errors=True)
+        return self.load(entry_id)[0]
+
+    def _keep_for_undo(self, entry: HistoryEntry, first: bool) -> None:
+        """A copy of each export as it is now, in the hidden ``.undo`` folder (replacing the one kept before)."""
+        folder = self._entry_path(entry.id)
+        shutil.rmtree(folder / UNDO, ignore_errors=True)
+        make_dirs(folder / UNDO)
+        for path in entry.files:
+            if not _is_answers(path.name):
+                atomic_copy(path, folder / UNDO / path.name)
+
+    def add_speakers(self, entry_id: str,
+                     label: Callable[[Transcript, np.ndarray], tuple[Transcript, dict]]) -> Transcript:
+        """Label who spoke in an entry saved without speakers, from its kept audio copy, and rewrite every export;
+        return the labelled transcript.
+
+        ``label(transcript, audio)`` gets the entry's transcript as it is now (a person's edits included) and the
+        copy decoded to 16 kHz mono, and gives it back labelled, with what labelled it (saved as the metadata's
+        ``"speakers"``, as a job saves it). Not an edit: an edited entry's ``.original.json`` stays as it was, and
+        an entry never edited gets none. Refused with :class:`SpeakersError` before anything is written: the entry
+        has speakers already, no audio copy was kept or it cannot be decoded, no speaker was heard, or the entry
+        changed meanwhile; whatever ``label`` raises also leaves every file as it was.
+        """
+        transcript, metadata, entry = self.load(entry_id)
+        if transcript.has_speakers:
+            raise SpeakersError("This transcript has its speakers already.",
+                                next_steps="To give them names, use Rename speakers.")
+        before = _json_file(entry.files).read_bytes()
+        labelled, found_by = label(transcript, _kept_audio(entry))
+        if not labelled.has_speakers:
+            raise SpeakersError("The speaker diarizer heard no speaker in this recording, so nothing was changed.",
+                                next_steps="Check that the recording holds speech; the transcript stays as it is.")
+        metadata["speakers"] = found_by
+        metadata["speakers_found"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        rendered = self._rendered(entry, labelled, metadata)
+        if _json_file(_files(self._entry_path(entry_id))).read_bytes() != before:  # finding them takes a while
+            raise SpeakersError("The transcript was changed (an edit, a rename) while its speakers were being "
+                                "found, so nothing was written: that change is kept.",
+                                next_steps="Press Find speakers again.")
+        self._write(entry, rendered)
+        return labelled
 
     def zip_entries(self, entry_ids: list[str], audio: bool = False, folder: str | os.PathLike | None = None) -> Path:
         """One zip of the entries' exports (and audio copies if ``audio``), as ``<entry id>/<file>`` inside;
@@ -383,7 +468,9 @@ class HistoryStore:
 
     def _rendered(self, entry: HistoryEntry, transcript: Transcript, metadata: dict) -> list:
         formats = sorted({p.suffix[1:] for p in entry.files if p.suffix[1:] in FORMATS and not _is_answers(p.name)})
-        return render_outputs(transcript, formats, metadata, self.writer_options)
+        # The subtitles keep the layout the entry was saved with (settings may differ today); an entry saved
+        # without it takes the store's.
+        return render_outputs(transcript, formats, metadata, WriterOptions.from_metadata(metadata, self.writer_options))
 
     def _write(self, entry: HistoryEntry, rendered: list) -> None:
         write_rendered(rendered, _json_file(entry.files).name, self._entry_path(entry.id))
@@ -493,30 +580,36 @@ def _check_edit(segment_texts: object, segments: list[Segment]) -> None:
 
 def edit_transcript(transcript: Transcript, segment_texts: list[str]) -> Transcript:
     """``transcript`` with each segment's text replaced by the edit: unchanged words keep their times and
-    speakers, new words take times inside their segment (estimated) and its speaker; empty segments go.
+    speakers, new words take times inside their segment (estimated) and its speaker, and every word the person
+    changed is marked edited; empty segments go.
     A transcript without word times stays without: there is nothing to keep."""
     segments, words = [], []
-    for segment, old_words, text in zip(transcript.segments, _words_by_segment(transcript), segment_texts):
+    for segment, old_words, text in zip(transcript.segments, transcript.words_by_segment(), segment_texts):
         text = " ".join(text.split())
         if text == " ".join(segment.text.split()):  # untouched: exactly as it was
             segments.append(segment)
             words += old_words
         elif text:
             segments.append(replace(segment, text=text))
-            words += [w if w.speaker or not segment.speaker else replace(w, speaker=segment.speaker)
-                      for w in align(text.split(), old_words, segment.start, segment.end)] if transcript.words else []
+            if transcript.words:
+                words += [w if w.speaker or not segment.speaker else replace(w, speaker=segment.speaker)
+                          for w in align(text.split(), old_words, segment.start, segment.end, by_person=True)]
     return replace(transcript, text=" ".join(s.text for s in segments), segments=segments, words=words)
 
 
-def _words_by_segment(transcript: Transcript) -> list[list[Word]]:
-    """Each segment's words: a word belongs to the last segment that starts by its midpoint."""
-    starts = [s.start for s in transcript.segments]
-    found: list[list[Word]] = [[] for _ in starts]
-    for word in transcript.words:
-        index = bisect.bisect_right(starts, (word.start + word.end) / 2) - 1
-        if starts:
-            found[max(index, 0)].append(word)
-    return found
+def _digest(path: Path | None) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path else ""
+
+
+def _kept_audio(entry: HistoryEntry) -> np.ndarray:
+    """The entry's kept audio copy as 16 kHz mono, or :class:`SpeakersError` saying why it cannot be had."""
+    if entry.audio is None:
+        raise SpeakersError("History did not keep this recording's audio (it was larger than --keep-audio-mb), so "
+                            "its speakers cannot be found now.")
+    try:
+        return decode_audio(entry.audio)
+    except BadAudioError as error:
+        raise SpeakersError(f"History's copy of this recording's audio cannot be used: {error.message}") from error
 
 
 def _remove_old_zips(folder: Path) -> None:
@@ -554,12 +647,14 @@ def _parse(json_path: Path) -> tuple[Transcript, dict]:
         segments=[Segment(float(s["start"]), float(s["end"]), str(s["text"]), speaker(s))
                   for s in data["segments"]],
         words=[Word(float(w["start"]), float(w["end"]), str(w["text"]), bool(w.get("estimated")), speaker(w),
-                    _confidence(w.get("confidence")))
+                    _confidence(w.get("confidence")), bool(w.get("edited")))
                for w in data["words"]],
         model=str(data.get("model", "")),
         language=str(data.get("language") or ""),
         duration=float(data.get("duration") or 0.0),
         notes=[str(n) for n in data.get("notes") or []],
+        skipped=[Skipped(float(s["start"]), float(s["end"]), str(s.get("why") or ""))
+                 for s in data.get("skipped") or []],
         speaker_names=names, translated_from=str(data.get("translated_from") or ""))
     return transcript, dict(data.get("metadata") or {})
 

@@ -6,14 +6,24 @@ gives one segment per window (tens of seconds) and no words. So subtitles are re
 the usual broadcast guidelines:
 
 * at most 2 lines of at most 42 characters, lines balanced, broken between words;
-* at most 7 s per cue, at least 0.8 s where the next cue leaves room;
-  (42 and 7 are :class:`WriterOptions`' defaults, settable as ``subtitle_line_chars`` and
-  ``subtitle_cue_seconds`` in settings.py: narrow screens want shorter lines, fast speech longer cues);
+* at most 7 s per cue, at least 5/6 s (Netflix's minimum) where free time allows;
+* read at no more than 17 characters a second (a usual broadcast limit: Netflix's in most languages; it
+  allows English adults 20), the speaker's name included, wherever a cut allows: cues are cut where
+  pauses leave each the time to be read, and kept up into the pause after them. Speech faster than that
+  stays in cues of the usual size, kept up as long as the next cue allows and listed by
+  :func:`reading_speed_notes`: cutting it finer cannot help, since a cue's time is split with its words
+  (less a gap), so one of the parts is always as fast or faster, and a word alone flashes by;
+* 2 frames at 24 fps (1/12 s, Netflix's minimum) at least between cues, so a change of cue is seen;
+  (each is a :class:`WriterOptions` field, settable as ``subtitle_line_chars``, ``subtitle_cue_seconds``,
+  ``subtitle_max_cps``, ``subtitle_min_seconds`` and ``subtitle_min_gap`` in settings.py: narrow screens
+  want shorter lines, young viewers slower cues; JSON metadata keeps the ones used, under ``"subtitles"``,
+  so History lays an edited entry out the same way again);
+* one speaker per cue: a cue never runs across a segment or a change of speaker;
 * timed by the word timestamps when the segment's words are known and spell its
   text, else by sharing the segment's time out in proportion to
   character counts;
-* times in whole milliseconds, monotonic, never overlapping (a cue starts no
-  earlier than the previous one ends), end > start, inside [0, duration].
+* times in whole milliseconds, monotonic, never overlapping (a cue starts the
+  gap after the previous one ends), end > start, inside [0, duration].
 
 TXT has one segment per line (easier to read and diff than one long line); CSV
 one row per segment (start, end, text; seconds with 3 decimals); JSON the whole
@@ -47,10 +57,12 @@ import bisect
 import csv
 import html
 import io
+import itertools
 import json
+import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, TextIO
 
@@ -64,28 +76,78 @@ FORMATS = ("txt", "srt", "vtt", "json", "csv", "md", "docx")
 DEFAULT_FORMATS = ("txt", "srt", "vtt", "json")
 MAX_LINE_CHARS = 42  # the default; WriterOptions.line_chars sets it per call
 MAX_CUE_MS = 7000  # the default; WriterOptions.cue_seconds sets it per call
-MIN_CUE_MS = 800  # Netflix's minimum is 5/6 s: shorter cues are hard to read.
+# Reading speed, shortest cue and gap: the defaults of WriterOptions, after the broadcasters' guidelines.
+# 17 characters a second, a usual broadcast limit (Netflix's in most languages): faster, viewers read instead of
+# watching.
+MAX_CHARS_PER_SECOND = 17.0
+# Netflix's shortest cue, 5/6 s (20 frames at 24 fps): a shorter one is gone before the eye has reached it.
+MIN_CUE_SECONDS = 5 / 6
+# Two frames at 24 fps between cues: without a gap, two cues in a row read as one text that jumps.
+MIN_GAP_SECONDS = 2 / 24
 # Word and segment stamps are rounded separately, so allow a little slack.
 WORD_SLACK_S = 0.05
 
 
+def _ms_at_least(seconds: float) -> int:
+    """Whole milliseconds no shorter than ``seconds`` (5/6 s is 834 ms, not 833), float noise aside."""
+    return max(math.ceil(seconds * 1000 - 1e-6), 0)
+
+
+MIN_CUE_MS = _ms_at_least(MIN_CUE_SECONDS)
+# What a JSON's metadata["subtitles"] holds: the options that laid its entry's subtitles out.
+SUBTITLE_FIELDS = ("line_chars", "cue_seconds", "max_chars_per_second", "min_cue_seconds", "min_gap_seconds")
 
 
 @dataclass(frozen=True)
 class WriterOptions:
-    """How the writers lay a transcript out: subtitle line length and cue duration, document times."""
+    """How the writers lay a transcript out: the subtitle cue rules, and document times."""
     line_chars: int = MAX_LINE_CHARS
     cue_seconds: float = MAX_CUE_MS / 1000
+    max_chars_per_second: float = MAX_CHARS_PER_SECOND  # reading speed, kept wherever a cut allows it
+    min_cue_seconds: float = MIN_CUE_SECONDS  # where free time allows
+    min_gap_seconds: float = MIN_GAP_SECONDS  # between one cue's end and the next one's start
     timestamps: bool = True  # Markdown and DOCX open each paragraph with its [mm:ss] time
 
     @classmethod
     def from_settings(cls, settings) -> "WriterOptions":
         """The options a :class:`~transcribe_studio.settings.Settings` chose."""
-        return cls(line_chars=settings.subtitle_line_chars, cue_seconds=settings.subtitle_cue_seconds)
+        return cls(line_chars=settings.subtitle_line_chars, cue_seconds=settings.subtitle_cue_seconds,
+                   max_chars_per_second=settings.subtitle_max_cps, min_cue_seconds=settings.subtitle_min_seconds,
+                   min_gap_seconds=settings.subtitle_min_gap)
+
+    @classmethod
+    def from_metadata(cls, metadata: dict | None, default: "WriterOptions") -> "WriterOptions":
+        """The subtitle options saved in a JSON's metadata (:meth:`subtitle_metadata`), so an entry rewritten later
+        keeps its own layout; each one missing or unusable (an entry saved without them, a hand-edited file)
+        is ``default``'s."""
+        saved = metadata.get("subtitles") if isinstance(metadata, dict) else None
+        if not isinstance(saved, dict):
+            return default
+        return replace(default, **{name: saved[name] for name in SUBTITLE_FIELDS if _usable(name, saved.get(name))})
+
+    def subtitle_metadata(self) -> dict:
+        return {name: getattr(self, name) for name in SUBTITLE_FIELDS}
 
     @property
     def cue_ms(self) -> int:
         return round(self.cue_seconds * 1000)
+
+    @property
+    def min_cue_ms(self) -> int:
+        return min(_ms_at_least(self.min_cue_seconds), self.cue_ms)
+
+    @property
+    def min_gap_ms(self) -> int:
+        return _ms_at_least(self.min_gap_seconds)
+
+
+def _usable(name: str, value) -> bool:
+    """A saved option that can lay cues out: a whole number of characters, a finite number of seconds or
+    characters a second (the minimums may be 0)."""
+    if name == "line_chars":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return number and (value >= 0 if name.startswith("min_") else value > 0)
 
 
 DEFAULT_OPTIONS = WriterOptions()
@@ -100,22 +162,50 @@ class Cue:
     lines: tuple[str, ...]
     speaker: str | None = None  # the name to show ("Dana"), when speakers were labelled
 
+    @property
+    def shown_chars(self) -> int:
+        """The characters a viewer reads: the lines, spaces included, and the "Dana: " SRT puts first."""
+        return (len(self.speaker) + 2 if self.speaker else 0) + sum(map(len, self.lines))
+
+    @property
+    def chars_per_second(self) -> float:
+        return self.shown_chars * 1000 / max(self.end_ms - self.start_ms, 1)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Words one speaker says in one segment: a cue never takes words from two runs."""
+    speaker: str | None  # the name shown
+    words: list[Word]
+
 
 def subtitle_cues(transcript: Transcript, options: WriterOptions = DEFAULT_OPTIONS) -> list[Cue]:
-    """The transcript cut into readable, validly timed subtitle cues (one speaker per cue)."""
+    """The transcript cut into readable, validly timed subtitle cues, each of one speaker.
+
+    What holds for every cue (times in whole milliseconds):
+
+    * at most 2 lines of ``line_chars`` (a word longer than a line is cut; a speaker's name too long to share a
+      line with one word makes that line longer), showing no more than ``cue_seconds``;
+    * its words are consecutive words of one segment and one speaker (a word's own speaker counts, where it has
+      one), and every word is in exactly one cue, in order;
+    * ``0 <= start < end``, ``end <= duration`` (when known), and each cue starts at least ``min_gap_seconds``
+      after the previous one ends;
+    * it lasts ``min_cue_seconds`` or more, unless it is cut short to leave the gap before the next cue (it then
+      ends exactly that gap before the next one starts) or by the end of the audio (it then ends there);
+    * it is read at ``max_chars_per_second`` or slower (:attr:`Cue.chars_per_second`), or it is kept up until
+      there is no more time to give it: the gap before the next cue, ``cue_seconds`` or the end of the audio.
+      Of all the cuts into cues, the one taken leaves the least reading time lacking, summed over its cues (then
+      has the fewest cues, then the longest pauses at its cuts): every cue can be read whenever some cut allows
+      it. The cues still too fast are listed by :func:`reading_speed_notes`.
+
+    The gap gives way only where times run past the end of the audio and leave no room for it.
+    """
     words = sorted(transcript.words, key=lambda w: w.start)
     starts = [w.start for w in words]
-    raw = []
-    for segment in _segments(transcript):
-        speaker = transcript.speaker_name(segment.speaker)
-        # SRT puts "Dana: " before the first line, so the lines leave room for it.
-        reserve = len(speaker) + 2 if speaker else 0
-        raw += [(round(group[0].start * 1000), round(group[-1].end * 1000),
-                 # A name too long to share a line with one word still gets its cue: the line runs long.
-                 _wrap([w.text for w in group], options.line_chars, reserve) or (" ".join(w.text for w in group),),
-                 speaker)
-                for group in _group(_timed_words(segment, words, starts, options.line_chars), options, reserve)]
-    return _fit(raw, round(transcript.duration * 1000) if transcript.duration > 0 else None, options.cue_ms)
+    runs = [run for segment in _segments(transcript)
+            for run in _speaker_runs(transcript, segment, _timed_words(segment, words, starts, options.line_chars))]
+    limit_ms = round(transcript.duration * 1000) if transcript.duration > 0 else None
+    return _inside_audio(_Layout(runs, limit_ms, options).cues(), limit_ms, options.min_gap_ms)
 
 
 def _segments(transcript: Transcript) -> list[Segment]:
@@ -133,14 +223,26 @@ def _timed_words(segment: Segment, words: list[Word], starts: list[float], line_
     """The segment's words with times: its own word stamps if they spell its text, else proportional."""
     lo = bisect.bisect_left(starts, segment.start - WORD_SLACK_S)
     hi = bisect.bisect_right(starts, segment.end + WORD_SLACK_S)
-    timed = [Word(w.start, w.end, w.text.strip()) for w in words[lo:hi]
-             if w.end <= segment.end + WORD_SLACK_S and w.text.strip()]
-    if _squash("".join(w.text for w in timed)) != _squash(segment.text):
+    near = [replace(w, text=w.text.strip()) for w in words[lo:hi]
+            if w.end <= segment.end + WORD_SLACK_S and w.text.strip()]
+    timed = _spelling(near, _squash(segment.text))
+    if timed is None:
         timed = _spread(segment.start, segment.end, segment.text.split())
     # A token longer than a line (a URL) has no word boundary to break at: cut it.
     return [piece for w in timed for piece in (
         [w] if len(w.text) <= line_chars else
-        _spread(w.start, w.end, [w.text[i:i + line_chars] for i in range(0, len(w.text), line_chars)]))]
+        [replace(p, speaker=w.speaker) for p in
+         _spread(w.start, w.end, [w.text[i:i + line_chars] for i in range(0, len(w.text), line_chars)])])]
+
+
+def _spelling(near: list[Word], text: str) -> list[Word] | None:
+    """The run of ``near`` that spells ``text``: all of them, or all but a word or two at either end (the slack
+    lets in a neighbouring segment's word said right before or after); None if no run does."""
+    for first in range(min(3, len(near) + 1)):
+        for last in range(len(near), max(first, len(near) - 3), -1):
+            if _squash("".join(w.text for w in near[first:last])) == text:
+                return near[first:last]
+    return None
 
 
 def _spread(start: float, end: float, texts: list[str]) -> list[Word]:
@@ -153,50 +255,150 @@ def _spread(start: float, end: float, texts: list[str]) -> list[Word]:
     return words
 
 
+def _speaker_runs(transcript: Transcript, segment: Segment, words: list[Word]) -> list[_Run]:
+    """The segment's words, split where the speaker changes: a word's own speaker counts, else the segment's
+    (a segment edited by hand, or labelled without its words, may hold words of another speaker)."""
+    runs: list[tuple[str | None, list[Word]]] = []
+    for word in words:
+        label = word.speaker or segment.speaker
+        if runs and runs[-1][0] == label:
+            runs[-1][1].append(word)
+        else:
+            runs.append((label, [word]))
+    return [_Run(transcript.speaker_name(label), run) for label, run in runs]
+
+
 def _wrap(texts: list[str], line_chars: int, reserve: int = 0) -> tuple[str, ...] | None:
     """The words as 1 line, or 2 balanced lines, of at most ``line_chars`` characters (the first ``reserve``
     shorter, for a speaker's name); None if they do not fit."""
-    one = " ".join(texts)
-    if len(one) + reserve <= line_chars:
-        return (one,)
-    splits = [(" ".join(texts[:i]), " ".join(texts[i:])) for i in range(1, len(texts))]
-    fitting = [s for s in splits if max(len(s[0]) + reserve, len(s[1])) <= line_chars]
-    return min(fitting, key=lambda s: max(len(s[0]) + reserve, len(s[1])), default=None)
+    lengths = list(map(len, texts))
+    one = sum(lengths) + len(lengths) - 1
+    if one + reserve <= line_chars:
+        return (" ".join(texts),)
+    best, first = None, -1
+    for i in range(1, len(texts)):
+        first += lengths[i - 1] + 1  # the first line is texts[:i]; the second the rest, less the space between
+        width = max(first + reserve, one - first - 1)
+        if width <= line_chars and (best is None or width < best[0]):
+            best = (width, i)
+    return None if best is None else (" ".join(texts[:best[1]]), " ".join(texts[best[1]:]))
 
 
-def _group(words: list[Word], options: WriterOptions, reserve: int = 0) -> list[list[Word]]:
-    """Fill cues word by word; start a new one when the next word would break a limit."""
-    groups: list[list[Word]] = []
-    for word in words:
-        cue = groups[-1] if groups else []
-        if (cue and word.end - cue[0].start <= options.cue_seconds
-                and _wrap([w.text for w in cue + [word]], options.line_chars, reserve)):
-            cue.append(word)
-        else:
-            groups.append([word])
-    return groups
+class _Layout:
+    """The words cut into cues: of all the cuts the line and cue limits allow, the one that leaves the least
+    reading time lacking (summed over its cues), then has the fewest cues, then the longest pauses at the cuts.
+
+    A shortest path over the words. A cue's time depends on where it starts (later than its first word when the
+    cue before could not end in time) and on where the next cue starts (the free time it may stay into), so a
+    path's state is its next cue's start; a later start never leaves more time, so only states that start
+    earlier or cost less are followed.
+    """
+
+    def __init__(self, runs: list[_Run], limit_ms: int | None, options: WriterOptions):
+        self.runs, self.options = runs, options
+        self.words = [w for run in runs for w in run.words]
+        self.run_of = [k for k, run in enumerate(runs) for _ in run.words]
+        self.run_end = list(itertools.accumulate(len(run.words) for run in runs))  # each run's end, by run
+        self.starts = [round(w.start * 1000) for w in self.words]
+        self.ends = [round(w.end * 1000) for w in self.words]
+        # read once: they are asked for at every step of the search
+        self.limit_ms = limit_ms if limit_ms is not None else math.inf
+        self.cue_ms, self.min_cue_ms, self.gap_ms = options.cue_ms, options.min_cue_ms, options.min_gap_ms
+
+    def cues(self) -> list[Cue]:
+        n = len(self.words)
+        if not n:
+            return []
+        # paths[i][start]: the best way to cut words[:i] with words[i]'s cue starting at ``start``:
+        # (its cost, the state it came from, its last cue)
+        paths: list[dict[int, tuple]] = [{} for _ in range(n + 1)]
+        paths[0][max(self.starts[0], 0)] = ((0, 0, 0), None, None)
+        for i in range(n):
+            choices = list(self._choices(i))
+            for start, (cost, _, _) in _frontier(paths[i]):
+                for j, lines, shown in choices:
+                    end, late = self._end(j, start, shown)
+                    pause = self.starts[j] - self.ends[j - 1] if j < n else 0
+                    step = (cost[0] + late, cost[1] + 1, cost[2] - pause)
+                    key = max(self.starts[j], end + self.gap_ms) if j < n else 0
+                    if key not in paths[j] or step < paths[j][key][0]:
+                        paths[j][key] = (step, (i, start), Cue(start, end, lines, self.runs[self.run_of[i]].speaker))
+        cues, state = [], (n, 0)
+        while state[0]:
+            _, state, cue = paths[state[0]][state[1]]
+            cues.append(cue)
+        return cues[::-1]
+
+    def _choices(self, i: int):
+        """(j, lines, characters shown) for each cue words[i:j] can make within the line and duration limits."""
+        run = self.runs[self.run_of[i]]
+        reserve = len(run.speaker) + 2 if run.speaker else 0
+        for j in range(i + 1, self.run_end[self.run_of[i]] + 1):
+            if j > i + 1 and self.ends[j - 1] - self.starts[i] > self.cue_ms:
+                return
+            lines = _wrap([w.text for w in self.words[i:j]], self.options.line_chars, reserve)
+            if lines is None and j > i + 1:
+                return
+            # A name too long to share a line with one word still gets its cue: the line runs long.
+            lines = lines or (self.words[i].text,)
+            yield j, lines, reserve + sum(map(len, lines))
+
+    def _end(self, j: int, start: int, shown: int) -> tuple[int, int]:
+        """When a cue from ``start`` of words up to words[j] ends: kept up as long as reading its ``shown``
+        characters takes (and at least the shortest cue's time) where free time allows; and how many
+        milliseconds more reading it would take (0: it can be read)."""
+        needed = math.ceil(shown * 1000 / self.options.max_chars_per_second)
+        free = min(start + self.cue_ms, self.limit_ms,
+                   self.starts[j] - self.gap_ms if j < len(self.words) else math.inf)
+        end = max(min(max(self.ends[j - 1], start + self.min_cue_ms, start + needed), free), start + 1)
+        return end, max(needed - (end - start), 0)
 
 
-def _fit(raw: list[tuple[int, int, tuple[str, ...], str | None]], limit_ms: int | None,
-         max_cue_ms: int = MAX_CUE_MS) -> list[Cue]:
-    """Make the times valid for players: monotonic, no overlap, end > start, inside [0, limit]."""
-    cues, prev_end = [], 0
-    for i, (start, end, lines, speaker) in enumerate(raw):
-        start = max(start, prev_end)
-        # The readable minimum may stretch a cue, but never into the next cue's own time.
-        next_start = raw[i + 1][0] if i + 1 < len(raw) else start + MIN_CUE_MS
-        end = max(end, min(start + MIN_CUE_MS, next_start))
-        end = max(min(end, start + max_cue_ms), start + 1)
-        cues.append([start, end, lines, speaker])
-        prev_end = end
-    if limit_ms is not None:
-        # Walk back from the end of the audio: each cue ends by the time the next one starts.
-        ceiling = limit_ms
+def _frontier(states: dict[int, tuple]) -> list[tuple[int, tuple]]:
+    """The states worth following: each costs less than every state that starts earlier."""
+    kept: list[tuple[int, tuple]] = []
+    for start in sorted(states):
+        if not kept or states[start][0] < kept[-1][1][0]:
+            kept.append((start, states[start]))
+    return kept
+
+
+def _inside_audio(cues: list[Cue], limit_ms: int | None, gap_ms: int) -> list[Cue]:
+    """The cues ending by the end of the audio. Where times run past it, the last cues are squeezed in before it,
+    each ending ``gap_ms`` before the next one starts, or right where it starts when there is no room for gaps."""
+    if limit_ms is None or not cues or cues[-1].end_ms <= limit_ms:
+        return cues
+    for gap in (gap_ms, 0):
+        squeezed, ceiling = [], limit_ms
         for cue in reversed(cues):
-            cue[1] = min(cue[1], ceiling)
-            cue[0] = min(cue[0], cue[1] - 1)
-            ceiling = cue[0]
-    return [Cue(*cue) for cue in cues]
+            end = min(cue.end_ms, ceiling)
+            squeezed.append(replace(cue, start_ms=min(cue.start_ms, end - 1), end_ms=end))
+            ceiling = squeezed[-1].start_ms - gap
+        if squeezed[-1].start_ms >= 0:
+            break
+    return squeezed[::-1]
+
+
+def reading_speed_notes(transcript: Transcript, options: WriterOptions = DEFAULT_OPTIONS) -> list[str]:
+    """One plain sentence per subtitle cue shown faster than ``options.max_chars_per_second``, in order: when it
+    comes, what it says and why it is that fast. Empty when every cue can be read. A cue is only that fast when
+    its words are spoken faster (or a word alone must give way to the next one) and no pause after it lets it
+    stay longer."""
+    limit = options.max_chars_per_second
+    return [_speed_note(cue, limit) for cue in subtitle_cues(transcript, options) if _too_fast(cue, limit)]
+
+
+def _too_fast(cue: Cue, chars_per_second: float) -> bool:
+    return cue.shown_chars * 1000 > chars_per_second * (cue.end_ms - cue.start_ms) + 1e-6
+
+
+def _speed_note(cue: Cue, limit: float) -> str:
+    hours, minutes, seconds, _ = clock_parts(cue.start_ms)
+    rate = next((text for text in (f"{cue.chars_per_second:.{d}f}" for d in range(3)) if float(text) > limit),
+                f"{cue.chars_per_second:.3f}")
+    why = ("one word cannot be split" if len(" ".join(cue.lines).split()) == 1
+           else "spoken that fast, with no pause after it to show it longer")
+    return f'{hours}:{minutes:02d}:{seconds:02d} "{" ".join(cue.lines)}" is shown at {rate} characters a second: {why}.'
 
 
 def _timestamp(ms: int, separator: str) -> str:
@@ -492,7 +694,12 @@ def write_outputs(transcript: Transcript, source: str | os.PathLike, output_dir:
 def render_outputs(transcript: Transcript, formats: Iterable[str], metadata: dict | None = None,
                    writer_options: WriterOptions = DEFAULT_OPTIONS) -> list[tuple[str, str | bytes]]:
     """(extension, content) for each format, all rendered in memory: a bad format name, or a transcript one
-    format cannot hold (a control character in a Word document), fails here, before any file is written."""
+    format cannot hold (a control character in a Word document), fails here, before any file is written.
+
+    With ``metadata``, the subtitle options used join it (``"subtitles"``, in the JSON): what laid the cues out
+    stays with them, for :meth:`WriterOptions.from_metadata` to lay them out the same way again."""
+    if metadata is not None:
+        metadata = {**metadata, "subtitles": writer_options.subtitle_metadata()}
     writers = list({w.extension: w for w in (get_writer(f, writer_options) for f in formats)}.values())
     return [(writer.extension, writer.render_bytes(transcript, metadata) if writer.binary
              else writer.render(transcript, metadata)) for writer in writers]

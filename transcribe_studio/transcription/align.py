@@ -28,22 +28,28 @@ def normalise(word: str) -> str:
     return _NOT_WORD.sub("", word.lower()).strip("'")
 
 
-def align(texts: list[str], timed: list[Word], start: float, end: float) -> list[Word]:
+def align(texts: list[str], timed: list[Word], start: float, end: float, by_person: bool = False) -> list[Word]:
     """``texts`` (words in order) with times from ``timed``, all inside ``[start, end]``.
 
-    Words matched to a timed word keep its times; the others are marked ``estimated``.
+    Words matched to a timed word keep its times; the others are marked ``estimated``. With ``by_person``
+    (a person's edit), every word that is not one of ``timed`` unchanged is marked ``edited``.
     """
     if not texts:
         return []
     pairs = _edit_path([normalise(t) for t in texts], [normalise(w.text) for w in timed])
     anchors: dict[int, Word] = {i: timed[j] for i, j in pairs}
-    # A matched word keeps the rest of what was known of its anchor too: its speaker, and whether its time
-    # was itself estimated (a word kept through a second edit stays as estimated as it was).
-    words: list[Word | None] = [replace(anchors[i], start=_clip(anchors[i].start, start, end),
-                                        end=_clip(anchors[i].end, start, end), text=text)
-                                if i in anchors else None for i, text in enumerate(texts)]
+    words: list[Word | None] = [_anchored(text, anchors[i], start, end, by_person) if i in anchors else None
+                                for i, text in enumerate(texts)]
     _monotonic(words)
-    return _interpolate(texts, words, start, end)
+    return _interpolate(texts, words, start, end, by_person)
+
+
+def _anchored(text: str, anchor: Word, start: float, end: float, by_person: bool) -> Word:
+    """``text`` on its anchor's time. It keeps the rest of what was known of the anchor (its speaker; whether
+    its time was itself estimated), except when it is another word: the anchor's confidence was in that one."""
+    same = normalise(text) == normalise(anchor.text)
+    return replace(anchor, start=_clip(anchor.start, start, end), end=_clip(anchor.end, start, end), text=text,
+                   confidence=anchor.confidence if same else None, edited=anchor.edited or (by_person and not same))
 
 
 def _clip(t: float, start: float, end: float) -> float:
@@ -92,7 +98,8 @@ def _monotonic(words: list[Word | None]) -> None:
         last = word.end
 
 
-def _interpolate(texts: list[str], words: list[Word | None], start: float, end: float) -> list[Word]:
+def _interpolate(texts: list[str], words: list[Word | None], start: float, end: float,
+                 by_person: bool = False) -> list[Word]:
     """Untimed runs share the gap between their timed neighbours, in proportion to their length."""
     out = list(words)
     k = 0
@@ -105,12 +112,12 @@ def _interpolate(texts: list[str], words: list[Word | None], start: float, end: 
             run_end += 1
         left = out[k - 1].end if k else start
         right = out[run_end].start if run_end < len(out) else end
-        out[k:run_end] = _spread(texts[k:run_end], left, max(right, left))
+        out[k:run_end] = _spread(texts[k:run_end], left, max(right, left), by_person)
         k = run_end
     return out
 
 
-def _spread(texts: list[str], left: float, right: float) -> list[Word]:
+def _spread(texts: list[str], left: float, right: float, edited: bool = False) -> list[Word]:
     weights = [max(len(t), 1) for t in texts]
     total, done, spread = sum(weights), 0, []
     for text, weight in zip(texts, weights):
@@ -118,7 +125,7 @@ def _spread(texts: list[str], left: float, right: float) -> list[Word]:
         begin = left + (right - left) * done / total
         done += weight
         finish = right if done == total else left + (right - left) * done / total
-        spread.append(Word(begin, finish, text, estimated=True))
+        spread.append(Word(begin, finish, text, estimated=True, edited=edited))
     return spread
 
 

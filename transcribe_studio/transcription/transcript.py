@@ -8,6 +8,7 @@ rename is one change that every export of the entry follows, and it can be undon
 
 from __future__ import annotations
 
+import bisect
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
@@ -29,6 +30,7 @@ class Word:
     estimated: bool = False  # True when the time was interpolated, not heard (see align.py)
     speaker: str | None = None  # "Speaker 2"; None when speakers were not asked for
     confidence: float | None = None  # how sure the model was of the word, in [0, 1]; None where it gives none
+    edited: bool = False  # a person wrote it (an edit or a replace): checked, never a word to check again
 
 
 @dataclass(frozen=True)
@@ -126,17 +128,28 @@ class Transcript:
         return (f"This transcript has no speaker{'s' if len(unknown) > 1 else ''} {quoted(unknown)}, so nothing "
                 f"was renamed.{others} Its speakers are {known}.")
 
+    def words_by_segment(self) -> list[list[Word]]:
+        """Each segment's words: a word belongs to the last segment that starts by its midpoint."""
+        starts = [s.start for s in self.segments]
+        found: list[list[Word]] = [[] for _ in starts]
+        for word in self.words:
+            index = bisect.bisect_right(starts, (word.start + word.end) / 2) - 1
+            if starts:
+                found[max(index, 0)].append(word)
+        return found
+
     def to_dict(self) -> dict:
-        """Plain data; speaker fields appear only when speakers were labelled, ``estimated`` only when true,
-        ``confidence`` only where the model gave one."""
+        """Plain data; speaker fields appear only when speakers were labelled, ``estimated`` and ``edited`` only
+        when true, ``confidence`` only where the model gave one."""
         data = asdict(self)
         del data["word_times_pending"]
         for item in data["segments"] + data["words"]:
             if item["speaker"] is None:
                 del item["speaker"]
         for word in data["words"]:
-            if not word["estimated"]:
-                del word["estimated"]
+            for flag in ("estimated", "edited"):
+                if not word[flag]:
+                    del word[flag]
             if word["confidence"] is None:
                 del word["confidence"]
             else:
