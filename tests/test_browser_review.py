@@ -110,6 +110,16 @@ def test_the_words_to_check_are_marked_and_reached_in_order_with_the_player_befo
     assert picked(page) == "budget"
     screenshot(page, tmp_path, "words-to-check")
 
+    # The picture above the player: its label sums it up, a click on it plays from there, the playhead follows.
+    picture = page.get_by_role("img", name="Waveform of the recording", exact=False)
+    assert "2 speakers, 4 words to check" in picture.get_attribute("aria-label")
+    box = picture.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+    duration = player(page, "duration")
+    assert abs(player(page, "currentTime") - 0.75 * duration) < 0.6
+    page.wait_for_function("() => (document.getElementById('recording-playhead').getAttribute('transform') || '')"
+                           ".startsWith('translate(9')")  # three quarters of its 1200 columns across
+
     # A higher threshold marks more, a lower one fewer, in the read-along and the table alike.
     slider = page.get_by_label("Mark words below this confidence to check", exact=False).last
     slider.fill("0.5")

@@ -72,6 +72,7 @@ def test_find_lists_every_place_with_its_time_and_speaker(entry):
     assert [o.match for o in corrections.occurrences(store.load(entry_id)[0], "donna   whitfield")] == \
         ["Donna Whitfield"]
     assert corrections.occurrences(store.load(entry_id)[0], "Don") == []  # whole words only
+    assert corrections.occurrences(store.load(entry_id)[0], "(Donna|We)") == []  # literal text, not a pattern
     listing = api.find(store, entry_id, "donna")
     assert listing.startswith("**3 places**") and "0:04.400 Speaker 2: Thanks **donna**, the budget" in listing
 
@@ -107,6 +108,7 @@ def test_a_replace_is_not_undone_over_a_later_edit_and_a_refused_replace_writes_
     _, message = api.undo_replace(store, entry_id)
     assert "changed after the replace" in message and files_of(folder) == after_edit
     for find, replacement, shown in (("Friday", "x", None), ("", "x", None), ("Tuesday", "a\nb", None),
+                                     ("x" * 300, "y", None), (None, "y", None), ("Tuesday", "word " * 5000, None),
                                      ("Tuesday", "Wednesday", ["unsaved text", texts[1], texts[2]])):
         view, message = api.replace_all(store, entry_id, find, replacement, shown)
         assert view.entry is None and "**" in message and files_of(folder) == after_edit, (find, message)
@@ -149,3 +151,18 @@ def test_a_change_from_a_page_with_unsaved_edits_is_refused(entry):
     before = files_of(folder)
     _, message = api.split_segment(store, entry_id, 3, ["We met Dana on Monday.", SAID[1][1], SAID[2][1]])
     assert "not saved yet" in message and files_of(folder) == before
+
+
+def test_the_csv_gives_each_segment_its_lowest_word_confidence_and_none_without():
+    import csv
+    import io
+
+    from transcribe_studio.outputs.writers import get_writer
+
+    transcript = said()
+    edited = edit_transcript(transcript, ["We met Dana on Monday.", SAID[1][1], SAID[2][1]])
+    rows = list(csv.reader(io.StringIO(get_writer("csv").render(edited))))
+    assert rows[0] == ["start", "end", "speaker", "text", "lowest confidence"]
+    assert [row[-1] for row in rows[1:]] == ["0.95", "0.40", "0.40"]  # the corrected word is no longer doubted
+    plain = Transcript(text="hi", segments=[Segment(0.0, 1.0, "hi")], words=[Word(0.0, 1.0, "hi")])
+    assert list(csv.reader(io.StringIO(get_writer("csv").render(plain))))[0] == ["start", "end", "text"]

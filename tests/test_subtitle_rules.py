@@ -5,6 +5,7 @@ import json
 import math
 import random
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -379,3 +380,17 @@ def test_the_cli_lists_the_first_cues_too_fast_to_read_then_how_many_more(tmp_pa
         f"   subtitles: and {len(notes) - 3} more cues too fast to read"]
     text_only = FileResult(tmp_path / "talk.wav", transcript, outputs=[tmp_path / "talk.txt"])
     assert reading_speed_lines(text_only, DEFAULT_OPTIONS) == []  # no subtitles written: nothing to say
+
+
+def test_the_page_says_which_cues_are_too_fast_with_the_entry_s_own_rules(tmp_path):
+    from transcribe_studio.app.views import subtitle_note
+
+    store = HistoryStore(tmp_path / "history")
+    relaxed = replace(DEFAULT_OPTIONS, max_chars_per_second=100.0)
+    assert subtitle_note(store, _entry(store, relaxed)) == ""  # readable under the rules it was saved with
+    strict = replace(DEFAULT_OPTIONS, max_chars_per_second=5.0)
+    note = subtitle_note(store, _entry(store, strict))
+    notes = reading_speed_notes(plain_transcript(), strict)
+    assert note.startswith(f"**Subtitles:** {len(notes)} cues are shown faster than 5 characters a second")
+    assert note.count("\n- ") == 4 and note.endswith(f"…and {len(notes) - 3} more.")
+    assert subtitle_note(store, None) == ""

@@ -49,7 +49,7 @@ from ..media.decode import probe_seconds
 from ..models import DEFAULT_MODEL, ModelCache, get, vocabulary
 from ..models.spec import diarizers, label
 from ..outputs import corrections
-from ..outputs.history import HistoryStore, edit_transcript
+from ..outputs.history import HistoryStore, check_edit, edit_transcript
 from ..outputs.writers import DEFAULT_FORMATS, markdown_escaped
 from ..progress import Progress, expect_seconds
 from ..settings import SETUP_COMMAND
@@ -57,7 +57,7 @@ from ..transcription import engine
 from ..transcription.batch import FileResult, run_batch, speaker_provenance
 from ..transcription.costs import Costs, job_costs
 from ..transcription.language import check_choice
-from ..transcription.speakers import NO_SPEECH_NOTE, label_transcript
+from ..transcription.speakers import NO_SPEECH_NOTE, UNLABELLED_NOTE, label_transcript
 from ..transcription.transcript import Transcript
 from . import model_table
 from .views import (
@@ -114,13 +114,8 @@ def job_options(cache: ModelCache, names_and_terms: str | None = "", word_timing
     language = _code(language, "auto")
     translate_to = _code(translate_to, "none")
     check_choice(get(model), language, translate_to)
-    if speakers:
-        for spec in diarizers():
-            reason = spec.availability(cache.settings)
-            if reason is not None:
-                raise ModelFileError(f"Telling speakers apart needs {spec.label}, which cannot load: {reason}.",
-                                     next_steps=f"Run `{SETUP_COMMAND}` once to download it, or untick "
-                                                "\"Who spoke\".")
+    if speakers and diarizers():
+        _diarizer_loadable(cache, "or untick \"Who spoke\"")
     phrases = vocabulary.parse(names_and_terms, files=False)  # what a browser types never opens a server file
     return engine.Options(vocabulary=tuple(phrases), word_timings=bool(word_timings), speakers=bool(speakers),
                           language=language, translate_to=translate_to)
@@ -319,31 +314,27 @@ def find_speakers(cache: ModelCache, store: HistoryStore, entry_id: str | None,
     export is rewritten: (the entry as now shown, a message). Nothing is written when it is refused (speakers
     there already, no audio copy kept, no diarizer that loads)."""
     def find():
-        _diarizer_loadable(cache)
+        _diarizer_loadable(cache, "then press Find speakers again")
         store.add_speakers(entry_id, lambda transcript, audio: _speakers_of(cache, transcript, audio, progress))
     return _entry_change(store, entry_id, find, "Speakers found", "finding the speakers")
 
 
-def _diarizer_loadable(cache: ModelCache) -> None:
-    """Refuse, as a job that asks for speakers does, a diarizer whose file is missing: before any decoding."""
+def _diarizer_loadable(cache: ModelCache, otherwise: str) -> None:
+    """Refuse a diarizer whose file is missing before anything is decoded; ``otherwise``: what else to do."""
     if not diarizers():
         raise ModelFileError("This app has no speaker diarizer.", next_steps="Update the app, then try again.")
     spec = diarizers()[0]
     reason = spec.availability(cache.settings)
     if reason is not None:
         raise ModelFileError(f"Telling speakers apart needs {spec.label}, which cannot load: {reason}.",
-                             next_steps=f"Run `{SETUP_COMMAND}` once to download it, then press Find speakers "
-                                        "again.")
-
-
-_UNLABELLED = "No speaker labels: "  # how label_transcript's note on a diarizer that failed begins
+                             next_steps=f"Run `{SETUP_COMMAND}` once to download it, {otherwise}.")
 
 
 def _speakers_of(cache: ModelCache, transcript: Transcript, audio: np.ndarray,
                  progress: Progress | None) -> tuple[Transcript, dict]:
     """``transcript`` labelled as a job labels it, and what labelled it; a diarizer that fails raises its error.
     A note saying an earlier job found no speakers goes: it would contradict the labels."""
-    transcript.notes = [n for n in transcript.notes if n != NO_SPEECH_NOTE and not n.startswith(_UNLABELLED)]
+    transcript.notes = [n for n in transcript.notes if n != NO_SPEECH_NOTE and not n.startswith(UNLABELLED_NOTE)]
     labelled, error = label_transcript(cache, transcript, audio, progress)
     if error is not None:
         raise error
@@ -378,6 +369,7 @@ def replace_all(store: HistoryStore, entry_id: str | None, phrase: str | None, r
         _no_unsaved_edits(transcript, shown_texts)
         count.append(len(corrections.occurrences(transcript, phrase or "")))
         texts = corrections.replaced_texts(transcript, phrase or "", replacement or "")
+        check_edit(texts, transcript.segments)  # a replacement may not grow a segment beyond an edit's bounds
         return edit_transcript(transcript, texts)
     return _entry_change(store, entry_id, lambda: store.change(entry_id, replacing, undoable=True),
                          lambda: f"Replaced {count[0]} place{'s' if count[0] > 1 else ''} (Undo last replace takes "

@@ -60,6 +60,7 @@ from .views import (  # noqa: E402
     recording_picture,
     segment_texts,
     status_markdown,
+    subtitle_note,
     view,
 )
 
@@ -345,6 +346,9 @@ class Handlers:
         return shown.text, shown.segments, message
 
     # --- Review -----------------------------------------------------------------
+    def subtitle_note(self, state, request: gr.Request = None):
+        return subtitle_note(self.store(request), (state or {}).get("entry"))
+
     def picture(self, state, threshold, request: gr.Request = None):
         return recording_picture(self.store(request), (state or {}).get("entry"), _threshold(threshold))
 
@@ -779,6 +783,8 @@ def _wire_review(page: layout.Page, h: Handlers) -> None:
     drawing = dict(inputs=[page.viewer, page.threshold], outputs=page.picture, api_name=False, queue=False,
                    show_progress="hidden")
     page.viewer.change(h.picture, **drawing)
+    page.viewer.change(h.subtitle_note, inputs=page.viewer, outputs=page.subtitle_note, api_name=False, queue=False,
+                       show_progress="hidden")
     page.threshold.change(h.picture, trigger_mode="always_last", **drawing)
     edited = [page.text, page.segments, page.downloads, page.edit_note, page.viewer]
     page.find_btn.click(h.find_text, inputs=[page.viewer, page.find], outputs=page.found, api_name=False)

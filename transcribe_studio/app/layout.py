@@ -99,6 +99,7 @@ class Page:
     replace_btn: gr.Button
     undo_replace: gr.Button
     found: gr.Markdown         # the occurrences, with their times, before anything is replaced
+    subtitle_note: gr.Markdown  # subtitle cues shown faster than a person reads, when there are any
     downloads: gr.File
     files_table: gr.Dataframe
     download_all: gr.Button
@@ -248,6 +249,7 @@ def _transcript(page: Page) -> None:
     page.edit_note = gr.Markdown()
     page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False,
                              elem_classes=[READ_ONLY_FILES])
+    page.subtitle_note = gr.Markdown()
     # the details column takes the room a failure's reason needs; the rest are as wide as their words
     page.files_table = gr.Dataframe(headers=FILE_HEADERS, label=FILES_LABEL, interactive=False, wrap=True,
                                     column_widths=["25%", "75px", "55%"])

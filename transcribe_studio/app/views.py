@@ -19,7 +19,7 @@ from ..formatting import clock, duration_text, size_text
 from ..media.envelope import cached_envelope
 from ..models import ModelCache, ModelRow, ModelState, gpu
 from ..outputs.history import HistoryStore
-from ..outputs.writers import get_writer, markdown_escaped
+from ..outputs.writers import WriterOptions, get_writer, markdown_escaped, reading_speed_notes
 from ..transcription.doubts import DEFAULT_THRESHOLD, doubts, evidence, reason
 from .jobs import JobReport, JobState
 from .picture import PLAYHEAD_JS, picture_html
@@ -191,22 +191,48 @@ def _word_span(i: int, word, threshold: float) -> str:
     return f'<span{"".join(attributes)}>{html.escape(text)}</span>'
 
 
+def _saved(store: HistoryStore, entry_id: str | None) -> tuple:
+    """The entry as saved (transcript, metadata, entry), or (None, None, None): what the page adds around a
+    transcript is left out, never an error, when its entry has gone meanwhile."""
+    if not entry_id:
+        return None, None, None
+    try:
+        return store.load(entry_id)
+    except (StudioError, OSError, ValueError):
+        return None, None, None
+
+
 def recording_picture(store: HistoryStore, entry_id: str | None, threshold: float = DEFAULT_THRESHOLD) -> str:
     """The picture of the entry's recording (waveform, speakers, words to check, skipped stretches) above its
     player; nothing without its audio copy (a click on it would have nothing to play)."""
-    if not entry_id:
-        return ""
-    try:
-        transcript, _, entry = store.load(entry_id)
-    except (StudioError, OSError, ValueError):
-        return ""
-    if not (entry.audio and entry.audio.is_file()):
+    transcript, _, entry = _saved(store, entry_id)
+    if not (entry and entry.audio and entry.audio.is_file()):
         return ""
     shape = cached_envelope(entry.audio)
     return picture_html(shape, shape.duration if shape else transcript.duration,
                         [(s.start, s.end, s.speaker) for s in transcript.segments],
                         [d.start for d in doubts(transcript, threshold)],
                         [(k.start, k.end, k.why) for k in transcript.skipped], transcript.speaker_names)
+
+
+SPEED_NOTES_SHOWN = 3  # a long file of fast speech may have hundreds: the first few, then how many more
+
+
+def subtitle_note(store: HistoryStore, entry_id: str | None) -> str:
+    """What to know about the entry's subtitles, with the rules it was saved with: the cues shown faster than
+    a person reads (speech too fast to show longer), or nothing."""
+    transcript, metadata, entry = _saved(store, entry_id)
+    if not (entry and any(p.suffix in (".srt", ".vtt") for p in entry.files)):
+        return ""
+    options = WriterOptions.from_metadata(metadata, store.writer_options)
+    notes = reading_speed_notes(transcript, options)
+    if not notes:
+        return ""
+    more = [f"…and {len(notes) - SPEED_NOTES_SHOWN} more."] if len(notes) > SPEED_NOTES_SHOWN else []
+    return (f"**Subtitles:** {len(notes)} cue{'s are' if len(notes) > 1 else ' is'} shown faster than "
+            f"{options.max_chars_per_second:g} characters a second, the speech leaving no pause to show "
+            f"{'them' if len(notes) > 1 else 'it'} longer:\n\n"
+            + "\n".join(f"- {markdown_escaped(n)}" for n in notes[:SPEED_NOTES_SHOWN] + more))
 
 
 def player_html(state: dict, threshold: float = DEFAULT_THRESHOLD) -> str:

@@ -18,6 +18,7 @@ from ..errors import EditError
 from ..transcription.transcript import Segment, Transcript
 
 CONTEXT_CHARS = 40  # of the segment's text either side of a match, in the list of occurrences
+MAX_FIND_CHARS = 200  # a name or a phrase; more is a paste by mistake, and would be matched against every segment
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,12 @@ class Occurrence:
 
 def finder(find: str) -> re.Pattern:
     """The pattern of ``find``: its words, whole, in any case, with any spacing between them."""
-    words = (find or "").split()
+    if not isinstance(find, str):
+        raise EditError("What to find must be text.")
+    if len(find) > MAX_FIND_CHARS:
+        raise EditError(f"What to find is too long ({len(find):,} characters; at most {MAX_FIND_CHARS}).",
+                        next_steps="Look for a word or a short phrase.")
+    words = find.split()
     if not words:
         raise EditError("Nothing to find: write the word or phrase to look for.",
                         next_steps="Write it in Find, then press Find.")

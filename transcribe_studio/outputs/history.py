@@ -292,7 +292,7 @@ class HistoryStore:
         before anything is written.
         """
         def edit(transcript: Transcript) -> Transcript:
-            _check_edit(segment_texts, transcript.segments)
+            check_edit(segment_texts, transcript.segments)
             return edit_transcript(transcript, segment_texts)
         return self.change(entry_id, edit)
 
@@ -556,7 +556,7 @@ class JobEntries:
 EDIT_WORDS_PER_SECOND, EDIT_MIN_WORDS, EDIT_MAX_WORD_CHARS = 20, 400, 100
 
 
-def _check_edit(segment_texts: object, segments: list[Segment]) -> None:
+def check_edit(segment_texts: object, segments: list[Segment]) -> None:
     """Refuse, before anything is written, an edit that is not one plain text per segment or that grows a
     segment far beyond a correction (a pasted document would take minutes to align and fill the disk)."""
     if not isinstance(segment_texts, (list, tuple)) or not all(isinstance(t, str) for t in segment_texts):

@@ -68,6 +68,7 @@ from typing import Iterable, TextIO
 
 from ..files import atomic_write_bytes, atomic_write_text, make_dirs
 from ..formatting import clock_parts, duration_text
+from ..transcription.doubts import lowest_confidence
 from ..transcription.language import name_of
 from ..transcription.transcript import Segment, Transcript, Word
 
@@ -528,21 +529,34 @@ def spreadsheet_cell(text: str) -> str:
 
 
 class WriteCSV(ResultWriter):
+    """One row per segment; with word confidence, a last column of the segment's lowest (a segment is as
+    doubtful as its worst word: sort by it to check the doubtful ones first)."""
     extension = "csv"
 
     def render(self, transcript: Transcript, metadata: dict | None = None) -> str:
         out = io.StringIO()
         writer = csv.writer(out)  # RFC 4180: CRLF rows, fields quoted where needed
-        if transcript.has_speakers:
-            writer.writerow(["start", "end", "speaker", "text"])
-            writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}",
-                              spreadsheet_cell(transcript.speaker_name(s.speaker) or ""),
-                              spreadsheet_cell(s.text.strip())] for s in _segments(transcript))
-            return out.getvalue()
-        writer.writerow(["start", "end", "text"])
-        writer.writerows([f"{s.start:.3f}", f"{s.end:.3f}", spreadsheet_cell(s.text.strip())]
-                         for s in _segments(transcript))
+        speakers = transcript.has_speakers
+        lowest = _lowest_confidences(transcript)
+        writer.writerow(["start", "end", *(["speaker"] if speakers else []), "text",
+                         *(["lowest confidence"] if lowest else [])])
+        for number, s in enumerate(_segments(transcript)):
+            writer.writerow([f"{s.start:.3f}", f"{s.end:.3f}",
+                             *([spreadsheet_cell(transcript.speaker_name(s.speaker) or "")] if speakers else []),
+                             spreadsheet_cell(s.text.strip()),
+                             *([_confidence_cell(lowest[number])] if lowest else [])])
         return out.getvalue()
+
+
+def _lowest_confidences(transcript: Transcript) -> list[float | None]:
+    """Each segment's lowest word confidence; [] when no word has one (the column is left out)."""
+    if not any(w.confidence is not None for w in transcript.words):
+        return []
+    return [lowest_confidence(words) for words in transcript.words_by_segment()]
+
+
+def _confidence_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 # --- documents ----------------------------------------------------------------

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 PER_SEGMENT_NOTE = ("Speakers were assigned per segment, because this model gives no word times: a segment in "
                     "which the speaker changes is labelled with whoever speaks most in it.")
 NO_SPEECH_NOTE = "The speaker diarizer heard no speaker, so the transcript has no speaker labels."
+UNLABELLED_NOTE = "No speaker labels: "  # then why the diarizer could not run
 LIMIT_NOTE = "The speaker diarizer tells at most {count} speakers apart; with more, some are merged."
 
 
@@ -63,7 +64,7 @@ def label_transcript(cache: ModelCache, transcript: Transcript, audio: np.ndarra
 
 
 def _unlabelled(transcript: Transcript, error: StudioError) -> Transcript:
-    transcript.notes.append(f"No speaker labels: {error.user_message()}")
+    transcript.notes.append(f"{UNLABELLED_NOTE}{error.user_message()}")
     return transcript
 
 
