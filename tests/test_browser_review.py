@@ -208,6 +208,9 @@ def test_find_and_replace_keeps_times_and_speakers_and_undo_restores_every_file(
 def test_split_and_merge_at_a_picked_word_keep_every_word_and_its_time(opened, tmp_path):
     page, store, entry = opened
     words_before = store.load(entry)[0].words
+    page.get_by_role("button", name="Merge picked word's segment with the next").click()
+    wait_for_text(page, "Pick a word first")  # nothing picked yet: nothing merged
+    assert len(store.load(entry)[0].segments) == 3
     page.locator(f"#{views.READ_ALONG_ID} span", has_text="budget").click()
     page.get_by_role("button", name="Split segment at the picked word").click()
     wait_for_text(page, "Segment split")

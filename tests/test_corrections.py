@@ -166,3 +166,66 @@ def test_the_csv_gives_each_segment_its_lowest_word_confidence_and_none_without(
     assert [row[-1] for row in rows[1:]] == ["0.95", "0.40", "0.40"]  # the corrected word is no longer doubted
     plain = Transcript(text="hi", segments=[Segment(0.0, 1.0, "hi")], words=[Word(0.0, 1.0, "hi")])
     assert list(csv.reader(io.StringIO(get_writer("csv").render(plain))))[0] == ["start", "end", "text"]
+
+
+def test_undo_puts_back_only_the_files_it_kept_never_a_planted_one_or_a_link(entry, tmp_path):
+    store, entry_id, folder = entry
+    before = files_of(folder)
+    api.replace_all(store, entry_id, "donna", "Dana")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the entry's")
+    (folder / ".undo" / "secret.txt").symlink_to(secret)
+    (folder / ".undo" / ".incomplete").write_text("")
+    _, message = api.undo_replace(store, entry_id)
+    assert message.startswith("Replace undone") and files_of(folder) == before
+    assert store.entries() and not (folder / "secret.txt").exists()
+
+
+def test_a_replace_that_fails_half_way_puts_every_file_back(entry, monkeypatch):
+    from transcribe_studio.outputs import writers
+
+    store, entry_id, folder = entry
+    before = files_of(folder)
+    real, calls = writers.atomic_write_text, []
+
+    def full_disk_at_the_third(path, text):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(path, text)
+    monkeypatch.setattr(writers, "atomic_write_text", full_disk_at_the_third)
+    view, message = api.replace_all(store, entry_id, "donna", "Dana")
+    monkeypatch.undo()
+    assert view.entry is None and "No space left" in message, message
+    assert files_of(folder) == before and not (folder / ".undo").exists() and not (folder / ORIGINAL).exists()
+
+
+def test_changes_to_one_history_are_made_one_at_a_time(entry):
+    import threading
+
+    store, entry_id, _ = entry
+    started, finish = threading.Event(), threading.Event()
+
+    def slow_replace(transcript):
+        started.set()
+        finish.wait(5)
+        return edit_transcript(transcript, [s.text.replace("Monday", "Tuesday") for s in transcript.segments])
+    worker = threading.Thread(target=store.change, args=(entry_id, slow_replace))
+    worker.start()
+    started.wait(5)
+    def add_really(transcript):  # from the transcript as it is when this change runs
+        return edit_transcript(transcript, [s.text + (" Really." if n == 1 else "")
+                                            for n, s in enumerate(transcript.segments)])
+    saving = threading.Thread(target=store.change, args=(entry_id, add_really))
+    saving.start()
+    finish.set()
+    worker.join(5)
+    saving.join(5)
+    texts = [s.text for s in store.load(entry_id)[0].segments]
+    assert texts[0] == "We met Donna on Tuesday." and texts[1].endswith("Really.")  # neither change lost
+
+
+def test_a_replaced_word_taken_out_leaves_no_space_before_punctuation(entry):
+    store, entry_id, _ = entry
+    api.replace_all(store, entry_id, "donna", "")
+    assert [s.text for s in store.load(entry_id)[0].segments][1] == "Thanks, the budget is fine."

@@ -74,10 +74,12 @@ def test_history_serves_only_the_types_it_writes_and_never_sniffed(serve_studio,
     page = atomic_write_text(entry / "notes.html", "<script>fetch('/gradio_api/info')</script>")
     picture = atomic_write_text(entry / "image.svg", "<svg onload=alert(1)></svg>")
     original = atomic_write_text(entry / ".original.json", '{"text": "the model\'s own"}')
+    (entry / ".undo").mkdir()
+    before_replace = atomic_write_text(entry / ".undo" / "talk.json", '{"text": "the model\'s own"}')
     store.finish(entry)
     served = httpx.get(f"{url}gradio_api/file={transcript}")
     assert served.text == "hello" and served.headers["x-content-type-options"] == "nosniff"
-    for path in (page, picture, original):
+    for path in (page, picture, original, before_replace):
         answer = httpx.get(f"{url}gradio_api/file={path}")
         assert answer.status_code == 403 and "script" not in answer.text and "own" not in answer.text, path
     escaped = httpx.get(f"{url}gradio_api/file={str(page).replace('.html', '%2Ehtml')}")

@@ -394,3 +394,9 @@ def test_the_page_says_which_cues_are_too_fast_with_the_entry_s_own_rules(tmp_pa
     assert note.startswith(f"**Subtitles:** {len(notes)} cues are shown faster than 5 characters a second")
     assert note.count("\n- ") == 4 and note.endswith(f"…and {len(notes) - 3} more.")
     assert subtitle_note(store, None) == ""
+
+
+def test_saved_rules_outside_the_settings_ranges_are_not_used():
+    saved = {"subtitles": {"line_chars": 10**9, "cue_seconds": 1e306, "max_chars_per_second": 1e-306,
+                           "min_cue_seconds": float("nan"), "min_gap_seconds": -1}}
+    assert WriterOptions.from_metadata(saved, DEFAULT_OPTIONS) == DEFAULT_OPTIONS

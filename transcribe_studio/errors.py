@@ -257,6 +257,12 @@ class EditError(StudioError):
     default_next_steps = "Reload the entry from History and make the edit again."
 
 
+class ReplaceError(EditError):
+    kind = "replace"
+    title = "Find and replace could not be done"
+    default_next_steps = "Write the word or phrase to find, and what to put in its place, then try again."
+
+
 class RenameError(EditError):
     kind = "rename"
     title = "The speakers could not be renamed"

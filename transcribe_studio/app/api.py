@@ -394,7 +394,7 @@ def merge_segments(store: HistoryStore, entry_id: str | None, word_index, shown_
 def _structure_change(store, entry_id, change, word_index, shown_texts, done: str) -> tuple[View, str]:
     def changing(transcript):
         _no_unsaved_edits(transcript, shown_texts)
-        return change(transcript, int(word_index) if isinstance(word_index, (int, float)) else word_index)
+        return change(transcript, word_index)
     return _entry_change(store, entry_id, lambda: store.change(entry_id, changing), done, "changing the segments")
 
 

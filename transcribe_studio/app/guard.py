@@ -42,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from ..media import MEDIA_EXTENSIONS
+from ..outputs.history import DOWNLOADS
 from ..outputs.writers import FORMATS
 from .access import Access
 from .histories import Histories
@@ -161,8 +162,14 @@ class HistoryFiles:
         if not any(path.is_relative_to(root) for root in roots):
             return False  # not History's: Gradio's own rules decide
         own = self.histories.for_login(login_of(scope)).root.resolve()
-        return (not path.is_relative_to(own) or path.name.startswith(".")
+        return (not path.is_relative_to(own) or _hidden(path.relative_to(own).parts)
                 or path.suffix.lower() not in HISTORY_TYPES)
+
+
+def _hidden(parts: tuple[str, ...]) -> bool:
+    """A path inside a History with a hidden part (an entry's kept original, its copies for undo, a cached
+    picture), except the zips of Download all, which are made to be served."""
+    return any(part.startswith(".") for part in parts) and not (len(parts) == 2 and parts[0] == DOWNLOADS)
 
 
 def login_of(scope) -> str | None:

@@ -27,10 +27,10 @@ LIVE_CAPTIONS_ID = "live-captions"
 PICTURE_ID, THRESHOLD_ID = "recording-picture", "doubt-threshold"
 THRESHOLD_INFO = ("Words the model was unsure of, and words no timing pass heard, are underlined; words you "
                   "edited never are.")
-# The word picked last in the read-along (clicked, or reached by "next to check"), for Split and Merge.
+# The word picked last in the read-along (clicked, or reached by "next to check"), for Split and Merge; none
+# picked: -1, and they say to pick one (the words' first tab stop is not a pick).
 PICKED_WORD_JS = """() => {
-    const words = document.getElementById('read-along');
-    const word = words && (words.querySelector('span.picked') || words.querySelector('span[tabindex="0"]'));
+    const word = document.querySelector('#read-along span.picked');
     return word ? +word.dataset.i : -1;
 }"""
 MARK_DOUBTS_JS = "(threshold) => { if (window.studioEditor) studioEditor.markDoubts(threshold); return threshold; }"

@@ -120,9 +120,9 @@
   }, true);
 
   // The editor: the words to check (marked in the read-along by views.py, moved here when the threshold
-  // moves), "next/previous to check", and keys that drive the player. The keys take Alt (Option on a Mac)
-  // with letters no browser menu or accented letter uses, matched by the physical key, so they work while
-  // typing in a cell without typing anything there.
+  // moves), "next/previous to check", and keys that drive the player. The keys take Alt with letters no
+  // browser menu uses, matched by the physical key, so they work while typing in a cell without typing
+  // anything there (on a Mac, where Option types characters, Control+Option while typing).
   const PLAYER_ID = "recording-player", WORDS_ID = "read-along", COUNT_ID = "doubt-count", DOUBT = "doubt";
   const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
   const player = () => document.getElementById(PLAYER_ID);
@@ -216,9 +216,16 @@
     Period: (audio) => setSpeed(audio, 1),
     KeyM: (audio, shift) => nextDoubt(shift ? -1 : 1),
   };
+  const MAC = /Mac|iPhone|iPad/.test(navigator.platform || "");
+  const typingIn = (element) => element && (element.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
   document.addEventListener("keydown", (event) => {
     const action = KEYS[event.code], audio = player();
-    if (!action || !event.altKey || event.ctrlKey || event.metaKey || !audio) return;
+    if (!action || !event.altKey || event.metaKey || !audio) return;
+    // Elsewhere Control+Alt is AltGr, which types letters ("ł", "€"): those are left to the typing.
+    if (event.ctrlKey && !MAC) return;
+    // A Mac's Option types characters ("@" is Option+L on a German Mac): where one types, the keys take
+    // Control+Option, which types nothing.
+    if (MAC && !event.ctrlKey && typingIn(event.target)) return;
     event.preventDefault();
     event.stopPropagation();
     action(audio, event.shiftKey);

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import logging
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from ..outputs.writers import WriterOptions, get_writer, markdown_escaped, readi
 from ..transcription.doubts import DEFAULT_THRESHOLD, doubts, evidence, reason
 from .jobs import JobReport, JobState
 from .picture import PLAYHEAD_JS, picture_html
+
+log = logging.getLogger(__name__)
 
 SEGMENT_HEADERS = ["start", "end", "text"]
 SPEAKER_HEADER = "speaker"  # a fourth column, only for a transcript with speakers
@@ -154,7 +157,8 @@ _WORD_KEYS_JS = ("const words = [...this.querySelectorAll('span')], i = words.in
                  "words[i].removeAttribute('tabindex'); words[j].tabIndex = 0; words[j].focus();")
 READ_ALONG_HINT = "Click a word, or Tab to the words and press Enter, to play from there (arrows move between words):"
 DOUBT_CLASS, DOUBT_COUNT_ID = "doubt", "doubt-count"  # page.js and page.css know them by these names
-KEYS_HELP = ("Keys, also while typing in a cell (Option on a Mac): **Alt+K** play or pause · **Alt+J** / **Alt+L** "
+KEYS_HELP = ("Keys, also while typing in a cell (on a Mac: Option, and Control+Option while typing): **Alt+K** play "
+             "or pause · **Alt+J** / **Alt+L** "
              "back / forward 5 s · **Alt+,** / **Alt+.** slower / faster (0.5x to 2x) · **Alt+M** / **Alt+Shift+M** "
              "next / previous word to check")
 
@@ -209,10 +213,14 @@ def recording_picture(store: HistoryStore, entry_id: str | None, threshold: floa
     if not (entry and entry.audio and entry.audio.is_file()):
         return ""
     shape = cached_envelope(entry.audio)
-    return picture_html(shape, shape.duration if shape else transcript.duration,
-                        [(s.start, s.end, s.speaker) for s in transcript.segments],
-                        [d.start for d in doubts(transcript, threshold)],
-                        [(k.start, k.end, k.why) for k in transcript.skipped], transcript.speaker_names)
+    try:
+        return picture_html(shape, shape.duration if shape else transcript.duration,
+                            [(s.start, s.end, s.speaker) for s in transcript.segments],
+                            [d.start for d in doubts(transcript, threshold)],
+                            [(k.start, k.end, k.why) for k in transcript.skipped], transcript.speaker_names)
+    except (ArithmeticError, ValueError) as exc:  # times no recording has (a hand-edited JSON): no picture
+        log.warning("No picture of entry %s: %s", entry_id, exc)
+        return ""
 
 
 SPEED_NOTES_SHOWN = 3  # a long file of fast speech may have hundreds: the first few, then how many more
@@ -225,7 +233,11 @@ def subtitle_note(store: HistoryStore, entry_id: str | None) -> str:
     if not (entry and any(p.suffix in (".srt", ".vtt") for p in entry.files)):
         return ""
     options = WriterOptions.from_metadata(metadata, store.writer_options)
-    notes = reading_speed_notes(transcript, options)
+    try:
+        notes = reading_speed_notes(transcript, options)
+    except (ArithmeticError, ValueError) as exc:  # times no recording has (a hand-edited JSON): no note
+        log.warning("No subtitle note for entry %s: %s", entry_id, exc)
+        return ""
     if not notes:
         return ""
     more = [f"…and {len(notes) - SPEED_NOTES_SHOWN} more."] if len(notes) > SPEED_NOTES_SHOWN else []

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 COLUMNS = 1200  # about one per pixel of a wide page: finer is invisible, and each one travels to the page
 LEVELS = 255  # a column's peak as a whole number of 1/255ths of full scale: three digits at most in JSON
 CACHE_NAME = ".envelope.json"
+MIN_DURATION_S, MAX_DURATION_S = 1e-3, 7 * 24 * 3600.0  # what a cache may say (a hand-edited one: computed again)
 _CACHE_FORMAT = 1  # a cache of another format (or none) is computed again
 BLOCKS_PER_COLUMN = 8  # the fewest blocks a column spans once the length is known (see the module docstring)
 _FIRST_BLOCK = 16  # samples (1 ms): the finest block, for recordings under a few seconds
@@ -160,7 +161,10 @@ def _read_cache(cache: Path, key: dict) -> tuple[bool, Envelope | None]:
         peaks = tuple(int(p) for p in data["peaks"])
         if len(peaks) != key["columns"] or not all(0 <= p <= LEVELS for p in peaks):
             raise ValueError(f"{len(peaks)} peaks, or one out of range")
-        return True, Envelope(peaks, float(data["duration"]))
+        duration = float(data["duration"])
+        if not MIN_DURATION_S <= duration <= MAX_DURATION_S:  # NaN too
+            raise ValueError(f"a duration of {duration} s")
+        return True, Envelope(peaks, duration)
     except FileNotFoundError:
         return False, None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:  # damaged: computed again

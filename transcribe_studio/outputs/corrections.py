@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ..errors import EditError
+from ..errors import EditError, ReplaceError
 from ..transcription.transcript import Segment, Transcript
 
+_LOOSE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
 CONTEXT_CHARS = 40  # of the segment's text either side of a match, in the list of occurrences
 MAX_FIND_CHARS = 200  # a name or a phrase; more is a paste by mistake, and would be matched against every segment
 
@@ -34,13 +35,13 @@ class Occurrence:
 def finder(find: str) -> re.Pattern:
     """The pattern of ``find``: its words, whole, in any case, with any spacing between them."""
     if not isinstance(find, str):
-        raise EditError("What to find must be text.")
+        raise ReplaceError("What to find must be text.")
     if len(find) > MAX_FIND_CHARS:
-        raise EditError(f"What to find is too long ({len(find):,} characters; at most {MAX_FIND_CHARS}).",
+        raise ReplaceError(f"What to find is too long ({len(find):,} characters; at most {MAX_FIND_CHARS}).",
                         next_steps="Look for a word or a short phrase.")
     words = find.split()
     if not words:
-        raise EditError("Nothing to find: write the word or phrase to look for.",
+        raise ReplaceError("Nothing to find: write the word or phrase to look for.",
                         next_steps="Write it in Find, then press Find.")
     return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE)
 
@@ -68,12 +69,14 @@ def _context(text: str, side: int) -> str:
 def replaced_texts(transcript: Transcript, find: str, replacement: str) -> list[str]:
     """Each segment's text with every ``find`` replaced by ``replacement`` (an edit, for History's save)."""
     pattern = finder(find)
-    if not isinstance(replacement, str) or "\n" in replacement:
-        raise EditError("The replacement must be one line of text.")
+    if not isinstance(replacement, str) or "\n" in replacement.strip():
+        raise ReplaceError("The replacement must be one line of text.", next_steps="Write it on one line.")
     if not any(pattern.search(s.text) for s in transcript.segments):
-        raise EditError(f"\"{' '.join(find.split())}\" is not in this transcript, so nothing was replaced.",
+        raise ReplaceError(f"\"{' '.join(find.split())}\" is not in this transcript, so nothing was replaced.",
                         next_steps="Check the spelling, or press Find to see what is there.")
-    return [pattern.sub(lambda _: replacement.strip(), s.text) for s in transcript.segments]
+    texts = [pattern.sub(lambda _: replacement.strip(), s.text) for s in transcript.segments]
+    # Replaced by nothing (an "um" taken out): no space is left before the punctuation that followed it.
+    return [_LOOSE_PUNCTUATION.sub(r"\1", t) for t in texts] if not replacement.strip() else texts
 
 
 def split_at(transcript: Transcript, word_index: int) -> Transcript:
@@ -109,7 +112,8 @@ def merge_after(transcript: Transcript, word_index: int) -> Transcript:
 
 def _segment_of(transcript: Transcript, word_index: object) -> tuple[int, list, int]:
     """(segment number, its words, the word's place among them) of the word ``word_index``."""
-    if not isinstance(word_index, (int, float)) or not 0 <= int(word_index) < len(transcript.words):
+    whole = isinstance(word_index, int) or (isinstance(word_index, float) and word_index.is_integer())
+    if isinstance(word_index, bool) or not whole or not 0 <= word_index < len(transcript.words):
         raise EditError("Pick a word first: click it under the player (or reach it with Next to check).",
                         next_steps="Then press the button again.")
     word = transcript.words[int(word_index)]

@@ -147,6 +147,7 @@ class HistoryStore:
     def __init__(self, root: str | os.PathLike, writer_options: WriterOptions = DEFAULT_OPTIONS,
                  keep_audio_bytes: int = MAX_AUDIO_BYTES):
         self.root = Path(root)
+        self._changing = threading.RLock()  # one change of this History's transcripts at a time (see change)
         self.keep_audio_bytes = keep_audio_bytes  # copies of inputs up to this size are kept for replay; 0: none
         self.writer_options = writer_options  # how exports are laid out when an entry is rewritten
         self._parsed: dict[str, tuple[tuple, dict | None]] = {}  # id -> ((json name, size, mtime), summary)
@@ -278,10 +279,11 @@ class HistoryStore:
 
         Raises ValueError (an unknown speaker, two speakers with one name) before anything is written.
         """
-        transcript, metadata, entry = self.load(entry_id)
-        transcript.rename_speakers(names)
-        self._rewrite(entry, transcript, metadata)
-        return transcript
+        with self._changing:
+            transcript, metadata, entry = self.load(entry_id)
+            transcript.rename_speakers(names)
+            self._rewrite(entry, transcript, metadata)
+            return transcript
 
     def save_edit(self, entry_id: str, segment_texts: list[str]) -> Transcript:
         """Replace the entry's segment texts with a person's edits (one text per segment, in order) and rewrite
@@ -299,54 +301,85 @@ class HistoryStore:
     def change(self, entry_id: str, how: Callable[[Transcript], Transcript], undoable: bool = False) -> Transcript:
         """Change the entry's transcript by ``how`` (an edit, a replace, a split...) and rewrite every export;
         return the changed transcript. The model's transcript is kept first (:meth:`original`). With
-        ``undoable``, the exports as they were are kept for :meth:`undo` (only the last such change).
-        ``how`` refuses by raising: nothing is written then."""
-        transcript, metadata, entry = self.load(entry_id)
-        original = get_writer("json").render(transcript, metadata)
-        changed = how(transcript)
-        metadata["edited"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        rendered = self._rendered(entry, changed, metadata)  # a refused change fails here: nothing written yet
-        kept = self._entry_path(entry_id) / ORIGINAL
-        first = not kept.exists()
-        if undoable:
-            self._keep_for_undo(entry, first)
-        if first:  # only the first change: later ones must not overwrite the model's text
-            atomic_write_text(kept, original)
-        self._write(entry, rendered)
-        if undoable:
-            atomic_write_text(self._entry_path(entry_id) / UNDO / UNDO_STATE,
-                              json.dumps({"original_made": first, "after": _digest(_json_file(entry.files))}))
-        return changed
+        ``undoable``, the exports as they were are kept for :meth:`undo` (only the last such change), and a write
+        that fails half way puts them back. ``how`` refuses by raising: nothing is written then. Changes to one
+        History are made one at a time: two at once would each start from the same file, and one be lost."""
+        with self._changing:
+            transcript, metadata, entry = self.load(entry_id)
+            original = get_writer("json").render(transcript, metadata)
+            changed = how(transcript)
+            metadata["edited"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            rendered = self._rendered(entry, changed, metadata)  # a refused change fails here: nothing written yet
+            kept = self._entry_path(entry_id) / ORIGINAL
+            first = not kept.exists()
+            kept_for_undo = self._keep_for_undo(entry) if undoable else []
+            if first:  # only the first change: later ones must not overwrite the model's text
+                atomic_write_text(kept, original)
+            try:
+                self._write(entry, rendered)
+            except OSError:
+                if undoable:
+                    self._put_back_after(entry_id, kept_for_undo, first)
+                raise
+            if undoable:
+                self._note_undo(entry, kept_for_undo, first)
+            return changed
 
     def undo(self, entry_id: str) -> Transcript:
         """Put back the entry's exports as they were before its last undoable change, byte for byte. Refused
         (:class:`EditError`, nothing written) when there is none, or the entry changed since."""
-        entry = self._complete_entry(entry_id)
-        folder = self._entry_path(entry_id)
-        try:
-            state = json.loads((folder / UNDO / UNDO_STATE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise EditError("There is no replace to undo in this transcript.",
-                            next_steps="Undo takes back the last Replace all, once.") from None
-        if state.get("after") != _digest(_json_file(entry.files)):
-            raise EditError("This transcript changed after the replace (an edit, a rename or another change), so "
-                            "undoing it would lose that change.", next_steps="Correct it by hand, or replace back.")
-        for kept in sorted((folder / UNDO).iterdir()):
-            if kept.name != UNDO_STATE:
-                atomic_copy(kept, folder / kept.name)
-        if state.get("original_made"):
-            (folder / ORIGINAL).unlink(missing_ok=True)
-        shutil.rmtree(folder / UNDO, ignore_errors=True)
-        return self.load(entry_id)[0]
+        with self._changing:
+            entry = self._complete_entry(entry_id)
+            try:
+                state = json.loads((self._entry_path(entry_id) / UNDO / UNDO_STATE).read_text(encoding="utf-8"))
+                names, first = [str(n) for n in state["files"]], bool(state["original_made"])
+            except (OSError, ValueError, KeyError, TypeError):
+                raise EditError("There is no replace to undo in this transcript.",
+                                next_steps="Undo takes back the last Replace all, once.") from None
+            if state.get("after") != _digest(_json_file(entry.files)):
+                raise EditError("This transcript changed after the replace (an edit, a rename or another change), "
+                                "so undoing it would lose that change.",
+                                next_steps="Correct it by hand, or replace back.")
+            self._put_back(entry_id, names, first)
+            return self.load(entry_id)[0]
 
-    def _keep_for_undo(self, entry: HistoryEntry, first: bool) -> None:
-        """A copy of each export as it is now, in the hidden ``.undo`` folder (replacing the one kept before)."""
+    def _keep_for_undo(self, entry: HistoryEntry) -> list[str]:
+        """A copy of each export as it is now, in the hidden ``.undo`` folder (replacing the one kept before);
+        the names copied."""
         folder = self._entry_path(entry.id)
         shutil.rmtree(folder / UNDO, ignore_errors=True)
         make_dirs(folder / UNDO)
-        for path in entry.files:
-            if not _is_answers(path.name):
-                atomic_copy(path, folder / UNDO / path.name)
+        names = [path.name for path in entry.files if not _is_answers(path.name)]
+        for name in names:
+            atomic_copy(folder / name, folder / UNDO / name)
+        return names
+
+    def _note_undo(self, entry: HistoryEntry, names: list[str], first: bool) -> None:
+        """What undo needs: the files kept, whether the change made the kept original, and the JSON it left."""
+        state = {"files": names, "original_made": first, "after": _digest(_json_file(entry.files))}
+        atomic_write_text(self._entry_path(entry.id) / UNDO / UNDO_STATE, json.dumps(state))
+
+    def _put_back_after(self, entry_id: str, names: list[str], original_made: bool) -> None:
+        """After a change failed half way: the files as they were, as far as the disk lets (the failure that
+        stopped the change is what the person is told)."""
+        try:
+            self._put_back(entry_id, names, original_made)
+        except (OSError, EditError) as exc:
+            log.warning("Could not put entry %s back after a failed change: %s", entry_id, exc)
+
+    def _put_back(self, entry_id: str, names: list[str], original_made: bool) -> None:
+        """The files kept in ``.undo`` back in place, the JSON last (while it is the changed one, an undo that
+        failed half way can run again); only plain files of the names kept, never a link."""
+        folder = self._entry_path(entry_id)
+        for name in sorted(names, key=lambda n: n.endswith(".json")):
+            kept = folder / UNDO / name
+            if Path(name).name != name or name.startswith(".") or not kept.is_file() or kept.is_symlink():
+                raise EditError("The copies kept for undo are damaged, so nothing more was put back.",
+                                next_steps="Correct the transcript by hand.")
+            atomic_copy(kept, folder / name)
+        if original_made:
+            (folder / ORIGINAL).unlink(missing_ok=True)
+        shutil.rmtree(folder / UNDO, ignore_errors=True)
 
     def add_speakers(self, entry_id: str,
                      label: Callable[[Transcript, np.ndarray], tuple[Transcript, dict]]) -> Transcript:
@@ -372,11 +405,12 @@ class HistoryStore:
         metadata["speakers"] = found_by
         metadata["speakers_found"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         rendered = self._rendered(entry, labelled, metadata)
-        if _json_file(_files(self._entry_path(entry_id))).read_bytes() != before:  # finding them takes a while
-            raise SpeakersError("The transcript was changed (an edit, a rename) while its speakers were being "
-                                "found, so nothing was written: that change is kept.",
-                                next_steps="Press Find speakers again.")
-        self._write(entry, rendered)
+        with self._changing:
+            if _json_file(_files(self._entry_path(entry_id))).read_bytes() != before:  # finding them takes a while
+                raise SpeakersError("The transcript was changed (an edit, a rename) while its speakers were being "
+                                    "found, so nothing was written: that change is kept.",
+                                    next_steps="Press Find speakers again.")
+            self._write(entry, rendered)
         return labelled
 
     def zip_entries(self, entry_ids: list[str], audio: bool = False, folder: str | os.PathLike | None = None) -> Path:
@@ -473,6 +507,8 @@ class HistoryStore:
         return render_outputs(transcript, formats, metadata, WriterOptions.from_metadata(metadata, self.writer_options))
 
     def _write(self, entry: HistoryEntry, rendered: list) -> None:
+        # The JSON last: it is the entry's record, so a write that fails half way leaves the record as it was.
+        rendered = sorted(rendered, key=lambda item: item[0] == "json")
         write_rendered(rendered, _json_file(entry.files).name, self._entry_path(entry.id))
 
     def _own_folder(self, entry_dir: str | os.PathLike) -> Path:

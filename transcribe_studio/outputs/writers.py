@@ -142,13 +142,20 @@ class WriterOptions:
         return _ms_at_least(self.min_gap_seconds)
 
 
+# The ranges the settings accept (settings.py): a saved value outside them (a hand-edited JSON) is not used, so an
+# entry can neither hang its rewrite on a huge search nor overflow the cue times.
+SAVED_RANGES = {"line_chars": (20, 200), "cue_seconds": (1.0, 60.0), "max_chars_per_second": (5.0, 100.0),
+                "min_cue_seconds": (0.0, 60.0), "min_gap_seconds": (0.0, 1.0)}
+
+
 def _usable(name: str, value) -> bool:
-    """A saved option that can lay cues out: a whole number of characters, a finite number of seconds or
-    characters a second (the minimums may be 0)."""
-    if name == "line_chars":
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return number and (value >= 0 if name.startswith("min_") else value > 0)
+    """A saved option in the range the settings accept (a whole number of characters for the line)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    if name == "line_chars" and not isinstance(value, int):
+        return False
+    low, high = SAVED_RANGES.get(name, (0.0, 0.0))
+    return low <= value <= high
 
 
 DEFAULT_OPTIONS = WriterOptions()
