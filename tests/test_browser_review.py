@@ -68,6 +68,11 @@ def opened(page, studio, tmp_path):
     return page, store, entry
 
 
+def exports(folder: Path) -> dict[str, bytes]:
+    """The entry's files (not the hidden ones: the picture's cache comes when the page first draws it)."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
 def marked(page) -> list[str]:
     return page.locator(f"#{views.READ_ALONG_ID} span.{views.DOUBT_CLASS}").all_inner_texts()
 
@@ -105,7 +110,7 @@ def test_the_words_to_check_are_marked_and_reached_in_order_with_the_player_befo
         wait_for_text(page, f"Word {n} of 4 to check")
     assert "not heard by the timing pass" in page.locator(f"#{views.DOUBT_COUNT_ID}").inner_text()
     page.get_by_role("button", name="Next to check").click()
-    wait_for_text(page, "No more words to check after this one.")
+    wait_for_text(page, "No more words to check after this word.")
     page.get_by_role("button", name="Previous to check").click()
     assert picked(page) == "budget"
     screenshot(page, tmp_path, "words-to-check")
@@ -127,6 +132,13 @@ def test_the_words_to_check_are_marked_and_reached_in_order_with_the_player_befo
     page.wait_for_function(f"() => document.querySelectorAll('#{views.READ_ALONG_ID} span.doubt').length === 2")
     assert marked(page) == ["Donna", "Whitfield"]
     assert marked_rows(page) == [0, 2]
+
+    # On a narrow window the segments' text keeps room to be read and edited (the table scrolls sideways).
+    page.set_viewport_size({"width": 420, "height": 900})
+    text_cell = grid(page, SEGMENTS).locator("[data-testid=cell-1-2]")
+    text_cell.scroll_into_view_if_needed()
+    assert text_cell.bounding_box()["width"] > 150
+    screenshot(page, tmp_path, "words-to-check-narrow")
 
 
 def test_the_keys_drive_the_player_with_the_focus_in_a_cell_and_outside(opened, tmp_path):
@@ -165,6 +177,8 @@ def test_the_keys_drive_the_player_with_the_focus_in_a_cell_and_outside(opened, 
         page.keyboard.press("Alt+M")
         page.keyboard.press("Alt+Shift+M")
         assert picked(page) == "Donna"
+        if where == "cell":  # the cursor stays in the cell: the next letter typed goes there
+            assert page.evaluate("() => document.activeElement.tagName") in ("TEXTAREA", "INPUT")
         if where == "cell":  # nothing of the keys was typed into the cell being edited
             assert editor.input_value() == SEGMENTS_SAID[1][1][0][0] + " Donna, the budget is fine."
             cell.dblclick()
@@ -175,7 +189,7 @@ def test_the_keys_drive_the_player_with_the_focus_in_a_cell_and_outside(opened, 
 def test_find_and_replace_keeps_times_and_speakers_and_undo_restores_every_file(opened, tmp_path):
     page, store, entry = opened
     folder = store.load(entry)[2].files[0].parent
-    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    before = exports(folder)
     page.get_by_text("Find and replace").click()
     page.get_by_role("textbox", name="Find", exact=True).fill("donna")
     page.get_by_role("button", name="Find", exact=True).click()
@@ -195,12 +209,17 @@ def test_find_and_replace_keeps_times_and_speakers_and_undo_restores_every_file(
     assert [(w["start"], w["end"], w["speaker"]) for w in words] == [(w["start"], w["end"], w["speaker"]) for w in old]
     assert [w.get("edited", False) for w in words] == [w["text"].startswith("Donna") for w in old]
     assert "Dana" not in marked(page) and "Donna" not in marked(page)  # edited words are not to check
+    page.wait_for_function(f"() => !document.querySelector('#{views.SEGMENTS_ID} [data-testid=cell-0-2]')"
+                           ".style.boxShadow")
+    assert marked_rows(page) == [1, 2]  # the first segment has no word left to check
     screenshot(page, tmp_path, "replaced")
 
     page.get_by_role("button", name="Undo last replace").click()
     wait_for_text(page, "Replace undone")
-    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-    assert after == before  # byte for byte, and no kept original left behind by the replace
+    assert exports(folder) == before and not (folder / ".original.json").exists()  # byte for byte
+    page.wait_for_function(f"() => document.querySelector('#{views.SEGMENTS_ID} [data-testid=cell-0-2]')"
+                           ".style.boxShadow")
+    assert marked_rows(page) == [0, 1, 2]
     page.get_by_role("button", name="Undo last replace").click()
     wait_for_text(page, "There is no replace to undo")
 

@@ -263,6 +263,18 @@ class ReplaceError(EditError):
     default_next_steps = "Write the word or phrase to find, and what to put in its place, then try again."
 
 
+class UndoError(EditError):
+    kind = "undo"
+    title = "Nothing was undone"
+    default_next_steps = "Undo takes back the last Replace all, once."
+
+
+class SegmentsError(EditError):
+    kind = "segments"
+    title = "The segments were not changed"
+    default_next_steps = "Pick a word (click it under the player), then press Split or Merge again."
+
+
 class RenameError(EditError):
     kind = "rename"
     title = "The speakers could not be renamed"

@@ -373,7 +373,7 @@ def replace_all(store: HistoryStore, entry_id: str | None, phrase: str | None, r
         return edit_transcript(transcript, texts)
     return _entry_change(store, entry_id, lambda: store.change(entry_id, replacing, undoable=True),
                          lambda: f"Replaced {count[0]} place{'s' if count[0] > 1 else ''} (Undo last replace takes "
-                                 "them back)", "replacing")
+                                 f"{'them' if count[0] > 1 else 'it'} back)", "replacing")
 
 
 def undo_replace(store: HistoryStore, entry_id: str | None) -> tuple[View, str]:

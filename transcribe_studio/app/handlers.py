@@ -346,6 +346,14 @@ class Handlers:
         return shown.text, shown.segments, message
 
     # --- Review -----------------------------------------------------------------
+    @staticmethod
+    def another_entry(state, shown):
+        """When another transcript is shown: the messages and the find and replace of the one before go."""
+        entry = (state or {}).get("entry") or ""
+        if entry == shown:
+            return (gr.skip(),) * 5
+        return entry, "", "", "", ""
+
     def subtitle_note(self, state, request: gr.Request = None):
         return subtitle_note(self.store(request), (state or {}).get("entry"))
 
@@ -364,7 +372,7 @@ class Handlers:
         if shown.entry and also_names and (replacement or "").strip():
             names = _with_term(names_and_terms, replacement.strip())
             message += " It was added to names and terms (under Options) for the next transcriptions."
-        return *_edited(shown, message), names, "" if shown.entry else gr.skip()
+        return *_edited(shown, message), names, ""  # the list of places is out of date, or the message says why
 
     def undo_replace(self, state, request: gr.Request = None):
         return _edited(*api.undo_replace(self.store(request), (state or {}).get("entry")))
@@ -786,6 +794,9 @@ def _wire_review(page: layout.Page, h: Handlers) -> None:
     page.viewer.change(h.subtitle_note, inputs=page.viewer, outputs=page.subtitle_note, api_name=False, queue=False,
                        show_progress="hidden")
     page.threshold.change(h.picture, trigger_mode="always_last", **drawing)
+    page.viewer.change(h.another_entry, inputs=[page.viewer, page.shown_entry], api_name=False, queue=False,
+                       outputs=[page.shown_entry, page.edit_note, page.found, page.find, page.replace_with],
+                       show_progress="hidden")
     edited = [page.text, page.segments, page.downloads, page.edit_note, page.viewer]
     page.find_btn.click(h.find_text, inputs=[page.viewer, page.find], outputs=page.found, api_name=False)
     page.find.submit(h.find_text, inputs=[page.viewer, page.find], outputs=page.found, api_name=False)

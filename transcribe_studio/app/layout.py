@@ -100,6 +100,7 @@ class Page:
     undo_replace: gr.Button
     found: gr.Markdown         # the occurrences, with their times, before anything is replaced
     subtitle_note: gr.Markdown  # subtitle cues shown faster than a person reads, when there are any
+    shown_entry: gr.State      # the entry the editor's messages are about (another one clears them)
     downloads: gr.File
     files_table: gr.Dataframe
     download_all: gr.Button
@@ -245,6 +246,7 @@ def _transcript(page: Page) -> None:
         page.merge = gr.Button("Merge picked word's segment with the next", size="sm")
         page.find_speakers = gr.Button("Find speakers", size="sm")
     page.picked_word = gr.Number(visible=False)
+    page.shown_entry = gr.State("")
     _find_and_replace(page)
     page.edit_note = gr.Markdown()
     page.downloads = gr.File(label="Downloads", file_count="multiple", interactive=False,

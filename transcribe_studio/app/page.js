@@ -124,6 +124,7 @@
   // browser menu uses, matched by the physical key, so they work while typing in a cell without typing
   // anything there (on a Mac, where Option types characters, Control+Option while typing).
   const PLAYER_ID = "recording-player", WORDS_ID = "read-along", COUNT_ID = "doubt-count", DOUBT = "doubt";
+  const SPEED_ID = "player-speed";
   const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
   const player = () => document.getElementById(PLAYER_ID);
   const words = () => [...document.querySelectorAll(`#${WORDS_ID} span[data-t]`)];
@@ -141,22 +142,30 @@
   // The segments table marks each segment holding a word to check (a bar, not a background: the background is
   // the playhead's). Its rows are drawn only while on screen, so the marks are put back whenever it redraws.
   const SEGMENTS_ID = "segments-table", MARK = "inset 5px 0 0 #b45309";
-  let markedRows = new Set(), markedFor = null;
+  let markedRows = new Set(), markedKey = null;
 
-  function findMarkedRows() {
-    const audio = player(), starts = audio ? JSON.parse(audio.dataset.starts || "[]") : [];
-    markedRows = new Set();
-    doubts().forEach((word) => {
-      const t = +word.dataset.t;
-      let row = 0;
-      starts.forEach((s, i) => { if (s <= t) row = i; });
-      markedRows.add(row);
-    });
-    markedFor = document.getElementById(WORDS_ID);
+  function segmentStarts() {
+    const audio = player();
+    return audio ? JSON.parse(audio.dataset.starts || "[]") : [];
+  }
+
+  function rowOf(word, starts) {
+    const t = +word.dataset.t;
+    let row = 0;
+    starts.forEach((s, i) => { if (s <= t) row = i; });
+    return row;
   }
 
   function markRows() {
-    if (markedFor !== document.getElementById(WORDS_ID)) findMarkedRows();  // another transcript is shown
+    // Worked out again whenever the segments or the words to check change (an edit, a replace, another
+    // transcript, the threshold); only put back on the rows drawn otherwise.
+    const audio = player(), all = doubts();
+    const key = `${audio ? audio.dataset.starts : ""}|${all.map((w) => w.dataset.i).join(",")}`;
+    if (key !== markedKey) {
+      const starts = segmentStarts();
+      markedRows = new Set(all.map((w) => rowOf(w, starts)));
+      markedKey = key;
+    }
     document.querySelectorAll(`#${SEGMENTS_ID} [data-testid^=cell-]`).forEach((cell) => {
       const [, row, column] = cell.dataset.testid.split("-");
       const mark = column === "2" && markedRows.has(+row) ? MARK : "";
@@ -173,18 +182,34 @@
       word.classList.toggle(DOUBT, !!why);
       if (why) word.title = `Check: ${why}`; else word.removeAttribute("title");
     });
-    findMarkedRows();
     markRows();
     countDoubts(null);
   }
 
   function pick(word) {
-    // The word becomes the words' tab stop and gets the focus (the next key goes on from it), as a click does.
+    // The word becomes the words' tab stop (Tab reaches it) and is outlined; the focus stays where it is (the
+    // cell being typed in, the button pressed). It is scrolled to in the words and in the segments table, and
+    // the page itself does not move.
     words().forEach((w) => { if (w !== word) w.removeAttribute("tabindex"); w.classList.remove("picked"); });
     word.tabIndex = 0;
     word.classList.add("picked");
-    word.focus({ preventScroll: true });
-    word.scrollIntoView({ block: "nearest" });
+    scrollWithin(word.parentElement, word.getBoundingClientRect());
+    const starts = segmentStarts(), table = scrollingPart(document.getElementById(SEGMENTS_ID));
+    if (table && starts.length > 1) {  // its rows are drawn only near the view: scrolled to by proportion
+      table.scrollTop = (rowOf(word, starts) / starts.length) * table.scrollHeight - table.clientHeight / 3;
+    }
+  }
+
+  function scrollWithin(box, target) {
+    if (!box) return;
+    const frame = box.getBoundingClientRect();
+    box.scrollTop += target.top - frame.top - box.clientHeight / 2 + target.height / 2;
+  }
+
+  function scrollingPart(root) {
+    if (!root) return null;
+    return [root, ...root.querySelectorAll("*")].find((e) => e.scrollHeight > e.clientHeight + 4
+      && /(auto|scroll)/.test(getComputedStyle(e).overflowY)) || null;
   }
 
   function nextDoubt(step) {
@@ -195,7 +220,11 @@
     const after = picked ? (w) => +w.dataset.i > +picked.dataset.i : (w) => +w.dataset.t >= now;
     const ahead = step > 0 ? all.filter(after) : all.filter((w) => w !== picked && !after(w)).reverse();
     const target = ahead[0];
-    if (!target) { say(step > 0 ? "No more words to check after this one." : "No words to check before this one."); return; }
+    if (!target) {
+      const from = picked ? "this word" : "the playhead";
+      say(step > 0 ? `No more words to check after ${from}.` : `No words to check before ${from}.`);
+      return;
+    }
     pick(target);
     audio.currentTime = Math.max(0, +target.dataset.t - 1);  // a second before it: the word in its context
     audio.play().catch(() => {});
@@ -205,7 +234,8 @@
   function setSpeed(audio, step) {
     const at = SPEEDS.findIndex((s) => s >= audio.playbackRate - 0.01);
     audio.playbackRate = SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, (at < 0 ? 2 : at) + step))];
-    say(`Playing at ${audio.playbackRate}x.`);
+    const speed = document.getElementById(SPEED_ID);
+    if (speed) speed.textContent = audio.playbackRate === 1 ? "" : `Playing at ${audio.playbackRate}x.`;
   }
 
   const KEYS = {
@@ -233,7 +263,7 @@
   // A click on a word picks it (where "next to check" goes on from).
   document.addEventListener("click", (event) => {
     const word = event.target.closest && event.target.closest(`#${WORDS_ID} span[data-t]`);
-    if (word) { pick(word); if (word.classList.contains(DOUBT)) countDoubts(word); }
+    if (word) { pick(word); countDoubts(word.classList.contains(DOUBT) ? word : null); }
   }, true);
   window.studioEditor = { markDoubts, nextDoubt, countDoubts, markRows };
 

@@ -156,7 +156,7 @@ _WORD_KEYS_JS = ("const words = [...this.querySelectorAll('span')], i = words.in
                  "if (j === undefined || !words[j]) return; event.preventDefault();"
                  "words[i].removeAttribute('tabindex'); words[j].tabIndex = 0; words[j].focus();")
 READ_ALONG_HINT = "Click a word, or Tab to the words and press Enter, to play from there (arrows move between words):"
-DOUBT_CLASS, DOUBT_COUNT_ID = "doubt", "doubt-count"  # page.js and page.css know them by these names
+DOUBT_CLASS, DOUBT_COUNT_ID, SPEED_ID = "doubt", "doubt-count", "player-speed"  # page.js and page.css know these
 KEYS_HELP = ("Keys, also while typing in a cell (on a Mac: Option, and Control+Option while typing): **Alt+K** play "
              "or pause · **Alt+J** / **Alt+L** "
              "back / forward 5 s · **Alt+,** / **Alt+.** slower / faster (0.5x to 2x) · **Alt+M** / **Alt+Shift+M** "
@@ -165,11 +165,12 @@ KEYS_HELP = ("Keys, also while typing in a cell (on a Mac: Option, and Control+O
 
 def _doubt_bar() -> str:
     """"Next word to check" and the count of what is left; page.js fills the count and moves between the words."""
-    button = ('<button type="button" class="lg secondary" style="padding: 2px 10px" '
+    button = ('<button type="button" class="sm secondary" style="padding: 2px 10px; font-weight: normal" '
               'onclick="studioEditor.nextDoubt({step})">{label}</button>')
     return ('<div style="display: flex; gap: 0.5em; align-items: center; flex-wrap: wrap; margin-top: 0.4em">'
             + button.format(step=-1, label="Previous to check") + button.format(step=1, label="Next to check")
-            + f'<span id="{DOUBT_COUNT_ID}" role="status" aria-live="polite"></span></div>')
+            + f'<span id="{DOUBT_COUNT_ID}" role="status" aria-live="polite"></span>'
+            + f'<span id="{SPEED_ID}" role="status" aria-live="polite"></span></div>')
 
 
 def _read_along(words, threshold: float) -> str:
@@ -241,9 +242,11 @@ def subtitle_note(store: HistoryStore, entry_id: str | None) -> str:
     if not notes:
         return ""
     more = [f"…and {len(notes) - SPEED_NOTES_SHOWN} more."] if len(notes) > SPEED_NOTES_SHOWN else []
+    them = "them" if len(notes) > 1 else "it"
     return (f"**Subtitles:** {len(notes)} cue{'s are' if len(notes) > 1 else ' is'} shown faster than "
-            f"{options.max_chars_per_second:g} characters a second, the speech leaving no pause to show "
-            f"{'them' if len(notes) > 1 else 'it'} longer:\n\n"
+            f"{options.max_chars_per_second:g} characters a second: the speech is that fast, with no pause to show "
+            f"{them} longer. To make {them} readable, shorten {them} (edit the segment's text, then Save edits); "
+            "the subtitles are written again.\n\n"
             + "\n".join(f"- {markdown_escaped(n)}" for n in notes[:SPEED_NOTES_SHOWN] + more))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ..errors import EditError, ReplaceError
+from ..errors import ReplaceError, SegmentsError
 from ..transcription.transcript import Segment, Transcript
 
 _LOOSE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
@@ -85,10 +85,10 @@ def split_at(transcript: Transcript, word_index: int) -> Transcript:
     segment = transcript.segments[number]
     texts = segment.text.split()
     if k == 0:
-        raise EditError("That word already starts a segment.",
+        raise SegmentsError("That word already starts a segment.",
                         next_steps="Pick a word inside a segment (click it under the player), then Split.")
     if len(texts) != len(words):
-        raise EditError("This segment's text and its timed words differ, so it cannot be split at a word.",
+        raise SegmentsError("This segment's text and its timed words differ, so it cannot be split at a word.",
                         next_steps="Save your edits first; an entry saved before edits kept word times may not split.")
     first = replace(segment, end=words[k - 1].end, text=" ".join(texts[:k]))
     second = replace(segment, start=words[k].start, text=" ".join(texts[k:]))
@@ -100,11 +100,11 @@ def merge_after(transcript: Transcript, word_index: int) -> Transcript:
     """The segment holding the word ``word_index`` joined with the next one."""
     number, _, _ = _segment_of(transcript, word_index)
     if number + 1 >= len(transcript.segments):
-        raise EditError("That is the last segment: there is none after it to merge with.",
+        raise SegmentsError("That is the last segment: there is none after it to merge with.",
                         next_steps="Pick a word in the earlier of the two segments, then Merge.")
     first, second = transcript.segments[number:number + 2]
     if first.speaker != second.speaker:
-        raise EditError(f"The next segment is another speaker's ({transcript.speaker_name(second.speaker)}), "
+        raise SegmentsError(f"The next segment is another speaker's ({transcript.speaker_name(second.speaker)}), "
                         "and a segment has one speaker.", next_steps="Merge segments of one speaker.")
     merged = Segment(first.start, max(first.end, second.end), f"{first.text} {second.text}", first.speaker)
     return _with_segments(transcript, transcript.segments[:number] + [merged] + transcript.segments[number + 2:])
@@ -114,13 +114,12 @@ def _segment_of(transcript: Transcript, word_index: object) -> tuple[int, list, 
     """(segment number, its words, the word's place among them) of the word ``word_index``."""
     whole = isinstance(word_index, int) or (isinstance(word_index, float) and word_index.is_integer())
     if isinstance(word_index, bool) or not whole or not 0 <= word_index < len(transcript.words):
-        raise EditError("Pick a word first: click it under the player (or reach it with Next to check).",
-                        next_steps="Then press the button again.")
+        raise SegmentsError("Pick a word first: click it under the player (or reach it with Next to check).")
     word = transcript.words[int(word_index)]
     for number, words in enumerate(transcript.words_by_segment()):
         if any(w is word for w in words):
             return number, words, next(k for k, w in enumerate(words) if w is word)
-    raise EditError("That word belongs to no segment.")
+    raise SegmentsError("That word belongs to no segment.")
 
 
 def _with_segments(transcript: Transcript, segments: list[Segment]) -> Transcript:

@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..classify import folder_error, report
-from ..errors import BadAudioError, EditError, HistoryEntryNotFoundError, SpeakersError
+from ..errors import BadAudioError, EditError, HistoryEntryNotFoundError, SpeakersError, UndoError
 from ..files import atomic_copy, atomic_write_text, atomic_write_with, make_dirs, make_new_dir
 from ..media import MEDIA_EXTENSIONS
 from ..media.decode import decode_audio
@@ -334,12 +334,10 @@ class HistoryStore:
                 state = json.loads((self._entry_path(entry_id) / UNDO / UNDO_STATE).read_text(encoding="utf-8"))
                 names, first = [str(n) for n in state["files"]], bool(state["original_made"])
             except (OSError, ValueError, KeyError, TypeError):
-                raise EditError("There is no replace to undo in this transcript.",
-                                next_steps="Undo takes back the last Replace all, once.") from None
+                raise UndoError("There is no replace to undo in this transcript.") from None
             if state.get("after") != _digest(_json_file(entry.files)):
-                raise EditError("This transcript changed after the replace (an edit, a rename or another change), "
-                                "so undoing it would lose that change.",
-                                next_steps="Correct it by hand, or replace back.")
+                raise UndoError("This transcript changed after the replace (an edit, a rename or another change), "
+                                "so undoing it would lose that change.", next_steps="Correct it by hand, or replace back.")
             self._put_back(entry_id, names, first)
             return self.load(entry_id)[0]
 
@@ -374,7 +372,7 @@ class HistoryStore:
         for name in sorted(names, key=lambda n: n.endswith(".json")):
             kept = folder / UNDO / name
             if Path(name).name != name or name.startswith(".") or not kept.is_file() or kept.is_symlink():
-                raise EditError("The copies kept for undo are damaged, so nothing more was put back.",
+                raise UndoError("The copies kept for undo are damaged, so nothing more was put back.",
                                 next_steps="Correct the transcript by hand.")
             atomic_copy(kept, folder / name)
         if original_made:
