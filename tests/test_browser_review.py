@@ -196,6 +196,8 @@ def test_find_and_replace_keeps_times_and_speakers_and_undo_restores_every_file(
     wait_for_text(page, "2 places")
     found = page.locator("li", has_text="Donna").all_inner_texts()
     assert found == ["0:02.900 Speaker 1: We met Donna on Monday.", "0:08.300 Speaker 2: Thanks Donna, the budget is fine."]
+    page.get_by_role("link", name="0:08.300").click()  # a time plays the recording from there
+    assert abs(player(page, "currentTime") - 8.3) < 0.5
 
     page.get_by_role("textbox", name="Replace with", exact=True).fill("Dana")
     page.get_by_label("Also add it to names and terms").check()

@@ -74,7 +74,7 @@ def test_find_lists_every_place_with_its_time_and_speaker(entry):
     assert corrections.occurrences(store.load(entry_id)[0], "Don") == []  # whole words only
     assert corrections.occurrences(store.load(entry_id)[0], "(Donna|We)") == []  # literal text, not a pattern
     listing = api.find(store, entry_id, "donna")
-    assert listing.startswith("**3 places**") and "0:04.400 Speaker 2: Thanks **donna**, the budget" in listing
+    assert listing.startswith("**3 places**") and "[0:04.400](#t=4.400) Speaker 2: Thanks **donna**, the budget" in listing
 
 
 def test_replace_keeps_times_and_speakers_and_undo_restores_every_file_byte_for_byte(entry):

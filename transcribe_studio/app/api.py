@@ -351,7 +351,9 @@ def find(store: HistoryStore, entry_id: str | None, phrase: str | None) -> str:
         return error_markdown(report(exc, "finding"))
     if not found:
         return f"\"{markdown_escaped(' '.join(phrase.split()))}\" is not in this transcript."
-    shown = "\n".join(f"- {clock(o.start)}{f' {markdown_escaped(o.speaker)}:' if o.speaker else ''} "
+    # Each time is a link the page plays from (page.js: the "#t=" links of the list of places).
+    shown = "\n".join(f"- [{clock(o.start)}](#t={o.start:.3f})"
+                      f"{f' {markdown_escaped(o.speaker)}:' if o.speaker else ''} "
                       f"{markdown_escaped(o.before)}**{markdown_escaped(o.match)}**{markdown_escaped(o.after)}"
                       for o in found[:MAX_OCCURRENCES_SHOWN])
     more = f"\n- …and {len(found) - MAX_OCCURRENCES_SHOWN} more" if len(found) > MAX_OCCURRENCES_SHOWN else ""

@@ -24,7 +24,7 @@ FILES_ID, MESSAGE_ID, HISTORY_ID, RUN_ID = "media-files", "job-message", "histor
 TRANSCRIPT_ID = "transcript"
 COMPARE_TABLE_ID = "compare-table"
 LIVE_CAPTIONS_ID = "live-captions"
-PICTURE_ID, THRESHOLD_ID = "recording-picture", "doubt-threshold"
+PICTURE_ID, THRESHOLD_ID, FOUND_ID = "recording-picture", "doubt-threshold", "find-results"
 THRESHOLD_INFO = ("Words the model was unsure of, and words no timing pass heard, are underlined; words you "
                   "edited never are.")
 # The word picked last in the read-along (clicked, or reached by "next to check"), for Split and Merge; none
@@ -270,7 +270,7 @@ def _find_and_replace(page: Page) -> None:
             page.find_btn = gr.Button("Find", size="sm")
             page.replace_btn = gr.Button("Replace all", size="sm", variant="primary")
             page.undo_replace = gr.Button("Undo last replace", size="sm")
-        page.found = gr.Markdown()
+        page.found = gr.Markdown(elem_id=FOUND_ID)
 
 
 def _languages(page: Page, texts: OptionTexts) -> None:

@@ -260,6 +260,14 @@
     event.stopPropagation();
     action(audio, event.shiftKey);
   }, true);
+  // A time in the list of places Find found plays the recording from there.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('#find-results a[href^="#t="]'), audio = player();
+    if (!link || !audio) return;
+    event.preventDefault();
+    audio.currentTime = +link.getAttribute("href").slice(3);
+    audio.play().catch(() => {});
+  }, true);
   // A click on a word picks it (where "next to check" goes on from).
   document.addEventListener("click", (event) => {
     const word = event.target.closest && event.target.closest(`#${WORDS_ID} span[data-t]`);
