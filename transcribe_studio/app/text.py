@@ -37,9 +37,9 @@ HOW_TO_USE = """
    says how many are left; a word you correct is never marked again. {keys}.
    The **picture** above the player shows the recording: its waveform, who speaks when (coloured bands), the
    words to check (ticks), the stretches left out as silence (grey); click it to play from there.
-   **Find and replace** lists every place a word or phrase is said, with its time, before **Replace all**
-   changes them (each replaced word keeps its time and speaker); tick *Also add it to names and terms* so the
-   next transcriptions spell it right; **Undo last replace** puts every file back as it was.
+   **Find and replace** lists every place a word or phrase is said, with its time (click it to hear it), before
+   **Replace all** changes them (each replaced word keeps its time and speaker); tick *Also add it to names and
+   terms* so the next transcriptions spell it right; **Undo last replace** puts every file back as it was.
    **Split** a segment at the word you picked (click it under the player), or **Merge** it with the next:
    the times follow the words. **Find speakers** labels who spoke in a transcript saved without them (it needs
    the recording's copy in History), keeping your corrections.
