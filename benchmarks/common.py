@@ -166,3 +166,10 @@ def write_json(path: Path, data) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_report(out: Path, name: str, results, table: str) -> None:
+    """``<name>.json`` (the results) and ``<name>.md`` (their table) in ``out``, and the table printed."""
+    write_json(out / f"{name}.json", results)
+    (out / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+    print(table)

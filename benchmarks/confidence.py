@@ -104,9 +104,7 @@ def main(argv=None) -> int:
     result = {"model": args.model, "device": args.device,
               **summary(scored_words(args.data, args.model, args.device, args.nemo))}
     args.out.mkdir(parents=True, exist_ok=True)
-    common.write_json(args.out / "confidence.json", result)
-    (args.out / "confidence.md").write_text(report(result) + "\n", encoding="utf-8")
-    print(report(result))
+    common.write_report(args.out, "confidence", result, report(result))
     return 0
 
 

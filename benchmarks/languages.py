@@ -131,9 +131,7 @@ def main(argv=None) -> int:
                                str(args.out), "--minutes", str(args.minutes), "--device", args.device, "--child",
                                key], capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    common.write_json(args.out / "languages.json", results)
-    (args.out / "languages.md").write_text(report(results) + "\n", encoding="utf-8")
-    print(report(results))
+    common.write_report(args.out, "languages", results, report(results))
     return 0
 
 

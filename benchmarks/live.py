@@ -97,10 +97,8 @@ def main(argv=None) -> int:
     cache.load("parakeet")
     results = [measure(cache, int(n), args.seconds) for n in args.streams.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
-    common.write_json(args.out / "live.json", results)
-    (args.out / "live.md").write_text(report(results) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=1))
-    print(report(results))
+    common.write_report(args.out, "live", results, report(results))
     return 0
 
 
