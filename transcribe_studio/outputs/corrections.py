@@ -38,11 +38,11 @@ def finder(find: str) -> re.Pattern:
         raise ReplaceError("What to find must be text.")
     if len(find) > MAX_FIND_CHARS:
         raise ReplaceError(f"What to find is too long ({len(find):,} characters; at most {MAX_FIND_CHARS}).",
-                        next_steps="Look for a word or a short phrase.")
+                           next_steps="Look for a word or a short phrase.")
     words = find.split()
     if not words:
         raise ReplaceError("Nothing to find: write the word or phrase to look for.",
-                        next_steps="Write it in Find, then press Find.")
+                           next_steps="Write it in Find, then press Find.")
     return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE)
 
 
@@ -73,7 +73,7 @@ def replaced_texts(transcript: Transcript, find: str, replacement: str) -> list[
         raise ReplaceError("The replacement must be one line of text.", next_steps="Write it on one line.")
     if not any(pattern.search(s.text) for s in transcript.segments):
         raise ReplaceError(f"\"{' '.join(find.split())}\" is not in this transcript, so nothing was replaced.",
-                        next_steps="Check the spelling, or press Find to see what is there.")
+                           next_steps="Check the spelling, or press Find to see what is there.")
     texts = [pattern.sub(lambda _: replacement.strip(), s.text) for s in transcript.segments]
     # Replaced by nothing (an "um" taken out): no space is left before the punctuation that followed it.
     return [_LOOSE_PUNCTUATION.sub(r"\1", t) for t in texts] if not replacement.strip() else texts
@@ -86,10 +86,11 @@ def split_at(transcript: Transcript, word_index: int) -> Transcript:
     texts = segment.text.split()
     if k == 0:
         raise SegmentsError("That word already starts a segment.",
-                        next_steps="Pick a word inside a segment (click it under the player), then Split.")
+                            next_steps="Pick a word inside a segment (click it under the player), then Split.")
     if len(texts) != len(words):
         raise SegmentsError("This segment's text and its timed words differ, so it cannot be split at a word.",
-                        next_steps="Save your edits first; an entry saved before edits kept word times may not split.")
+                            next_steps="Save the table's edits first and try again; if it still refuses, correct "
+                                       "the segment's text by hand instead.")
     first = replace(segment, end=words[k - 1].end, text=" ".join(texts[:k]))
     second = replace(segment, start=words[k].start, text=" ".join(texts[k:]))
     return _with_segments(transcript, transcript.segments[:number] + [first, second]
@@ -101,11 +102,11 @@ def merge_after(transcript: Transcript, word_index: int) -> Transcript:
     number, _, _ = _segment_of(transcript, word_index)
     if number + 1 >= len(transcript.segments):
         raise SegmentsError("That is the last segment: there is none after it to merge with.",
-                        next_steps="Pick a word in the earlier of the two segments, then Merge.")
+                            next_steps="Pick a word in the earlier of the two segments, then Merge.")
     first, second = transcript.segments[number:number + 2]
     if first.speaker != second.speaker:
         raise SegmentsError(f"The next segment is another speaker's ({transcript.speaker_name(second.speaker)}), "
-                        "and a segment has one speaker.", next_steps="Merge segments of one speaker.")
+                            "and a segment has one speaker.", next_steps="Merge segments of one speaker.")
     merged = Segment(first.start, max(first.end, second.end), f"{first.text} {second.text}", first.speaker)
     return _with_segments(transcript, transcript.segments[:number] + [merged] + transcript.segments[number + 2:])
 
