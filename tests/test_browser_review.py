@@ -225,6 +225,15 @@ def test_find_and_replace_keeps_times_and_speakers_and_undo_restores_every_file(
     page.get_by_role("button", name="Undo last replace").click()
     wait_for_text(page, "There is no replace to undo")
 
+    # Another transcript opened: the messages and the find of this one go with it.
+    add_checked_entry(store, "other.wav", folder / "audio.wav")
+    page.get_by_role("tab", name="History").click()
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    open_from_history(page, "other.wav")
+    page.wait_for_function("() => !document.body.innerText.includes('There is no replace to undo')")
+    assert page.get_by_role("textbox", name="Find", exact=True).input_value() == ""
+    assert page.locator("li", has_text="Donna").count() == 0
+
 
 def test_split_and_merge_at_a_picked_word_keep_every_word_and_its_time(opened, tmp_path):
     page, store, entry = opened
