@@ -74,7 +74,8 @@ def test_find_lists_every_place_with_its_time_and_speaker(entry):
     assert corrections.occurrences(store.load(entry_id)[0], "Don") == []  # whole words only
     assert corrections.occurrences(store.load(entry_id)[0], "(Donna|We)") == []  # literal text, not a pattern
     listing = api.find(store, entry_id, "donna")
-    assert listing.startswith("**3 places**") and "[0:04.400](#t=4.400) Speaker 2: Thanks **donna**, the budget" in listing
+    assert listing.startswith("**3 places**")
+    assert "[0:04.400](#t=4.400) Speaker 2: Thanks **donna**, the budget" in listing
 
 
 def test_replace_keeps_times_and_speakers_and_undo_restores_every_file_byte_for_byte(entry):
@@ -218,6 +219,7 @@ def test_changes_to_one_history_are_made_one_at_a_time(entry):
                                             for n, s in enumerate(transcript.segments)])
     saving = threading.Thread(target=store.change, args=(entry_id, add_really))
     saving.start()
+    saving.join(1.0)  # without one change at a time, it would be done by now, from the file before the replace
     finish.set()
     worker.join(5)
     saving.join(5)

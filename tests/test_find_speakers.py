@@ -234,7 +234,7 @@ def test_an_entry_without_an_audio_copy_is_refused(cache, two_voices, tmp_path):
     entry_id = transcribed(cache, store, two_voices)
     assert store.load(entry_id)[2].audio is None
     message = refused(cache, store, entry_id)
-    assert "did not keep this recording's audio (it was larger than --keep-audio-mb)" in message
+    assert "did not keep this recording's audio (recordings over --keep-audio-mb" in message
     assert 'again with "Who spoke" ticked' in message
 
 

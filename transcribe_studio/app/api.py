@@ -369,8 +369,8 @@ def replace_all(store: HistoryStore, entry_id: str | None, phrase: str | None, r
 
     def replacing(transcript):
         _no_unsaved_edits(transcript, shown_texts)
-        count.append(len(corrections.occurrences(transcript, phrase or "")))
-        texts = corrections.replaced_texts(transcript, phrase or "", replacement or "")
+        texts, replaced = corrections.replaced_texts(transcript, phrase or "", replacement or "")
+        count.append(replaced)
         check_edit(texts, transcript.segments)  # a replacement may not grow a segment beyond an edit's bounds
         return edit_transcript(transcript, texts)
     return _entry_change(store, entry_id, lambda: store.change(entry_id, replacing, undoable=True),

@@ -186,7 +186,7 @@ def _read_along(words, threshold: float) -> str:
 
 
 def _word_span(i: int, word, threshold: float) -> str:
-    start, text, confidence, not_heard = (*word, None, False)[:4]  # (start, text) in a state from before doubts
+    start, text, confidence, not_heard = word
     why = reason(confidence, not_heard, threshold)
     attributes = [' role="button"', ' tabindex="0"' if i == 0 else "",  # the words' one tab stop, until one is picked
                   f' data-i="{i}" data-t="{start:.3f}"',

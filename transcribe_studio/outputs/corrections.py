@@ -66,17 +66,20 @@ def _context(text: str, side: int) -> str:
     return "…" + text[-CONTEXT_CHARS:] if side < 0 else text[:CONTEXT_CHARS] + "…"
 
 
-def replaced_texts(transcript: Transcript, find: str, replacement: str) -> list[str]:
-    """Each segment's text with every ``find`` replaced by ``replacement`` (an edit, for History's save)."""
+def replaced_texts(transcript: Transcript, find: str, replacement: str) -> tuple[list[str], int]:
+    """Each segment's text with every ``find`` replaced by ``replacement`` (an edit, for History's save), and how
+    many places were replaced."""
     pattern = finder(find)
     if not isinstance(replacement, str) or "\n" in replacement.strip():
         raise ReplaceError("The replacement must be one line of text.", next_steps="Write it on one line.")
-    if not any(pattern.search(s.text) for s in transcript.segments):
+    replaced = [pattern.subn(lambda _: replacement.strip(), s.text) for s in transcript.segments]
+    count = sum(n for _, n in replaced)
+    if not count:
         raise ReplaceError(f"\"{' '.join(find.split())}\" is not in this transcript, so nothing was replaced.",
                            next_steps="Check the spelling, or press Find to see what is there.")
-    texts = [pattern.sub(lambda _: replacement.strip(), s.text) for s in transcript.segments]
     # Replaced by nothing (an "um" taken out): no space is left before the punctuation that followed it.
-    return [_LOOSE_PUNCTUATION.sub(r"\1", t) for t in texts] if not replacement.strip() else texts
+    texts = [text if replacement.strip() else _LOOSE_PUNCTUATION.sub(r"\1", text) for text, _ in replaced]
+    return texts, count
 
 
 def split_at(transcript: Transcript, word_index: int) -> Transcript:

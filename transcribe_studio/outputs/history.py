@@ -638,8 +638,8 @@ def _digest(path: Path | None) -> str:
 def _kept_audio(entry: HistoryEntry) -> np.ndarray:
     """The entry's kept audio copy as 16 kHz mono, or :class:`SpeakersError` saying why it cannot be had."""
     if entry.audio is None:
-        raise SpeakersError("History did not keep this recording's audio (it was larger than --keep-audio-mb), so "
-                            "its speakers cannot be found now.")
+        raise SpeakersError("History did not keep this recording's audio (recordings over --keep-audio-mb, 200 MB "
+                            "unless changed, are not kept), so its speakers cannot be found now.")
     try:
         return decode_audio(entry.audio)
     except BadAudioError as error:
